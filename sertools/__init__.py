@@ -1,0 +1,82 @@
+"""sertools: speech emotion recognition research with a scikit-learn API.
+
+Feature extractors turn lists of raw waveforms (or audio file paths) into one
+time-pooled vector per utterance; any scikit-learn classifier can follow them in
+a :class:`~sklearn.pipeline.Pipeline`, and :data:`SCORING` gives the UAR/WAR pair
+used throughout the speech emotion recognition literature::
+
+    from sklearn.model_selection import cross_validate
+    from sklearn.pipeline import make_pipeline
+    from sklearn.svm import SVC
+    import sertools
+
+    pipe = make_pipeline(sertools.MFCCEmbedder(), SVC(C=10, gamma=1e-3))
+    cross_validate(pipe, X, y, cv=5, scoring=sertools.SCORING)
+
+Heavy submodules (torch, skorch, NeMo, S3PRL) are imported on first use, so
+``import sertools`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._exceptions import BackendNotAvailableError, ParameterError
+
+__version__ = "0.1.0"
+
+# public name -> submodule that defines it (imported lazily, PEP 562)
+_LAZY: dict[str, str] = {
+    # metrics
+    "unweighted_average_recall": "sertools.metrics",
+    "weighted_average_recall": "sertools.metrics",
+    "uar_scorer": "sertools.metrics",
+    "war_scorer": "sertools.metrics",
+    "SCORING": "sertools.metrics",
+    # features
+    "MelSpectrogramEmbedder": "sertools.features",
+    "MFCCEmbedder": "sertools.features",
+    "NeMoEmbedder": "sertools.features",
+    "SpeakerNetEmbedder": "sertools.features",
+    "TitaNetEmbedder": "sertools.features",
+    "EcapaTdnnEmbedder": "sertools.features",
+    "AmberNetEmbedder": "sertools.features",
+    "S3PRLEmbedder": "sertools.features",
+    "Wav2Vec2Embedder": "sertools.features",
+    "DecoarEmbedder": "sertools.features",
+    "HubertEmbedder": "sertools.features",
+    # models
+    "DNNClassifier": "sertools.models",
+}
+
+__all__ = [
+    "BackendNotAvailableError",
+    "ParameterError",
+    "__version__",
+    "audio",
+    "datasets",
+    "features",
+    "metrics",
+    "models",
+    "study",
+    *_LAZY,
+]
+
+_SUBMODULES = {"audio", "datasets", "features", "metrics", "models", "study"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"sertools.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'sertools' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,139 @@
+"""The contract shared by every waveform embedder."""
+
+from __future__ import annotations
+
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from .. import audio
+
+__all__ = ["BaseEmbedder"]
+
+
+class BaseEmbedder(TransformerMixin, BaseEstimator):
+    """Base class of the transformers from raw waveforms to one vector per clip.
+
+    Subclasses set :attr:`_feature_prefix`, implement :meth:`_target_rate`,
+    :meth:`_n_features_out` and :meth:`_embed`, and may override :meth:`_load`
+    (called by :meth:`fit`; neural embedders load their model there). Input
+    validation, reading and resampling happen once, in :mod:`sertools.audio`.
+
+    The embedders are unsupervised and work per clip: ``fit`` learns nothing
+    from the data (it only validates parameters and loads models), so fitting
+    them on a training fold and applying them to a test fold leaks nothing.
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        "sampling_rate": [Interval(Integral, 1, None, closed="left"), None],
+        "verbose": ["verbose"],
+    }
+    #: prefix of the output feature names (``mfcc`` -> ``mfcc0, mfcc1, ...``)
+    _feature_prefix: str = "x"
+
+    # --- hooks for subclasses -------------------------------------------------
+    def _target_rate(self) -> int:
+        """Sampling rate (Hz) the embedder works at."""
+        raise NotImplementedError
+
+    def _n_features_out(self) -> int:
+        """Width of the output vectors (known after ``_load``)."""
+        raise NotImplementedError
+
+    def _embed(self, waves: list[np.ndarray]) -> np.ndarray:
+        """Map validated float32 waveforms at the target rate to ``(n_clips, n_features)``."""
+        raise NotImplementedError
+
+    def _load(self) -> None:
+        """Load models or other resources; called by :meth:`fit` (nothing by default)."""
+
+    # --- public API -----------------------------------------------------------
+    def fit(self, X: Any = None, y: Any = None) -> BaseEmbedder:
+        """Validate the parameters and load what the embedder needs.
+
+        Parameters
+        ----------
+        X : ignored
+            Accepted for Pipeline compatibility; the embedder learns nothing from data.
+        y : ignored
+
+        Returns
+        -------
+        self : object
+            The fitted embedder.
+        """
+        self._validate_params()
+        self._load()
+        self.n_features_out_ = int(self._n_features_out())
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Embed each clip as one time-pooled vector.
+
+        Parameters
+        ----------
+        X : sequence of clips or ndarray of shape (n_clips, n_samples)
+            1-D waveforms of any lengths (needs ``sampling_rate``) or audio file
+            paths; see :func:`sertools.audio.as_waveforms`.
+
+        Returns
+        -------
+        ndarray of shape (n_clips, n_features_out_), float32
+            One row per clip, in input order (a DataFrame after
+            ``set_output(transform="pandas")``).
+        """
+        check_is_fitted(self, "n_features_out_")
+        waves = audio.as_waveforms(
+            X, sampling_rate=self.sampling_rate, target_rate=self._target_rate()
+        )
+        features = np.asarray(self._embed(waves), dtype=np.float32)
+        if features.shape != (len(waves), self.n_features_out_):
+            raise RuntimeError(  # an internal contract, not a user error
+                f"{type(self).__name__} produced shape {features.shape}, expected "
+                f"({len(waves)}, {self.n_features_out_})"
+            )
+        return features
+
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
+        """Fit, then transform ``X`` (reads every clip once).
+
+        Parameters
+        ----------
+        X : sequence of clips or ndarray of shape (n_clips, n_samples)
+        y : ignored
+
+        Returns
+        -------
+        ndarray of shape (n_clips, n_features_out_), float32
+        """
+        return self.fit(X, y).transform(X)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Output feature names, ``<prefix>0 ... <prefix>{n-1}``.
+
+        Parameters
+        ----------
+        input_features : ignored
+            Waveforms have no input feature names.
+
+        Returns
+        -------
+        ndarray of str, shape (n_features_out_,)
+        """
+        check_is_fitted(self, "n_features_out_")
+        return np.asarray(self._feature_names(), dtype=object)
+
+    def _feature_names(self) -> list[str]:
+        return [f"{self._feature_prefix}{i}" for i in range(self.n_features_out_)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True  # (n_clips, n_samples) equal-length clips
+        tags.input_tags.string = True  # file paths
+        tags.requires_fit = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags

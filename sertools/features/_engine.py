@@ -1,0 +1,270 @@
+"""The neural extraction engine shared by every neural embedder.
+
+One function, :func:`extract`, takes validated float32 waveforms (already at
+the model's rate) and a *backend*: any callable mapping a zero-padded batch
+``(batch, n_samples)`` and its true lengths ``(batch,)`` to pooled embeddings
+``(batch, n_features)``. The engine
+
+1. splits clips longer than ``max_chunk_samples`` into nearly equal chunks
+   (memory stays bounded; the chunk embeddings are averaged back, weighted by
+   chunk duration);
+2. zero-pads clips shorter than the backend's ``min_samples`` up to it;
+3. sorts the pieces by length and fills batches up to a padded-audio budget
+   (``batch_size * longest <= max_batch_samples``, at least one piece a batch);
+4. zero-pads each batch, runs the backend under ``torch.inference_mode()``
+   on the chosen device, with a progress bar when asked;
+5. restores the input order.
+
+Backends pool over *valid* frames only (see :func:`masked_mean`), so padding
+does not leak into the embeddings of shorter clips.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+import numpy as np
+
+__all__ = [
+    "Backend",
+    "extract",
+    "masked_mean",
+    "plan_batches",
+    "resolve_device",
+    "split_chunks",
+    "torch_threads",
+]
+
+
+class Backend(Protocol):
+    """What :func:`extract` needs from a model adapter."""
+
+    #: input rate of the model in Hz
+    sampling_rate: int
+    #: width of the returned embeddings
+    n_features: int
+    #: shortest input (in samples) the model accepts; shorter clips are zero-padded
+    min_samples: int
+
+    def __call__(self, batch, lengths):  # (B, T) float32, (B,) int64 -> (B, D)
+        """Embed a zero-padded batch given the true lengths."""
+
+
+def resolve_device(device: str):
+    """Turn ``"auto" | "cpu" | "cuda" | "cuda:N"`` into a :class:`torch.device`.
+
+    Parameters
+    ----------
+    device : str
+        ``"auto"`` picks CUDA when available, else the CPU.
+
+    Returns
+    -------
+    torch.device
+
+    Raises
+    ------
+    ParameterError
+        If CUDA is asked for but not available.
+    """
+    import torch
+
+    from .._exceptions import ParameterError
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ParameterError(f"device={device!r} was asked for, but CUDA is not available here")
+    return dev
+
+
+@contextlib.contextmanager
+def torch_threads(n_threads: int | None) -> Iterator[None]:
+    """Set torch's intra-op thread count for the block, then restore it.
+
+    Parameters
+    ----------
+    n_threads : int or None
+        Threads to use; None leaves torch's setting alone.
+    """
+    import torch
+
+    if n_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(int(n_threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def split_chunks(n_samples: int, max_chunk_samples: int | None) -> list[tuple[int, int]]:
+    """Split ``[0, n_samples)`` into nearly equal chunks of at most ``max_chunk_samples``.
+
+    Parameters
+    ----------
+    n_samples : int
+        Clip length.
+    max_chunk_samples : int or None
+        Longest chunk; None keeps the clip whole.
+
+    Returns
+    -------
+    list of (start, stop)
+        Contiguous, covering the clip, lengths differing by at most one.
+
+    Examples
+    --------
+    >>> split_chunks(10, 4)
+    [(0, 4), (4, 7), (7, 10)]
+    """
+    if max_chunk_samples is None or n_samples <= max_chunk_samples:
+        return [(0, n_samples)]
+    n_chunks = -(-n_samples // max_chunk_samples)
+    bounds = np.linspace(0, n_samples, n_chunks + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+
+
+def plan_batches(lengths: Sequence[int], *, max_batch_samples: int) -> list[list[int]]:
+    """Group indices into batches of similar length under a padded-audio budget.
+
+    Pieces are taken longest first; a batch grows while
+    ``len(batch) * longest_in_batch <= max_batch_samples`` (a piece longer
+    than the budget gets a batch of its own).
+
+    Parameters
+    ----------
+    lengths : sequence of int
+        Length of each piece in samples.
+    max_batch_samples : int
+        Budget of padded samples per batch.
+
+    Returns
+    -------
+    list of list of int
+        Indices into ``lengths``; every index appears exactly once.
+
+    Examples
+    --------
+    >>> plan_batches([1, 5, 2, 5], max_batch_samples=10)
+    [[1, 3], [2, 0]]
+    """
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        longest = lengths[current[0]] if current else lengths[i]
+        if current and (len(current) + 1) * longest > max_batch_samples:
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def masked_mean(hidden, lengths):
+    """Average frame features over the valid frames of each sequence.
+
+    Parameters
+    ----------
+    hidden : torch.Tensor of shape (batch, n_frames, n_features)
+        Frame-level features, padded at the end.
+    lengths : torch.Tensor of shape (batch,)
+        Number of valid frames of each sequence (at least 1).
+
+    Returns
+    -------
+    torch.Tensor of shape (batch, n_features)
+    """
+    import torch
+
+    n_frames = hidden.shape[1]
+    lengths = lengths.to(hidden.device).clamp(min=1, max=n_frames)
+    mask = torch.arange(n_frames, device=hidden.device)[None, :] < lengths[:, None]
+    summed = (hidden * mask[..., None].to(hidden.dtype)).sum(dim=1)
+    return summed / lengths[:, None].to(hidden.dtype)
+
+
+def extract(
+    waves: Sequence[np.ndarray],
+    backend: Backend,
+    *,
+    device,
+    max_batch_samples: int,
+    max_chunk_samples: int | None = None,
+    verbose: bool = False,
+    desc: str = "embedding",
+) -> np.ndarray:
+    """Embed clips in length-sorted, zero-padded batches.
+
+    Parameters
+    ----------
+    waves : sequence of ndarray of shape (n_samples_i,), float32
+        Validated clips at ``backend.sampling_rate``.
+    backend : Backend
+        Model adapter, already on ``device`` and in eval mode.
+    device : torch.device
+        Where batches are sent.
+    max_batch_samples : int
+        Padded-audio budget per batch (``1`` runs one piece at a time).
+    max_chunk_samples : int or None
+        Clips longer than this are split into chunks whose embeddings are
+        averaged, weighted by chunk length.
+    verbose : bool
+        Show a tqdm progress bar over pieces.
+    desc : str
+        Progress bar label.
+
+    Returns
+    -------
+    ndarray of shape (n_clips, backend.n_features), float32
+        In input order.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    min_samples = int(getattr(backend, "min_samples", 1))
+    pieces: list[np.ndarray] = []
+    owner: list[int] = []
+    weight: list[float] = []
+    for i, wave in enumerate(waves):
+        for start, stop in split_chunks(len(wave), max_chunk_samples):
+            piece = wave[start:stop]
+            weight.append(float(stop - start))
+            if len(piece) < min_samples:
+                piece = np.pad(piece, (0, min_samples - len(piece)))
+            pieces.append(piece)
+            owner.append(i)
+
+    lengths = [len(p) for p in pieces]
+    out = np.zeros((len(pieces), backend.n_features), dtype=np.float32)
+    with (
+        torch.inference_mode(),
+        tqdm(total=len(pieces), desc=desc, unit="clip", disable=not verbose, leave=False) as bar,
+    ):
+        for batch_idx in plan_batches(lengths, max_batch_samples=max_batch_samples):
+            longest = lengths[batch_idx[0]]
+            batch = np.zeros((len(batch_idx), longest), dtype=np.float32)
+            for row, j in enumerate(batch_idx):
+                batch[row, : lengths[j]] = pieces[j]
+            signal = torch.from_numpy(batch).to(device)
+            lens = torch.tensor([lengths[j] for j in batch_idx], dtype=torch.long, device=device)
+            emb = backend(signal, lens)
+            out[batch_idx] = emb.detach().float().cpu().numpy().reshape(len(batch_idx), -1)
+            bar.update(len(batch_idx))
+
+    if len(pieces) == len(waves):  # no chunking happened
+        return out
+    owner_arr = np.asarray(owner)
+    w = np.asarray(weight, dtype=np.float64)
+    totals = np.bincount(owner_arr, weights=w, minlength=len(waves))
+    pooled = np.zeros((len(waves), backend.n_features), dtype=np.float64)
+    np.add.at(pooled, owner_arr, out * w[:, None])
+    return (pooled / totals[:, None]).astype(np.float32)

@@ -1,0 +1,112 @@
+"""Base class of the embedders backed by a pretrained neural network."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import BaseEmbedder
+from ._engine import Backend, extract, resolve_device, torch_threads
+
+__all__ = ["NeuralEmbedder", "clear_backend_cache"]
+
+#: padded-audio budget per batch chosen by ``batch_seconds="auto"``, per device
+#: type. On a CPU, batching barely pays (see docs/benchmarks.md): small batches
+#: help short clips and leave long clips one at a time. On a GPU larger batches
+#: fill the device.
+AUTO_BATCH_SECONDS = {"cpu": 8.0, "cuda": 120.0}
+
+# Loaded backends, keyed by (class, source, device, extra): cross-validation
+# clones and refits an embedder once per fold; the model is loaded once.
+_BACKEND_CACHE: OrderedDict[tuple, Backend] = OrderedDict()
+_BACKEND_CACHE_SIZE = 2
+
+
+def clear_backend_cache() -> None:
+    """Forget the models kept in memory between fits."""
+    _BACKEND_CACHE.clear()
+
+
+class NeuralEmbedder(BaseEmbedder):
+    """Shared parameters and plumbing of the neural embedders.
+
+    Subclasses implement :meth:`_backend_key` (a hashable description of the
+    model to load) and :meth:`_make_backend` (load it and return a
+    :class:`~sertools.features._engine.Backend` on the given device, in eval
+    mode). Everything else — device choice, batching, chunking, threads,
+    progress, order — is the engine's.
+
+    The loaded model is not pickled with the embedder: a fitted embedder that
+    is pickled (e.g. sent to a joblib worker) reloads it on first use.
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        **BaseEmbedder._parameter_constraints,
+        "device": [str],
+        "batch_seconds": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+        "max_chunk_seconds": [Interval(Real, 0.5, None, closed="left"), None],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    # --- subclass hooks -------------------------------------------------------
+    def _backend_key(self) -> tuple:
+        raise NotImplementedError
+
+    def _make_backend(self, device: Any) -> Backend:
+        raise NotImplementedError
+
+    # --- plumbing -------------------------------------------------------------
+    def _load(self) -> None:
+        self.device_ = resolve_device(self.device)
+        self._get_backend()
+
+    def _get_backend(self) -> Backend:
+        backend = self.__dict__.get("_backend")
+        if backend is not None:
+            return backend
+        key = (type(self).__name__, *self._backend_key(), str(self.device_))
+        backend = _BACKEND_CACHE.get(key)
+        if backend is None:
+            backend = self._make_backend(self.device_)
+            _BACKEND_CACHE[key] = backend
+            while len(_BACKEND_CACHE) > _BACKEND_CACHE_SIZE:
+                _BACKEND_CACHE.popitem(last=False)
+        else:
+            _BACKEND_CACHE.move_to_end(key)
+        self._backend = backend
+        return backend
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_backend", None)
+        return state
+
+    def _target_rate(self) -> int:
+        return int(self._get_backend().sampling_rate)
+
+    def _n_features_out(self) -> int:
+        return int(self._get_backend().n_features)
+
+    def _batch_seconds(self) -> float:
+        if self.batch_seconds == "auto":
+            return AUTO_BATCH_SECONDS.get(self.device_.type, AUTO_BATCH_SECONDS["cuda"])
+        return float(self.batch_seconds)
+
+    def _embed(self, waves: list[np.ndarray]) -> np.ndarray:
+        backend = self._get_backend()
+        rate = backend.sampling_rate
+        chunk = None if self.max_chunk_seconds is None else int(self.max_chunk_seconds * rate)
+        with torch_threads(self.n_threads):
+            return extract(
+                waves,
+                backend,
+                device=self.device_,
+                max_batch_samples=max(1, int(self._batch_seconds() * rate)),
+                max_chunk_samples=chunk,
+                verbose=bool(self.verbose),
+                desc=type(self).__name__,
+            )

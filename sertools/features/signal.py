@@ -1,0 +1,262 @@
+"""Signal features of the paper: time-averaged Mel spectrogram and MFCC (librosa)."""
+
+from __future__ import annotations
+
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import BaseEmbedder
+
+__all__ = ["MFCCEmbedder", "MelSpectrogramEmbedder"]
+
+
+def _pool(frames: np.ndarray, pooling: str) -> np.ndarray:
+    """Pool ``(n_coefficients, n_frames)`` over time to ``(n_coefficients * k,)``."""
+    if pooling == "mean":
+        return frames.mean(axis=1)
+    return np.concatenate([frames.mean(axis=1), frames.std(axis=1)])
+
+
+class _LibrosaEmbedder(BaseEmbedder):
+    """Shared machinery of the frame-wise librosa features, pooled over time."""
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        **BaseEmbedder._parameter_constraints,
+        "target_sampling_rate": [Interval(Integral, 1000, None, closed="left")],
+        "n_fft": [Interval(Integral, 16, None, closed="left")],
+        "hop_length": [Interval(Integral, 1, None, closed="left")],
+        "window": [str],
+        "pooling": [StrOptions({"mean", "mean+std"})],
+        "n_jobs": [Integral, None],
+    }
+
+    def _target_rate(self) -> int:
+        return int(self.target_sampling_rate)
+
+    def _n_coefficients(self) -> int:
+        raise NotImplementedError
+
+    def _frames(self, wave: np.ndarray) -> np.ndarray:
+        """Frame-level features of one clip, shape ``(n_coefficients, n_frames)``."""
+        raise NotImplementedError
+
+    def _n_features_out(self) -> int:
+        return self._n_coefficients() * (2 if self.pooling == "mean+std" else 1)
+
+    def _one(self, wave: np.ndarray) -> np.ndarray:
+        return _pool(self._frames(wave), self.pooling)
+
+    def _embed(self, waves: list[np.ndarray]) -> np.ndarray:
+        from joblib import Parallel, delayed
+        from tqdm.auto import tqdm
+
+        progress = tqdm(
+            waves, desc=type(self).__name__, disable=not self.verbose, unit="clip", leave=False
+        )
+        if self.n_jobs in (None, 1):
+            rows = [self._one(w) for w in progress]
+        else:
+            rows = Parallel(n_jobs=self.n_jobs)(delayed(self._one)(w) for w in progress)
+        return np.stack(rows).astype(np.float32)
+
+    def _feature_names(self) -> list[str]:
+        p, n = self._feature_prefix, self._n_coefficients()
+        names = [f"{p}{i}" for i in range(n)]
+        if self.pooling == "mean+std":
+            names += [f"{p}_std{i}" for i in range(n)]
+        return names
+
+
+class MelSpectrogramEmbedder(_LibrosaEmbedder):
+    """Time-averaged Mel spectrogram, with the paper's settings by default.
+
+    Each clip is resampled to 22050 Hz, a power Mel spectrogram is computed
+    with :func:`librosa.feature.melspectrogram` (n_fft 2048, hop 512, Hann
+    window, 80 Mel bands) and averaged over time.
+
+    Parameters
+    ----------
+    sampling_rate : int or None, default=None
+        Rate of waveform arrays passed to :meth:`transform`; required for arrays,
+        unused for file paths (read at their own rate).
+    target_sampling_rate : int, default=22050
+        Rate the clips are resampled to before analysis.
+    n_fft : int, default=2048
+        FFT / analysis window length in samples.
+    hop_length : int, default=512
+        Hop between frames in samples.
+    window : str, default="hann"
+        Analysis window (any :func:`scipy.signal.get_window` name).
+    n_mels : int, default=80
+        Number of Mel bands.
+    log : bool, default=False
+        If True, convert the power spectrogram to decibels
+        (``librosa.power_to_db``) before pooling. The paper pools the plain
+        power spectrogram (``False``).
+    pooling : {"mean", "mean+std"}, default="mean"
+        Pooling over time: the mean (the paper), or mean and standard deviation
+        concatenated.
+    n_jobs : int or None, default=None
+        Clips processed in parallel with joblib (None or 1: sequential).
+    verbose : bool, default=False
+        Show a progress bar.
+
+    Attributes
+    ----------
+    n_features_out_ : int
+        ``n_mels`` (or ``2 * n_mels`` with ``pooling="mean+std"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> emb = MelSpectrogramEmbedder(sampling_rate=16000)
+    >>> emb.fit_transform([np.zeros(16000), np.ones(8000) * 0.1]).shape
+    (2, 80)
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        **_LibrosaEmbedder._parameter_constraints,
+        "n_mels": [Interval(Integral, 1, None, closed="left")],
+        "log": ["boolean"],
+    }
+    _feature_prefix = "mel"
+
+    def __init__(
+        self,
+        *,
+        sampling_rate: int | None = None,
+        target_sampling_rate: int = 22050,
+        n_fft: int = 2048,
+        hop_length: int = 512,
+        window: str = "hann",
+        n_mels: int = 80,
+        log: bool = False,
+        pooling: str = "mean",
+        n_jobs: int | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.sampling_rate = sampling_rate
+        self.target_sampling_rate = target_sampling_rate
+        self.n_fft = n_fft
+        self.hop_length = hop_length
+        self.window = window
+        self.n_mels = n_mels
+        self.log = log
+        self.pooling = pooling
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def _n_coefficients(self) -> int:
+        return int(self.n_mels)
+
+    def _frames(self, wave: np.ndarray) -> np.ndarray:
+        import librosa
+
+        mel = librosa.feature.melspectrogram(
+            y=wave,
+            sr=self.target_sampling_rate,
+            n_fft=self.n_fft,
+            hop_length=self.hop_length,
+            window=self.window,
+            n_mels=self.n_mels,
+        )
+        return librosa.power_to_db(mel) if self.log else mel
+
+
+class MFCCEmbedder(_LibrosaEmbedder):
+    """Time-averaged MFCCs, with the paper's settings by default.
+
+    Each clip is resampled to 22050 Hz and 39 MFCCs are computed with
+    :func:`librosa.feature.mfcc` (n_fft 2048, hop 512, Hann window; librosa's
+    default 128 Mel bands, which the paper does not change), then averaged
+    over time.
+
+    Parameters
+    ----------
+    sampling_rate : int or None, default=None
+        Rate of waveform arrays passed to :meth:`transform`; required for arrays,
+        unused for file paths (read at their own rate).
+    target_sampling_rate : int, default=22050
+        Rate the clips are resampled to before analysis.
+    n_mfcc : int, default=39
+        Number of cepstral coefficients (``mfcc0`` is the energy-like C0).
+    n_fft : int, default=2048
+        FFT / analysis window length in samples.
+    hop_length : int, default=512
+        Hop between frames in samples.
+    window : str, default="hann"
+        Analysis window.
+    n_mels : int, default=128
+        Mel bands under the cepstrum (librosa's default).
+    pooling : {"mean", "mean+std"}, default="mean"
+        Pooling over time: the mean (the paper), or mean and standard deviation.
+    n_jobs : int or None, default=None
+        Clips processed in parallel with joblib (None or 1: sequential).
+    verbose : bool, default=False
+        Show a progress bar.
+
+    Attributes
+    ----------
+    n_features_out_ : int
+        ``n_mfcc`` (or ``2 * n_mfcc`` with ``pooling="mean+std"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> emb = MFCCEmbedder(sampling_rate=16000).fit()
+    >>> emb.transform([np.zeros(16000)]).shape
+    (1, 39)
+    >>> emb.get_feature_names_out()[:3].tolist()
+    ['mfcc0', 'mfcc1', 'mfcc2']
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        **_LibrosaEmbedder._parameter_constraints,
+        "n_mfcc": [Interval(Integral, 1, None, closed="left")],
+        "n_mels": [Interval(Integral, 1, None, closed="left")],
+    }
+    _feature_prefix = "mfcc"
+
+    def __init__(
+        self,
+        *,
+        sampling_rate: int | None = None,
+        target_sampling_rate: int = 22050,
+        n_mfcc: int = 39,
+        n_fft: int = 2048,
+        hop_length: int = 512,
+        window: str = "hann",
+        n_mels: int = 128,
+        pooling: str = "mean",
+        n_jobs: int | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.sampling_rate = sampling_rate
+        self.target_sampling_rate = target_sampling_rate
+        self.n_mfcc = n_mfcc
+        self.n_fft = n_fft
+        self.hop_length = hop_length
+        self.window = window
+        self.n_mels = n_mels
+        self.pooling = pooling
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def _n_coefficients(self) -> int:
+        return int(self.n_mfcc)
+
+    def _frames(self, wave: np.ndarray) -> np.ndarray:
+        import librosa
+
+        return librosa.feature.mfcc(
+            y=wave,
+            sr=self.target_sampling_rate,
+            n_mfcc=self.n_mfcc,
+            n_fft=self.n_fft,
+            hop_length=self.hop_length,
+            window=self.window,
+            n_mels=self.n_mels,
+        )
