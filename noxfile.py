@@ -1,0 +1,89 @@
+"""Developer tasks: ``nox -s tests``, ``nox -s lint``, ``nox -s demo``, ``nox -s bench``.
+
+Two software stacks are needed because the backends disagree on torch:
+
+* ``nemo``  — torch 2.13 (the CPU build where one is on the machine) + NeMo 3;
+* ``s3prl`` — torch 2.8 + torchaudio 2.8 + s3prl 0.4.18 (s3prl needs
+  ``torchaudio.set_audio_backend``, removed in torchaudio 2.9, and torchaudio
+  pins torch exactly). From PyPI this is the CUDA build (~6 GB, ~3 min); it runs
+  on the CPU.
+
+torch is installed first in every session, pinned, so that no later
+requirement pulls a different (multi-GB CUDA) build.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+TORCH = {"nemo": ["torch==2.13.0"], "s3prl": ["torch==2.8.0", "torchaudio==2.8.0"]}
+
+
+def _install(session: nox.Session, stack: str, extras: str) -> None:
+    session.install(*TORCH[stack])
+    session.install("-e", f".[{extras}]")
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("stack", ["nemo", "s3prl"])
+def tests(session: nox.Session, stack: str) -> None:
+    """Run the test suite on both backend stacks (``nox -s tests``).
+
+    Real-corpus tests run when ``SERTOOLS_TEST_DATA`` points at the shared data
+    folder and skip with the reason otherwise.
+    """
+    _install(session, stack, f"test,{stack}")
+    args = session.posargs or ["-q", "-p", "no:cacheprovider", "--durations=15"]
+    if stack == "s3prl":
+        # The core suite already ran on the nemo stack; here run the S3PRL
+        # tests and the core tests that touch torch (engine, DNN).
+        args = [*args, "tests/test_s3prl.py", "tests/test_engine.py", "tests/test_dnn.py"]
+    session.run("pytest", *args, env={"MPLBACKEND": "Agg"})
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check + ruff format --check."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """The main job on the embedded synthetic corpus (``sertools demo``)."""
+    _install(session, "nemo", "test")
+    out = session.posargs[0] if session.posargs else "sertools-demo"
+    session.run("sertools", "demo", "--out", out, env={"MPLBACKEND": "Agg"})
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("stack", ["nemo", "s3prl"])
+def bench(session: nox.Session, stack: str) -> None:
+    """Benchmarks (never part of the tests): writes docs/benchmarks-*.md."""
+    _install(session, stack, f"test,{stack}")
+    session.run("python", f"benchmarks/bench_{stack}.py", "--out", f"docs/benchmarks-{stack}.md")
+
+
+@nox.session(python=PYTHON)
+def notebooks(session: nox.Session) -> None:
+    """Execute the example notebooks end to end."""
+    _install(session, "nemo", "test,docs,nemo")
+    for nb in sorted(os.listdir("examples")):
+        if nb.endswith(".ipynb"):
+            session.run(
+                "jupyter",
+                "nbconvert",
+                "--to",
+                "notebook",
+                "--execute",
+                "--stdout",
+                f"examples/{nb}",
+                silent=True,
+            )
