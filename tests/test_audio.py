@@ -18,7 +18,7 @@ def _tone(n: int, sr: int = 16000, f: float = 220.0) -> np.ndarray:
 
 def test_ragged_list_tuple_and_object_array():
     clips = [_tone(1600), _tone(800), _tone(2400)]
-    for X in (clips, tuple(clips), np.array(clips + [None], dtype=object)[:3]):
+    for X in (clips, tuple(clips), np.array([*clips, None], dtype=object)[:3]):
         out = as_waveforms(X, sampling_rate=16000, target_rate=16000)
         assert [len(w) for w in out] == [1600, 800, 2400]
         assert all(w.dtype == np.float32 for w in out)
@@ -59,8 +59,9 @@ def test_files_any_rate_multichannel(tmp_path: Path):
     wave, sr = read_audio(tmp_path / "st.wav")
     assert sr == 48000 and wave.ndim == 1
     np.testing.assert_allclose(wave, stereo.mean(axis=1), atol=1e-4)  # downmix
-    out = as_waveforms([tmp_path / "st.wav", str(tmp_path / "mono.flac")],
-                       sampling_rate=None, target_rate=16000)
+    out = as_waveforms(
+        [tmp_path / "st.wav", str(tmp_path / "mono.flac")], sampling_rate=None, target_rate=16000
+    )
     assert [len(w) for w in out] == [1600, 1600]
     # files and arrays may be mixed; arrays then need the rate
     out = as_waveforms([tmp_path / "st.wav", _tone(800)], sampling_rate=8000, target_rate=16000)
@@ -93,15 +94,15 @@ def test_bad_input_names_the_item(X, kwargs, match):
 
 def test_bad_files(tmp_path: Path):
     missing = tmp_path / "nope.wav"
-    with pytest.raises(ParameterError, match="not found: .*nope.wav"):
+    with pytest.raises(ParameterError, match=r"not found: .*nope\.wav"):
         as_waveforms([missing], sampling_rate=None, target_rate=16000)
     junk = tmp_path / "junk.wav"
     junk.write_bytes(b"not audio at all")
-    with pytest.raises(ParameterError, match="cannot read audio file .*junk.wav"):
+    with pytest.raises(ParameterError, match=r"cannot read audio file .*junk\.wav"):
         as_waveforms([junk], sampling_rate=None, target_rate=16000)
     lfs = tmp_path / "lfs.wav"
     lfs.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 10\n")
-    with pytest.raises(ParameterError, match="Git LFS pointer.*git lfs pull"):
+    with pytest.raises(ParameterError, match=r"Git LFS pointer.*git lfs pull"):
         as_waveforms([lfs], sampling_rate=None, target_rate=16000)
     empty = tmp_path / "empty.wav"
     sf.write(empty, np.zeros(0, np.float32), 16000)

@@ -28,14 +28,17 @@ labels = st.lists(st.sampled_from(["angry", "happy", "neutral", "sad"]), min_siz
 @given(data=st.data())
 def test_uar_equals_balanced_accuracy_and_war_equals_accuracy(data):
     y_true = data.draw(labels)
-    y_pred = data.draw(st.lists(st.sampled_from(["angry", "happy", "neutral", "sad", "fear"]),
-                                min_size=len(y_true), max_size=len(y_true)))
+    y_pred = data.draw(
+        st.lists(
+            st.sampled_from(["angry", "happy", "neutral", "sad", "fear"]),
+            min_size=len(y_true),
+            max_size=len(y_true),
+        )
+    )
     assert unweighted_average_recall(y_true, y_pred) == pytest.approx(
         balanced_accuracy_score(y_true, y_pred)
     )
-    assert weighted_average_recall(y_true, y_pred) == pytest.approx(
-        accuracy_score(y_true, y_pred)
-    )
+    assert weighted_average_recall(y_true, y_pred) == pytest.approx(accuracy_score(y_true, y_pred))
 
 
 @settings(max_examples=100, deadline=None)

@@ -8,13 +8,12 @@ import librosa
 import numpy as np
 import pytest
 import soundfile as sf
+from _contract import check_waveform_transformer
 from sklearn.model_selection import StratifiedKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC
 
 from sertools import SCORING, MelSpectrogramEmbedder, MFCCEmbedder, ParameterError
-
-from _contract import check_waveform_transformer
 
 SR = 16000
 
@@ -25,9 +24,7 @@ def clips():
     t = [np.arange(n) / SR for n in (8000, 12000, 4000, 9000, 16000, 6000, 10000, 7000)]
     f0 = [150, 300, 150, 300, 150, 300, 150, 300]
     return [
-        (0.3 * np.sin(2 * np.pi * f * ti) + 0.01 * rng.standard_normal(len(ti))).astype(
-            np.float32
-        )
+        (0.3 * np.sin(2 * np.pi * f * ti) + 0.01 * rng.standard_normal(len(ti))).astype(np.float32)
         for f, ti in zip(f0, t, strict=True)
     ]
 
@@ -47,7 +44,10 @@ def test_paper_defaults():
     mfcc, mel = MFCCEmbedder(), MelSpectrogramEmbedder()
     for emb in (mfcc, mel):
         assert (emb.target_sampling_rate, emb.n_fft, emb.hop_length, emb.window) == (
-            22050, 2048, 512, "hann"
+            22050,
+            2048,
+            512,
+            "hann",
         )
         assert emb.pooling == "mean"
     assert mfcc.n_mfcc == 39 and mel.n_mels == 80 and mel.log is False
@@ -80,7 +80,10 @@ def test_mean_std_pooling_and_names(clips):
     assert names[0] == "mfcc0" and names[13] == "mfcc_std0"
     frames = librosa.feature.mfcc(
         y=librosa.resample(clips[0], orig_sr=SR, target_sr=22050, res_type="soxr_hq"),
-        sr=22050, n_mfcc=13, n_fft=2048, hop_length=512,
+        sr=22050,
+        n_mfcc=13,
+        n_fft=2048,
+        hop_length=512,
     )
     np.testing.assert_allclose(F[0, 13:], frames.std(axis=1), rtol=1e-3, atol=1e-3)
     assert MelSpectrogramEmbedder(sampling_rate=SR).fit().get_feature_names_out()[79] == "mel79"
