@@ -122,7 +122,7 @@ def split_chunks(n_samples: int, max_chunk_samples: int | None) -> list[tuple[in
     Examples
     --------
     >>> split_chunks(10, 4)
-    [(0, 4), (4, 7), (7, 10)]
+    [(0, 3), (3, 7), (7, 10)]
     """
     if max_chunk_samples is None or n_samples <= max_chunk_samples:
         return [(0, n_samples)]
