@@ -220,13 +220,15 @@ def as_waveforms(
             f"sampling_rate must be a positive integer in Hz, got {sampling_rate!r}"
         )
 
-    if isinstance(X, np.ndarray) and X.dtype != object:
+    if isinstance(X, np.ndarray) and X.dtype.kind in "US" and X.ndim == 1:
+        items: Sequence[Any] = [str(p) for p in X]  # an array of file paths
+    elif isinstance(X, np.ndarray) and X.dtype != object:
         if X.ndim != 2:
             raise ParameterError(
                 f"X is a numeric array of shape {X.shape}; expected 2-D (n_clips, n_samples) "
                 "or a list of 1-D waveforms"
             )
-        items: Sequence[Any] = list(X)
+        items = list(X)
     elif isinstance(X, np.ndarray):  # object array
         if X.ndim != 1:
             raise ParameterError(

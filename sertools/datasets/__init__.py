@@ -8,4 +8,30 @@ for demos and tests.
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from ._base import LABELS, CorpusWarning
+from ._corpora import CORPORA, load_corpus
+from .cremad import load_cremad
+from .emodb import load_emodb
+from .emovo import load_emovo
+from .iemocap import load_iemocap
+from .protocols import PROTOCOLS, RECOMMENDED_PROTOCOL, get_cv
+from .ravdess import load_ravdess
+from .savee import load_savee
+from .synthetic import make_synthetic_corpus
+
+__all__: list[str] = [
+    "CORPORA",
+    "LABELS",
+    "PROTOCOLS",
+    "RECOMMENDED_PROTOCOL",
+    "CorpusWarning",
+    "get_cv",
+    "load_corpus",
+    "load_cremad",
+    "load_emodb",
+    "load_emovo",
+    "load_iemocap",
+    "load_ravdess",
+    "load_savee",
+    "make_synthetic_corpus",
+]

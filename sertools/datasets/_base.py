@@ -1,0 +1,453 @@
+"""Machinery shared by the corpus loaders.
+
+A corpus module describes its corpus with a :class:`CorpusSpec` (where the files
+live, an example name, the per-class counts of the full release, a description)
+and a parser that turns one file (or label line) into a metadata record. This
+module does the rest once for every corpus: root checks, file discovery (dotfiles
+ignored), strict/warn handling of names that do not parse, Git LFS pointer and
+empty-file checks, the partial-tree warning, the :class:`~sklearn.utils.Bunch`
+and the optional audio reading.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+from sklearn.utils import Bunch
+
+from .._exceptions import ParameterError
+from ..audio import is_lfs_pointer, read_audio
+
+__all__ = [
+    "LABELS",
+    "CorpusSpec",
+    "CorpusWarning",
+    "Record",
+    "build_dataset",
+    "check_not_lfs",
+    "collect_files",
+    "find_files",
+    "resolve_root",
+    "warn",
+]
+
+#: Harmonised emotion labels used by every loader.
+LABELS = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise", "calm", "boredom")
+
+#: Files at most this large are opened to check for Git LFS pointers and empty audio.
+_SMALL_FILE_BYTES = 1024
+#: How many offending items a message lists before summarising the rest.
+_LIST_LIMIT = 10
+#: Frame columns every loader provides, in this order, before the corpus-specific ones.
+_BASE_COLUMNS = ("filename", "speaker", "gender", "target", "label_code")
+
+Record = dict[str, Any]
+
+
+class CorpusWarning(UserWarning):
+    """A corpus loaded, but not entirely as expected.
+
+    Issued for file names that do not parse (with ``strict=False``), labelled
+    files that are missing, files without audio, out-of-scope files, missing
+    speaker metadata, and trees that differ from the full corpus release.
+    """
+
+
+@dataclass(frozen=True)
+class CorpusSpec:
+    """Static description of one corpus.
+
+    Parameters
+    ----------
+    name : str
+        Registry key, e.g. ``"emodb"``; stored as ``bunch.corpus``.
+    title : str
+        Display name used in messages, e.g. ``"EMODB"``.
+    layouts : tuple of str
+        Glob patterns relative to the root, tried in order; the first that
+        matches any (non-hidden) file gives the corpus files.
+    example : str
+        One correctly named file, shown in error messages.
+    expected : mapping of str to int
+        Per-class file counts of the full release (harmonised labels).
+    descr : str
+        Description with language, speakers, native rate and citation.
+    """
+
+    name: str
+    title: str
+    layouts: tuple[str, ...]
+    example: str
+    expected: Mapping[str, int]
+    descr: str
+
+    def no_files_error(self, root: Path, detail: str = "") -> ParameterError:
+        """Build the error for a root without any corpus file.
+
+        Parameters
+        ----------
+        root : Path
+            The root that was searched.
+        detail : str, default=""
+            Extra sentence appended to the message.
+
+        Returns
+        -------
+        ParameterError
+        """
+        patterns = " or ".join(repr(p) for p in self.layouts)
+        message = f"no {self.title} files matching {patterns} (e.g. {self.example}) under {root}"
+        return ParameterError(f"{message}; {detail}" if detail else message)
+
+
+def warn(message: str) -> None:
+    """Issue a :class:`CorpusWarning` attributed to the first caller outside this package.
+
+    Parameters
+    ----------
+    message : str
+        Warning text.
+    """
+    frame = sys._getframe(1)
+    level = 2
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith(__package__):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, CorpusWarning, stacklevel=level)
+
+
+def _listing(items: Sequence[str]) -> str:
+    shown = ", ".join(items[:_LIST_LIMIT])
+    rest = len(items) - _LIST_LIMIT
+    return f"{shown}, ... ({rest} more)" if rest > 0 else shown
+
+
+def _is_hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def resolve_root(root: str | os.PathLike[str], spec: CorpusSpec) -> Path:
+    """Return ``root`` as an absolute path, checking that it is a folder.
+
+    Parameters
+    ----------
+    root : str or path-like
+        Corpus root given by the user.
+    spec : CorpusSpec
+        Corpus, for the message.
+
+    Returns
+    -------
+    Path
+        Absolute, resolved root.
+
+    Raises
+    ------
+    ParameterError
+        If ``root`` does not exist or is not a folder.
+    """
+    path = Path(root).expanduser().resolve()
+    if not path.exists():
+        raise ParameterError(
+            f"{spec.title} root {path} does not exist; expected a folder with files like "
+            f"{spec.example}"
+        )
+    if not path.is_dir():
+        raise ParameterError(
+            f"{spec.title} root {path} is not a folder; expected a folder with files like "
+            f"{spec.example}"
+        )
+    return path
+
+
+def find_files(root: Path, spec: CorpusSpec) -> list[Path]:
+    """List the corpus files of the first layout of ``spec`` that matches under ``root``.
+
+    Parameters
+    ----------
+    root : Path
+        Resolved corpus root.
+    spec : CorpusSpec
+        Corpus whose ``layouts`` are tried in order.
+
+    Returns
+    -------
+    list of Path, sorted
+        Matching regular files; dotfiles and files in dot-folders (``._x.wav``,
+        ``.DS_Store``) are ignored.
+
+    Raises
+    ------
+    ParameterError
+        If no layout matches any file.
+    """
+    for pattern in spec.layouts:
+        files = sorted(p for p in root.glob(pattern) if p.is_file() and not _is_hidden(p, root))
+        if files:
+            return files
+    raise spec.no_files_error(root)
+
+
+def parse_files(
+    paths: Iterable[Path], root: Path, parse: Callable[[Path], Record | None]
+) -> tuple[list[Record], list[str]]:
+    """Apply a corpus parser to each file.
+
+    Parameters
+    ----------
+    paths : iterable of Path
+        Corpus files.
+    root : Path
+        Corpus root, to report unparsed files relative to it.
+    parse : callable
+        Returns the file's record (``speaker``, ``gender``, ``target``,
+        ``label_code`` and corpus-specific fields) or None if the name does not
+        follow the corpus convention.
+
+    Returns
+    -------
+    records : list of dict
+        One record per parsed file, with ``filename`` set to the path.
+    unparsed : list of str
+        Paths (relative to ``root``) of the files that did not parse.
+    """
+    records: list[Record] = []
+    unparsed: list[str] = []
+    for path in paths:
+        record = parse(path)
+        if record is None:
+            unparsed.append(path.relative_to(root).as_posix())
+        else:
+            records.append({"filename": path, **record})
+    return records, unparsed
+
+
+def collect_files(
+    root: str | os.PathLike[str], spec: CorpusSpec, parse: Callable[[Path], Record | None]
+) -> tuple[Path, list[Record], list[str]]:
+    """Resolve the root, find the corpus files and parse their names.
+
+    Parameters
+    ----------
+    root : str or path-like
+        Corpus root given by the user.
+    spec : CorpusSpec
+        Corpus description.
+    parse : callable
+        Corpus parser, see :func:`parse_files`.
+
+    Returns
+    -------
+    root : Path
+        Resolved root.
+    records, unparsed : list
+        As returned by :func:`parse_files`.
+    """
+    path = resolve_root(root, spec)
+    return path, *parse_files(find_files(path, spec), path, parse)
+
+
+def check_not_lfs(path: Path, spec: CorpusSpec) -> None:
+    """Raise if ``path`` is a Git LFS pointer rather than corpus content.
+
+    Parameters
+    ----------
+    path : Path
+        File to inspect (only its first bytes are read).
+    spec : CorpusSpec
+        Corpus, for the message.
+
+    Raises
+    ------
+    ParameterError
+        If the file is a Git LFS pointer.
+    """
+    if is_lfs_pointer(path):
+        raise ParameterError(
+            f"{path} is a Git LFS pointer file, not {spec.title} data: the corpus is an "
+            "un-fetched Git LFS checkout; run `git lfs pull` in its repository first"
+        )
+
+
+def _has_audio(path: Path) -> bool:
+    try:
+        return sf.info(str(path)).frames > 0
+    except Exception:  # soundfile raises several types (LibsndfileError, RuntimeError)
+        return False
+
+
+def _screen(
+    records: list[Record], spec: CorpusSpec
+) -> tuple[list[Record], list[Record], list[Record]]:
+    """Split records into usable, missing-file and no-audio ones (LFS pointers raise)."""
+    usable, missing, silent = [], [], []
+    for record in records:
+        path = record["filename"]
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            missing.append(record)
+            continue
+        if size <= _SMALL_FILE_BYTES:
+            check_not_lfs(path, spec)
+            if not _has_audio(path):
+                silent.append(record)
+                continue
+        usable.append(record)
+    return usable, missing, silent
+
+
+def _check_counts(
+    records: list[Record], root: Path, spec: CorpusSpec, expected: Mapping[str, int]
+) -> None:
+    found = Counter(record["target"] for record in records)
+    if found == Counter(expected):
+        return
+    labels = sorted(set(expected) | set(found))
+    differing = [
+        f"{label} {found[label]}/{expected.get(label, 0)}"
+        for label in labels
+        if found[label] != expected.get(label, 0)
+    ]
+    missing = [label for label in labels if found[label] == 0]
+    message = (
+        f"{spec.title} under {root} differs from the full corpus: {sum(found.values())} of "
+        f"{sum(expected.values())} files; found/expected per class: {', '.join(differing)}"
+    )
+    if missing:
+        message += f"; missing classes: {', '.join(missing)}"
+    warn(message)
+
+
+def build_dataset(
+    spec: CorpusSpec,
+    root: Path,
+    records: list[Record],
+    *,
+    unparsed: Sequence[str] = (),
+    strict: bool,
+    load_audio: bool,
+    return_X_y: bool,
+    expected: Mapping[str, int] | None = None,
+    arrays: Sequence[str] = (),
+) -> Bunch | tuple[Any, np.ndarray]:
+    """Check parsed records and assemble the loader's return value.
+
+    Parameters
+    ----------
+    spec : CorpusSpec
+        Corpus description.
+    root : Path
+        Resolved corpus root (for messages).
+    records : list of dict
+        Parsed files; each has ``filename`` (Path), ``speaker``, ``gender``,
+        ``target``, ``label_code`` and corpus-specific fields (frame columns).
+    unparsed : sequence of str, default=()
+        Items (relative paths or label lines) that did not follow the corpus
+        convention.
+    strict : bool
+        Raise instead of warning on unparsed items and on labelled files that
+        are missing.
+    load_audio : bool
+        Read every waveform into ``data``.
+    return_X_y : bool
+        Return ``(X, target)`` instead of the Bunch.
+    expected : mapping of str to int, optional
+        Per-class counts of the full corpus under the loader's options;
+        ``spec.expected`` when None.
+    arrays : sequence of str, default=()
+        Extra record fields also exposed as Bunch arrays (e.g. ``"session"``).
+
+    Returns
+    -------
+    Bunch or tuple
+        See the public loaders.
+
+    Raises
+    ------
+    ParameterError
+        On Git LFS pointers, with ``strict=True`` on unparsed items or missing
+        files, and when no usable file remains.
+    """
+    usable, missing, silent = _screen(records, spec)
+    missing_names = [r["filename"].relative_to(root).as_posix() for r in missing]
+    unparsed_msg = (
+        f"{len(unparsed)} {spec.title} item(s) under {root} do not follow the corpus naming "
+        f"convention (e.g. {spec.example}): {_listing(list(unparsed))}"
+    )
+    missing_msg = (
+        f"{len(missing)} {spec.title} file(s) listed in the labels under {root} are missing: "
+        f"{_listing(missing_names)}"
+    )
+    problems = [m for m, bad in ((unparsed_msg, unparsed), (missing_msg, missing)) if bad]
+    if strict and problems:
+        raise ParameterError("; ".join(problems))
+    for message in problems:
+        warn(message + "; they are skipped (strict=True raises instead)")
+    if silent:
+        names = [r["filename"].relative_to(root).as_posix() for r in silent]
+        warn(
+            f"{len(silent)} {spec.title} file(s) contain no audio and are skipped: "
+            f"{_listing(names)}"
+        )
+    if not records:
+        raise spec.no_files_error(root, "none follows the naming convention" if unparsed else "")
+    if not usable:
+        reasons = [f"{len(missing)} missing (e.g. {missing_names[0]})"] if missing else []
+        reasons += [f"{len(silent)} without audio"] if silent else []
+        raise ParameterError(
+            f"no usable {spec.title} audio under {root}: of {len(records)} expected files, "
+            f"{' and '.join(reasons)}"
+        )
+    # files without audio are part of the tree: count them against the full release
+    _check_counts(usable + silent, root, spec, expected or spec.expected)
+
+    usable.sort(key=lambda r: str(r["filename"]))
+    frame = pd.DataFrame.from_records(usable)
+    frame["filename"] = frame["filename"].map(str)
+    frame = frame[[*_BASE_COLUMNS, *(c for c in frame.columns if c not in _BASE_COLUMNS)]]
+    # object array of str: the form sertools.audio.as_waveforms takes as a list of paths
+    filenames = frame["filename"].to_numpy(dtype=object)
+    target = frame["target"].to_numpy(dtype=str)
+    bunch = Bunch(
+        filenames=filenames,
+        target=target,
+        target_names=np.unique(target),
+        speaker=frame["speaker"].to_numpy(dtype=str),
+        gender=frame["gender"].to_numpy(dtype=str),
+        frame=frame,
+        sampling_rate=int(sf.info(filenames[0]).samplerate),
+        DESCR=spec.descr,
+        corpus=spec.name,
+        **{name: frame[name].to_numpy() for name in arrays},
+    )
+    if load_audio:
+        bunch.data = _read_all(filenames, bunch.sampling_rate, spec)
+    if return_X_y:
+        return (bunch.data if load_audio else filenames), target
+    return bunch
+
+
+def _read_all(filenames: np.ndarray, sampling_rate: int, spec: CorpusSpec) -> list[np.ndarray]:
+    data, other_rate = [], []
+    for name in filenames:
+        wave, sr = read_audio(name)
+        data.append(wave)
+        if sr != sampling_rate:
+            other_rate.append(f"{Path(name).name} ({sr} Hz)")
+    if other_rate:
+        warn(
+            f"{len(other_rate)} {spec.title} file(s) are not at the corpus rate "
+            f"{sampling_rate} Hz of the first file: {_listing(other_rate)}"
+        )
+    return data

@@ -1,0 +1,178 @@
+"""CREMA-D, the Crowd-sourced Emotional Multimodal Actors Dataset (English)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import Bunch
+
+from .._exceptions import ParameterError
+from ._base import CorpusSpec, Record, build_dataset, check_not_lfs, collect_files, warn
+
+__all__ = ["load_cremad"]
+
+_EMOTIONS = {
+    "ANG": "angry",
+    "DIS": "disgust",
+    "FEA": "fear",
+    "HAP": "happy",
+    "NEU": "neutral",
+    "SAD": "sad",
+}
+_SENTENCES = ("IEO", "TIE", "IOM", "IWW", "TAI", "MTI", "IWL", "ITH", "DFA", "ITS", "TSI", "WSI")
+_INTENSITY = {"LO": "low", "MD": "medium", "HI": "high", "XX": "unspecified"}
+_NAME = re.compile(
+    rf"(?P<actor>\d{{4}})_(?P<sentence>{'|'.join(_SENTENCES)})_(?P<code>[A-Z]{{3}})"
+    rf"_(?P<level>{'|'.join(_INTENSITY)})\.wav"
+)
+_DEMOGRAPHICS = "VideoDemographics.csv"
+#: demographic columns copied into the frame when the CSV has them
+_EXTRA_COLUMNS = {"Age": "age", "Race": "race", "Ethnicity": "ethnicity"}
+
+SPEC = CorpusSpec(
+    name="cremad",
+    title="CREMA-D",
+    layouts=("AudioWAV/*.wav", "*.wav"),
+    example="AudioWAV/1001_DFA_ANG_XX.wav",
+    expected={"neutral": 1087, **dict.fromkeys(("angry", "disgust", "fear", "happy", "sad"), 1271)},
+    descr="""CREMA-D: Crowd-sourced Emotional Multimodal Actors Dataset
+----------------------------------------------------------
+Language: English (the paper's Table I wrongly lists Chinese). 91 actors
+(48 male, 43 female; ids 1001-1091) speak 12 sentences in 6 emotions (anger,
+disgust, fear, happiness, neutral, sadness) at up to 4 levels (LO, MD, HI,
+unspecified XX): 7442 clips, 16 kHz. 1076_MTI_SAD_XX.wav contains no audio
+and is skipped. Names such as AudioWAV/1001_DFA_ANG_XX.wav encode actor,
+sentence, emotion and level; actor sex comes from VideoDemographics.csv.
+
+Citation: H. Cao, D. G. Cooper, M. K. Keutmann, R. C. Gur, A. Nenkova and
+R. Verma, "CREMA-D: Crowd-sourced emotional multimodal actors dataset", IEEE
+Transactions on Affective Computing 5(4), pp. 377-390, 2014.
+""",
+)
+
+
+def _parse(path: Path) -> Record | None:
+    match = _NAME.fullmatch(path.name)
+    if match is None or match["code"] not in _EMOTIONS:
+        return None
+    return {
+        "speaker": match["actor"],
+        "gender": "unknown",
+        "target": _EMOTIONS[match["code"]],
+        "label_code": match["code"],
+        "sentence": match["sentence"],
+        "intensity": _INTENSITY[match["level"]],
+    }
+
+
+def _read_demographics(csv: Path) -> dict[str, dict[str, Any]]:
+    """Map actor id to its ``gender`` (and age, race, ethnicity when present)."""
+    check_not_lfs(csv, SPEC)
+    table = pd.read_csv(csv)
+    if not {"ActorID", "Sex"} <= set(table.columns):
+        raise ParameterError(
+            f"{csv} has columns {list(table.columns)}; expected at least ActorID and Sex "
+            "(ActorID, Age, Sex, Race, Ethnicity)"
+        )
+    extra = {src: dst for src, dst in _EXTRA_COLUMNS.items() if src in table.columns}
+    return {
+        str(row["ActorID"]): {
+            "gender": str(row["Sex"]).strip().lower(),
+            **{dst: row[src] for src, dst in extra.items()},
+        }
+        for _, row in table.iterrows()
+    }
+
+
+def load_cremad(
+    root: str | os.PathLike[str],
+    *,
+    strict: bool = False,
+    load_audio: bool = False,
+    return_X_y: bool = False,
+) -> Bunch | tuple[Any, np.ndarray]:
+    """Load CREMA-D (Crowd-sourced Emotional Multimodal Actors Dataset, English).
+
+    Speaker gender comes from ``VideoDemographics.csv`` (columns ``ActorID,
+    Age, Sex, Race, Ethnicity``), looked up in ``root`` and next to
+    ``AudioWAV/``; without it gender is ``"unknown"`` and a
+    :class:`CorpusWarning` says so. Files without audio (the release's
+    ``1076_MTI_SAD_XX.wav``) are skipped with a warning.
+
+    Parameters
+    ----------
+    root : str or path-like
+        Folder holding ``AudioWAV/`` (or the ``AudioWAV`` folder itself), with
+        files named like ``1001_DFA_ANG_XX.wav`` (actor, sentence, emotion,
+        level).
+    strict : bool, default=False
+        Raise :class:`~sertools.ParameterError` on ``.wav`` files whose names do
+        not follow the convention; by default they are skipped with one
+        :class:`CorpusWarning` listing them.
+    load_audio : bool, default=False
+        Also read the waveforms into ``data`` (float32 mono, native rate).
+    return_X_y : bool, default=False
+        Return ``(filenames, target)`` (``(data, target)`` with
+        ``load_audio=True``) instead of the Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        With ``filenames`` (n_files,) sorted absolute paths (object array of
+        str), ``target`` (n_files,) harmonised labels (ANG angry, DIS disgust, FEA fear, HAP happy,
+        NEU neutral, SAD sad), ``target_names``, ``speaker`` (n_files,) the
+        four-digit actor id, ``gender`` (n_files,) ``"male"``/``"female"``
+        (``"unknown"`` without demographics), ``frame`` a DataFrame with one
+        row per file and columns ``filename, speaker, gender, target,
+        label_code, sentence`` (e.g. ``"DFA"``), ``intensity`` (``"low"``,
+        ``"medium"``, ``"high"``, ``"unspecified"``) plus ``age, race,
+        ethnicity`` when the demographics provide them, ``sampling_rate``
+        (16000 for the original files), ``DESCR``, ``corpus`` (``"cremad"``)
+        and, with ``load_audio=True``, ``data`` (list of n_files float32 arrays
+        of shape (n_samples_i,)).
+    (X, target) : tuple
+        With ``return_X_y=True``.
+
+    Raises
+    ------
+    ParameterError
+        If ``root`` is missing or holds no CREMA-D files, holds Git LFS
+        pointers, has a demographics file without ``ActorID``/``Sex`` columns,
+        or (``strict=True``) holds names that do not parse.
+
+    Warns
+    -----
+    CorpusWarning
+        For skipped names, files without audio, missing demographics and a
+        tree that differs from the full 7442-file release.
+    """
+    path, records, unparsed = collect_files(root, SPEC, _parse)
+    audio_dir = path / "AudioWAV" if (path / "AudioWAV").is_dir() else path
+    candidates = [path / _DEMOGRAPHICS, audio_dir.parent / _DEMOGRAPHICS]
+    csv = next((c for c in candidates if c.is_file()), None)
+    if csv is None:
+        warn(
+            f"no CREMA-D {_DEMOGRAPHICS} in {path} or {audio_dir.parent}; "
+            "gender is 'unknown' for every speaker"
+        )
+    else:
+        demographics = _read_demographics(csv)
+        unknown = sorted({r["speaker"] for r in records} - set(demographics))
+        if unknown:
+            warn(f"{csv} has no row for actor(s) {', '.join(unknown)}; their gender is 'unknown'")
+        for record in records:
+            record.update(demographics.get(record["speaker"], {}))
+    return build_dataset(
+        SPEC,
+        path,
+        records,
+        unparsed=unparsed,
+        strict=strict,
+        load_audio=load_audio,
+        return_X_y=return_X_y,
+    )

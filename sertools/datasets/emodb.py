@@ -1,0 +1,134 @@
+"""EMODB, the Berlin Database of Emotional Speech (German)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from ._base import CorpusSpec, Record, build_dataset, collect_files
+
+__all__ = ["load_emodb"]
+
+_EMOTIONS = {
+    "W": "angry",  # Wut / Ärger
+    "L": "boredom",  # Langeweile
+    "E": "disgust",  # Ekel
+    "A": "fear",  # Angst
+    "F": "happy",  # Freude
+    "T": "sad",  # Trauer
+    "N": "neutral",
+}
+_GENDER = {
+    **dict.fromkeys(("03", "10", "11", "12", "15"), "male"),
+    **dict.fromkeys(("08", "09", "13", "14", "16"), "female"),
+}
+_NAME = re.compile(r"(?P<speaker>\d\d)(?P<text>[ab]\d\d)(?P<code>[WLEAFTN])(?P<version>[a-z])\.wav")
+
+SPEC = CorpusSpec(
+    name="emodb",
+    title="EMODB",
+    layouts=("wav/*.wav", "*.wav"),
+    example="wav/03a01Fa.wav",
+    expected={
+        "angry": 127,
+        "boredom": 81,
+        "disgust": 46,
+        "fear": 69,
+        "happy": 71,
+        "sad": 62,
+        "neutral": 79,
+    },
+    descr="""EMODB: Berlin Database of Emotional Speech
+------------------------------------------
+Language: German. 10 actors (5 male: 03 10 11 12 15; 5 female: 08 09 13 14 16)
+read 10 everyday sentences in 7 emotions: 535 utterances, 16 kHz mono
+(anger 127, boredom 81, disgust 46, fear 69, happiness 71, sadness 62,
+neutral 79). File names such as 03a01Fa.wav encode speaker (03), text (a01),
+emotion letter (F) and take (a). The paper calls this corpus "EMOVB" (a typo).
+
+Citation: F. Burkhardt, A. Paeschke, M. Rolfes, W. F. Sendlmeier and B. Weiss,
+"A database of German emotional speech", in Proc. Interspeech 2005,
+pp. 1517-1520.
+""",
+)
+
+
+def _parse(path: Path) -> Record | None:
+    match = _NAME.fullmatch(path.name)
+    if match is None or match["speaker"] not in _GENDER:
+        return None
+    return {
+        "speaker": match["speaker"],
+        "gender": _GENDER[match["speaker"]],
+        "target": _EMOTIONS[match["code"]],
+        "label_code": match["code"],
+        "text": match["text"],
+        "version": match["version"],
+    }
+
+
+def load_emodb(
+    root: str | os.PathLike[str],
+    *,
+    strict: bool = False,
+    load_audio: bool = False,
+    return_X_y: bool = False,
+) -> Bunch | tuple[Any, np.ndarray]:
+    """Load EMODB (Berlin Database of Emotional Speech, German).
+
+    Parameters
+    ----------
+    root : str or path-like
+        Folder that contains ``wav/`` or the ``wav/`` folder itself, holding
+        files named like ``03a01Fa.wav`` (speaker, text id, emotion letter, take).
+    strict : bool, default=False
+        Raise :class:`~sertools.ParameterError` on ``.wav`` files whose names do
+        not follow the convention; by default they are skipped with one
+        :class:`CorpusWarning` listing them.
+    load_audio : bool, default=False
+        Also read the waveforms into ``data`` (float32 mono, native rate).
+    return_X_y : bool, default=False
+        Return ``(filenames, target)`` (``(data, target)`` with
+        ``load_audio=True``) instead of the Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        With ``filenames`` (n_files,) sorted absolute paths (object array of
+        str), ``target`` (n_files,) harmonised labels (W angry, L boredom, E disgust, A fear,
+        F happy, T sad, N neutral), ``target_names`` the sorted labels present,
+        ``speaker`` (n_files,), ``gender`` (n_files,), ``frame`` a DataFrame of
+        shape (n_files, 7) with columns ``filename, speaker, gender, target,
+        label_code, text, version``, ``sampling_rate`` (16000 for the original
+        files), ``DESCR``, ``corpus`` (``"emodb"``) and, with ``load_audio=True``,
+        ``data`` (list of n_files float32 arrays of shape (n_samples_i,)).
+    (X, target) : tuple
+        With ``return_X_y=True``.
+
+    Raises
+    ------
+    ParameterError
+        If ``root`` is missing or holds no EMODB files, holds Git LFS pointers,
+        or (``strict=True``) holds names that do not parse.
+
+    Warns
+    -----
+    CorpusWarning
+        For skipped names and for a tree that differs from the full 535-file
+        release (e.g. a subset of the emotions).
+    """
+    path, records, unparsed = collect_files(root, SPEC, _parse)
+    return build_dataset(
+        SPEC,
+        path,
+        records,
+        unparsed=unparsed,
+        strict=strict,
+        load_audio=load_audio,
+        return_X_y=return_X_y,
+    )

@@ -1,0 +1,123 @@
+"""EMOVO, the Italian emotional speech corpus."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from ._base import CorpusSpec, Record, build_dataset, collect_files
+
+__all__ = ["load_emovo"]
+
+_EMOTIONS = {
+    "dis": "disgust",  # disgusto
+    "gio": "happy",  # gioia
+    "neu": "neutral",
+    "pau": "fear",  # paura
+    "rab": "angry",  # rabbia
+    "sor": "surprise",  # sorpresa
+    "tri": "sad",  # tristezza
+}
+_GENDER = {"f": "female", "m": "male"}
+_NAME = re.compile(r"(?P<code>[a-z]{3})-(?P<speaker>(?P<sex>[fm])[1-3])-(?P<sentence>[a-z]\d)\.wav")
+
+SPEC = CorpusSpec(
+    name="emovo",
+    title="EMOVO",
+    layouts=("*/*.wav", "Dataset/*/*.wav"),
+    example="f1/dis-f1-b1.wav",
+    expected=dict.fromkeys(_EMOTIONS.values(), 84),
+    descr="""EMOVO: an Italian emotional speech corpus
+------------------------------------------
+Language: Italian. 6 actors (3 female f1-f3, 3 male m1-m3) read 14 sentences
+(b1-b3, d1-d2, l1-l4, n1-n5) in 7 emotions (disgust, joy, neutral, fear, anger,
+surprise, sadness): 588 utterances, 84 per emotion. The originals are mostly
+48 kHz stereo; the loader reports the rate of the first file it finds. File
+names such as f1/dis-f1-b1.wav encode emotion, speaker and sentence.
+
+Citation: G. Costantini, I. Iaderola, A. Paoloni and M. Todisco, "EMOVO corpus:
+an Italian emotional speech database", in Proc. LREC 2014, pp. 3501-3504.
+""",
+)
+
+
+def _parse(path: Path) -> Record | None:
+    match = _NAME.fullmatch(path.name)
+    if match is None or match["code"] not in _EMOTIONS:
+        return None
+    return {
+        "speaker": match["speaker"],
+        "gender": _GENDER[match["sex"]],
+        "target": _EMOTIONS[match["code"]],
+        "label_code": match["code"],
+        "sentence": match["sentence"],
+    }
+
+
+def load_emovo(
+    root: str | os.PathLike[str],
+    *,
+    strict: bool = False,
+    load_audio: bool = False,
+    return_X_y: bool = False,
+) -> Bunch | tuple[Any, np.ndarray]:
+    """Load EMOVO (Italian emotional speech).
+
+    Parameters
+    ----------
+    root : str or path-like
+        Folder holding the speaker folders ``f1 f2 f3 m1 m2 m3`` (directly or
+        under ``Dataset/``), with files named like ``dis-f1-b1.wav`` (emotion,
+        speaker, sentence).
+    strict : bool, default=False
+        Raise :class:`~sertools.ParameterError` on ``.wav`` files whose names do
+        not follow the convention; by default they are skipped with one
+        :class:`CorpusWarning` listing them.
+    load_audio : bool, default=False
+        Also read the waveforms into ``data`` (float32 mono, stereo files
+        downmixed by averaging, native rate).
+    return_X_y : bool, default=False
+        Return ``(filenames, target)`` (``(data, target)`` with
+        ``load_audio=True``) instead of the Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        With ``filenames`` (n_files,) sorted absolute paths (object array of
+        str), ``target`` (n_files,) harmonised labels (dis disgust, gio happy, neu neutral,
+        pau fear, rab angry, sor surprise, tri sad), ``target_names``,
+        ``speaker`` (n_files,), ``gender`` (n_files,), ``frame`` a DataFrame of
+        shape (n_files, 6) with columns ``filename, speaker, gender, target,
+        label_code, sentence``, ``sampling_rate`` (read from the first file),
+        ``DESCR``, ``corpus`` (``"emovo"``) and, with ``load_audio=True``,
+        ``data`` (list of n_files float32 arrays of shape (n_samples_i,)).
+    (X, target) : tuple
+        With ``return_X_y=True``.
+
+    Raises
+    ------
+    ParameterError
+        If ``root`` is missing or holds no EMOVO files, holds Git LFS pointers,
+        or (``strict=True``) holds names that do not parse.
+
+    Warns
+    -----
+    CorpusWarning
+        For skipped names and for a tree that differs from the full 588-file
+        release.
+    """
+    path, records, unparsed = collect_files(root, SPEC, _parse)
+    return build_dataset(
+        SPEC,
+        path,
+        records,
+        unparsed=unparsed,
+        strict=strict,
+        load_audio=load_audio,
+        return_X_y=return_X_y,
+    )

@@ -1,0 +1,192 @@
+"""IEMOCAP, the Interactive Emotional Dyadic Motion Capture database (English)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from ._base import (
+    CorpusSpec,
+    Record,
+    build_dataset,
+    check_not_lfs,
+    find_files,
+    resolve_root,
+)
+
+__all__ = ["load_iemocap"]
+
+#: the standard 4-class set; "exc" joins "happy" unless merge_excited=False
+_EMOTIONS = {"ang": "angry", "hap": "happy", "neu": "neutral", "sad": "sad"}
+_GENDER = {"F": "female", "M": "male"}
+_NUMBER = r"\d+(?:\.\d+)?"
+_LINE = re.compile(
+    rf"\[(?P<start>{_NUMBER}) - (?P<end>{_NUMBER})\]\s+(?P<utterance>\S+)\s+(?P<code>\w+)"
+    rf"\s+\[(?P<valence>{_NUMBER}),\s*(?P<activation>{_NUMBER}),\s*(?P<dominance>{_NUMBER})\]"
+)
+_UTTERANCE = re.compile(
+    r"(?P<dialog>Ses0(?P<session>[1-5])[FM]_(?P<kind>impro|script)\S*)_(?P<sex>[FM])\d{3}"
+)
+
+SPEC = CorpusSpec(
+    name="iemocap",
+    title="IEMOCAP",
+    layouts=("Session[1-5]/dialog/EmoEvaluation/*.txt",),
+    example="Session1/dialog/EmoEvaluation/Ses01F_impro01.txt",
+    expected={"angry": 1103, "happy": 1636, "neutral": 1708, "sad": 1084},
+    descr="""IEMOCAP: Interactive Emotional Dyadic Motion Capture database
+-------------------------------------------------------------
+Language: English. 10 actors in 5 dyadic sessions (one male, one female per
+session), improvised and scripted dialogs segmented into utterances, 16 kHz.
+Standard 4-class subset: angry (ang), happy (hap + exc merged), neutral (neu),
+sad (sad) = 5531 utterances (1103 / 1636 / 1708 / 1084); 4490 without
+excited. Labels come from Session*/dialog/EmoEvaluation/*.txt, audio from
+Session*/sentences/wav/<dialog>/<utterance>.wav. The speaker of
+Ses05M_script01_3_F000 is Ses05F (the last token's letter, not the dialog's).
+
+Citation: C. Busso, M. Bulut, C.-C. Lee, A. Kazemzadeh, E. Mower, S. Kim,
+J. N. Chang, S. Lee and S. S. Narayanan, "IEMOCAP: Interactive emotional dyadic
+motion capture database", Language Resources and Evaluation 42(4),
+pp. 335-359, 2008.
+""",
+)
+
+
+def _parse_labels(
+    label_file: Path, root: Path, emotions: dict[str, str]
+) -> tuple[list[Record], list[str]]:
+    """Parse one EmoEvaluation file into records of the kept classes and bad lines."""
+    check_not_lfs(label_file, SPEC)
+    records: list[Record] = []
+    unparsed: list[str] = []
+    lines = label_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    for number, line in enumerate(lines, start=1):
+        if not line.startswith("["):
+            continue
+        match = _LINE.match(line)
+        utterance = _UTTERANCE.fullmatch(match["utterance"]) if match else None
+        if match is None or utterance is None:
+            unparsed.append(f"{label_file.relative_to(root).as_posix()} line {number}")
+            continue
+        if match["code"] not in emotions:
+            continue
+        session = int(utterance["session"])
+        dialog = utterance["dialog"]
+        records.append(
+            {
+                "filename": root
+                / f"Session{session}"
+                / "sentences"
+                / "wav"
+                / dialog
+                / f"{match['utterance']}.wav",
+                "speaker": f"Ses0{session}{utterance['sex']}",
+                "gender": _GENDER[utterance["sex"]],
+                "target": emotions[match["code"]],
+                "label_code": match["code"],
+                "session": session,
+                "dialog": dialog,
+                "utterance": match["utterance"],
+                "improvised": utterance["kind"] == "impro",
+                "start": float(match["start"]),
+                "end": float(match["end"]),
+                "valence": float(match["valence"]),
+                "activation": float(match["activation"]),
+                "dominance": float(match["dominance"]),
+            }
+        )
+    return records, unparsed
+
+
+def load_iemocap(
+    root: str | os.PathLike[str],
+    *,
+    merge_excited: bool = True,
+    strict: bool = False,
+    load_audio: bool = False,
+    return_X_y: bool = False,
+) -> Bunch | tuple[Any, np.ndarray]:
+    """Load the standard 4-class subset of IEMOCAP (English).
+
+    Labels are read from the top-level ``Session{1-5}/dialog/EmoEvaluation/*.txt``
+    files (sub-folders such as ``Categorical/`` are not used); utterances
+    labelled ang, hap, exc (see ``merge_excited``), neu and sad are kept, the
+    others (fru, sur, fea, dis, oth, xxx) are left out without a warning.
+
+    Parameters
+    ----------
+    root : str or path-like
+        Folder holding ``Session1`` ... ``Session5`` (e.g.
+        ``IEMOCAP_full_release``); audio is expected at
+        ``Session{n}/sentences/wav/<dialog>/<utterance>.wav``.
+    merge_excited : bool, default=True
+        Count excited (exc) as ``"happy"`` (5531 utterances); False drops it
+        (4490 utterances). ``label_code`` keeps ``"exc"``.
+    strict : bool, default=False
+        Raise :class:`~sertools.ParameterError` on label lines that do not parse
+        and on labelled utterances without an audio file; by default they are
+        skipped with one :class:`CorpusWarning` each.
+    load_audio : bool, default=False
+        Also read the waveforms into ``data`` (float32 mono, native rate).
+    return_X_y : bool, default=False
+        Return ``(filenames, target)`` (``(data, target)`` with
+        ``load_audio=True``) instead of the Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        With ``filenames`` (n_files,) sorted absolute paths (object array of
+        str), ``target`` (n_files,) labels (``angry``, ``happy``, ``neutral``, ``sad``),
+        ``target_names``, ``speaker`` (n_files,) session plus the gender letter
+        of the utterance's last token (``Ses05M_script01_3_F000`` → ``Ses05F``),
+        ``gender`` (n_files,), ``session`` (n_files,) int 1-5 for
+        leave-one-session-out, ``frame`` a DataFrame of shape (n_files, 14)
+        with columns ``filename, speaker, gender, target, label_code, session,
+        dialog, utterance, improvised`` (bool), ``start, end`` (seconds in the
+        dialog), ``valence, activation, dominance`` (evaluators' mean, 1-5),
+        ``sampling_rate`` (16000 for the original files), ``DESCR``, ``corpus``
+        (``"iemocap"``) and, with ``load_audio=True``, ``data`` (list of
+        n_files float32 arrays of shape (n_samples_i,)).
+    (X, target) : tuple
+        With ``return_X_y=True``.
+
+    Raises
+    ------
+    ParameterError
+        If ``root`` is missing or holds no label files or no audio, holds Git
+        LFS pointers, or (``strict=True``) has unparsable label lines or
+        missing audio.
+
+    Warns
+    -----
+    CorpusWarning
+        For skipped label lines, missing audio and a tree that differs from the
+        full release (e.g. fewer sessions).
+    """
+    path = resolve_root(root, SPEC)
+    emotions = {**_EMOTIONS, **({"exc": "happy"} if merge_excited else {})}
+    records: list[Record] = []
+    unparsed: list[str] = []
+    for label_file in find_files(path, SPEC):
+        file_records, file_unparsed = _parse_labels(label_file, path, emotions)
+        records += file_records
+        unparsed += file_unparsed
+    expected = dict(SPEC.expected)
+    if not merge_excited:
+        expected["happy"] = 595  # hap only; the 1041 exc utterances are dropped
+    return build_dataset(
+        SPEC,
+        path,
+        records,
+        unparsed=unparsed,
+        strict=strict,
+        load_audio=load_audio,
+        return_X_y=return_X_y,
+        expected=expected,
+        arrays=("session",),
+    )

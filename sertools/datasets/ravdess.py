@@ -1,0 +1,163 @@
+"""RAVDESS, the Ryerson Audio-Visual Database of Emotional Speech and Song (English)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from ._base import CorpusSpec, Record, build_dataset, collect_files, warn
+
+__all__ = ["load_ravdess"]
+
+_EMOTIONS = {
+    "01": "neutral",
+    "02": "calm",
+    "03": "happy",
+    "04": "sad",
+    "05": "angry",
+    "06": "fear",
+    "07": "disgust",
+    "08": "surprise",
+}
+_INTENSITY = {"01": "normal", "02": "strong"}
+_NAME = re.compile(
+    r"(?P<modality>0[1-3])-(?P<channel>0[12])-(?P<code>0[1-8])-(?P<intensity>0[12])"
+    r"-(?P<statement>0[12])-(?P<repetition>0[12])-(?P<actor>\d\d)\.wav"
+)
+#: modality 03 (audio-only) and vocal channel 01 (speech)
+_SPEECH_AUDIO = ("03", "01")
+
+SPEC = CorpusSpec(
+    name="ravdess",
+    title="RAVDESS",
+    layouts=("Actor_*/*.wav", "Audio_Speech_Actors_01-24/Actor_*/*.wav"),
+    example="Actor_01/03-01-01-01-01-01-01.wav",
+    expected={
+        "neutral": 96,
+        **dict.fromkeys(("calm", "happy", "sad", "angry", "fear", "disgust", "surprise"), 192),
+    },
+    descr="""RAVDESS: Ryerson Audio-Visual Database of Emotional Speech and Song
+-------------------------------------------------------------------
+Language: North American English. 24 actors (odd ids male, even ids female)
+speak 2 statements ("Kids are talking by the door", "Dogs are sitting by the
+door") in 8 emotions (neutral, calm, happy, sad, angry, fearful, disgust,
+surprised) at 2 intensities (neutral: normal only), twice: 1440 audio-only
+speech files (modality 03, vocal channel 01), 48 kHz. Names such as
+Actor_01/03-01-05-02-01-02-01.wav encode modality, vocal channel, emotion,
+intensity, statement, repetition and actor.
+
+Citation: S. R. Livingstone and F. A. Russo, "The Ryerson Audio-Visual Database
+of Emotional Speech and Song (RAVDESS): A dynamic, multimodal set of facial and
+vocal expressions in North American English", PLoS ONE 13(5): e0196391, 2018.
+""",
+)
+
+
+def _parse(path: Path) -> Record | None:
+    match = _NAME.fullmatch(path.name)
+    if match is None or match["actor"] == "00":
+        return None
+    return {
+        "speaker": match["actor"],
+        "gender": "male" if int(match["actor"]) % 2 else "female",
+        "target": _EMOTIONS[match["code"]],
+        "label_code": match["code"],
+        "intensity": _INTENSITY[match["intensity"]],
+        "statement": int(match["statement"]),
+        "repetition": int(match["repetition"]),
+        "modality": match["modality"],
+        "vocal_channel": match["channel"],
+    }
+
+
+def load_ravdess(
+    root: str | os.PathLike[str],
+    *,
+    calm_as_neutral: bool = False,
+    strict: bool = False,
+    load_audio: bool = False,
+    return_X_y: bool = False,
+) -> Bunch | tuple[Any, np.ndarray]:
+    """Load the audio-only speech part of RAVDESS (North American English).
+
+    Only audio-only speech files (``03-01-*``) are loaded. Song (vocal channel
+    02) and video files (modality 01/02) found in the tree are skipped and
+    counted in one :class:`CorpusWarning`.
+
+    Parameters
+    ----------
+    root : str or path-like
+        Folder holding the ``Actor_NN`` folders (directly or under
+        ``Audio_Speech_Actors_01-24/``), with files named
+        ``MM-VV-EE-II-SS-RR-AA.wav`` (modality, vocal channel, emotion,
+        intensity, statement, repetition, actor).
+    calm_as_neutral : bool, default=False
+        Map calm (02) to ``"neutral"``; ``label_code`` keeps ``"02"``.
+    strict : bool, default=False
+        Raise :class:`~sertools.ParameterError` on ``.wav`` files whose names do
+        not follow the convention; by default they are skipped with one
+        :class:`CorpusWarning` listing them.
+    load_audio : bool, default=False
+        Also read the waveforms into ``data`` (float32 mono, stereo files
+        downmixed by averaging, native rate).
+    return_X_y : bool, default=False
+        Return ``(filenames, target)`` (``(data, target)`` with
+        ``load_audio=True``) instead of the Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        With ``filenames`` (n_files,) sorted absolute paths (object array of
+        str), ``target`` (n_files,) harmonised labels (01 neutral, 02 calm, 03 happy, 04 sad,
+        05 angry, 06 fear, 07 disgust, 08 surprise), ``target_names``,
+        ``speaker`` (n_files,) the two-digit actor id, ``gender`` (n_files,),
+        ``frame`` a DataFrame of shape (n_files, 10) with columns ``filename,
+        speaker, gender, target, label_code, intensity`` (``"normal"`` /
+        ``"strong"``), ``statement`` (1 or 2), ``repetition`` (1 or 2),
+        ``modality, vocal_channel``, ``sampling_rate`` (48000 for the original
+        files), ``DESCR``, ``corpus`` (``"ravdess"``) and, with
+        ``load_audio=True``, ``data`` (list of n_files float32 arrays of shape
+        (n_samples_i,)).
+    (X, target) : tuple
+        With ``return_X_y=True``.
+
+    Raises
+    ------
+    ParameterError
+        If ``root`` is missing or holds no RAVDESS speech files, holds Git LFS
+        pointers, or (``strict=True``) holds names that do not parse.
+
+    Warns
+    -----
+    CorpusWarning
+        For skipped names, skipped song/video files and a tree that differs
+        from the full 1440-file release.
+    """
+    path, records, unparsed = collect_files(root, SPEC, _parse)
+    speech = [r for r in records if (r["modality"], r["vocal_channel"]) == _SPEECH_AUDIO]
+    if len(speech) < len(records):
+        warn(
+            f"skipped {len(records) - len(speech)} RAVDESS song or video file(s) under {path}; "
+            "only audio-only speech (03-01-*) is loaded"
+        )
+    expected = dict(SPEC.expected)
+    if calm_as_neutral:
+        expected["neutral"] += expected.pop("calm")
+        for record in speech:
+            if record["target"] == "calm":
+                record["target"] = "neutral"
+    return build_dataset(
+        SPEC,
+        path,
+        speech,
+        unparsed=unparsed,
+        strict=strict,
+        load_audio=load_audio,
+        return_X_y=return_X_y,
+        expected=expected,
+    )

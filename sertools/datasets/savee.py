@@ -1,0 +1,130 @@
+"""SAVEE, the Surrey Audio-Visual Expressed Emotion database (British English)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from ._base import CorpusSpec, Record, build_dataset, collect_files
+
+__all__ = ["load_savee"]
+
+_EMOTIONS = {
+    "a": "angry",
+    "d": "disgust",
+    "f": "fear",
+    "h": "happy",
+    "n": "neutral",
+    "sa": "sad",
+    "su": "surprise",
+}
+_SPEAKERS = ("DC", "JE", "JK", "KL")
+# letters before the digits: two-letter codes (sa, su) must not be read as "s" + "a01"
+_FLAT = re.compile(r"(?P<speaker>[A-Z]{2})_(?P<code>[a-z]+)(?P<sentence>\d\d)\.wav")
+_NESTED = re.compile(r"(?P<code>[a-z]+)(?P<sentence>\d\d)\.wav")
+
+SPEC = CorpusSpec(
+    name="savee",
+    title="SAVEE",
+    layouts=("AudioData/*/*.wav", "*/*.wav", "*.wav"),
+    example="AudioData/DC/a01.wav or DC_a01.wav",
+    expected={
+        "neutral": 120,
+        **dict.fromkeys(("angry", "disgust", "fear", "happy", "sad", "surprise"), 60),
+    },
+    descr="""SAVEE: Surrey Audio-Visual Expressed Emotion database
+-----------------------------------------------------
+Language: British English. 4 male speakers (DC, JE, JK, KL), 7 emotions:
+per speaker 30 neutral and 15 each of anger (a), disgust (d), fear (f),
+happiness (h), sadness (sa) and surprise (su), 480 utterances in all,
+44.1 kHz. Layouts: AudioData/DC/sa01.wav or flat DC_sa01.wav.
+
+Citation: S. Haq and P. J. B. Jackson, "Multimodal emotion recognition", in
+W. Wang (ed.), Machine Audition: Principles, Algorithms and Systems, IGI
+Global, 2010, pp. 398-423.
+""",
+)
+
+
+def _parse(path: Path) -> Record | None:
+    match = _FLAT.fullmatch(path.name)
+    speaker = match["speaker"] if match else path.parent.name
+    match = match or _NESTED.fullmatch(path.name)
+    if match is None or speaker not in _SPEAKERS or match["code"] not in _EMOTIONS:
+        return None
+    return {
+        "speaker": speaker,
+        "gender": "male",
+        "target": _EMOTIONS[match["code"]],
+        "label_code": match["code"],
+        "sentence": int(match["sentence"]),
+    }
+
+
+def load_savee(
+    root: str | os.PathLike[str],
+    *,
+    strict: bool = False,
+    load_audio: bool = False,
+    return_X_y: bool = False,
+) -> Bunch | tuple[Any, np.ndarray]:
+    """Load SAVEE (Surrey Audio-Visual Expressed Emotion, British English).
+
+    Parameters
+    ----------
+    root : str or path-like
+        Folder holding ``AudioData/{DC,JE,JK,KL}/a01.wav`` (or the
+        ``AudioData`` folder itself), or a flat folder of ``DC_a01.wav`` files.
+        Emotion codes are the letters before the digits: a, d, f, h, n, sa, su.
+    strict : bool, default=False
+        Raise :class:`~sertools.ParameterError` on ``.wav`` files whose names do
+        not follow the convention; by default they are skipped with one
+        :class:`CorpusWarning` listing them.
+    load_audio : bool, default=False
+        Also read the waveforms into ``data`` (float32 mono, native rate).
+    return_X_y : bool, default=False
+        Return ``(filenames, target)`` (``(data, target)`` with
+        ``load_audio=True``) instead of the Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        With ``filenames`` (n_files,) sorted absolute paths (object array of
+        str), ``target`` (n_files,) harmonised labels (a angry, d disgust, f fear, h happy,
+        n neutral, sa sad, su surprise), ``target_names``, ``speaker``
+        (n_files,), ``gender`` (n_files,, all ``"male"``), ``frame`` a DataFrame
+        of shape (n_files, 6) with columns ``filename, speaker, gender, target,
+        label_code, sentence`` (the number after the code), ``sampling_rate``
+        (44100 for the original files), ``DESCR``, ``corpus`` (``"savee"``) and,
+        with ``load_audio=True``, ``data`` (list of n_files float32 arrays of
+        shape (n_samples_i,)).
+    (X, target) : tuple
+        With ``return_X_y=True``.
+
+    Raises
+    ------
+    ParameterError
+        If ``root`` is missing or holds no SAVEE files, holds Git LFS pointers,
+        or (``strict=True``) holds names that do not parse.
+
+    Warns
+    -----
+    CorpusWarning
+        For skipped names and for a tree that differs from the full 480-file
+        release.
+    """
+    path, records, unparsed = collect_files(root, SPEC, _parse)
+    return build_dataset(
+        SPEC,
+        path,
+        records,
+        unparsed=unparsed,
+        strict=strict,
+        load_audio=load_audio,
+        return_X_y=return_X_y,
+    )
