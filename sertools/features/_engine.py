@@ -228,7 +228,7 @@ def extract(
         In input order.
     """
     import torch
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     min_samples = int(getattr(backend, "min_samples", 1))
     pieces: list[np.ndarray] = []

@@ -51,7 +51,7 @@ class _LibrosaEmbedder(BaseEmbedder):
 
     def _embed(self, waves: list[np.ndarray]) -> np.ndarray:
         from joblib import Parallel, delayed
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         progress = tqdm(
             waves, desc=type(self).__name__, disable=not self.verbose, unit="clip", leave=False
