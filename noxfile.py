@@ -39,8 +39,8 @@ def tests(session: nox.Session, stack: str) -> None:
     folder and skip with the reason otherwise.
     """
     _install(session, stack, f"test,{stack}")
-    args = session.posargs or ["-q", "-p", "no:cacheprovider", "--durations=15"]
-    if stack == "s3prl":
+    args = session.posargs or ["-q", "-p", "no:cacheprovider", "--durations=10"]
+    if stack == "s3prl" and not session.posargs:
         # The core suite already ran on the nemo stack; here run the S3PRL
         # tests and the core tests that touch torch (engine, DNN).
         args = [*args, "tests/test_s3prl.py", "tests/test_engine.py", "tests/test_dnn.py"]
