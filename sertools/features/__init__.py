@@ -6,6 +6,27 @@ and import their backend (NeMo, S3PRL) only when fitted.
 """
 
 from ._base import BaseEmbedder
+from .nemo import (
+    AmberNetEmbedder,
+    EcapaTdnnEmbedder,
+    NeMoEmbedder,
+    SpeakerNetEmbedder,
+    TitaNetEmbedder,
+)
+from .s3prl import DecoarEmbedder, HubertEmbedder, S3PRLEmbedder, Wav2Vec2Embedder
 from .signal import MelSpectrogramEmbedder, MFCCEmbedder
 
-__all__ = ["BaseEmbedder", "MFCCEmbedder", "MelSpectrogramEmbedder"]
+__all__ = [
+    "AmberNetEmbedder",
+    "BaseEmbedder",
+    "DecoarEmbedder",
+    "EcapaTdnnEmbedder",
+    "HubertEmbedder",
+    "MFCCEmbedder",
+    "MelSpectrogramEmbedder",
+    "NeMoEmbedder",
+    "S3PRLEmbedder",
+    "SpeakerNetEmbedder",
+    "TitaNetEmbedder",
+    "Wav2Vec2Embedder",
+]

@@ -81,9 +81,8 @@ class NeuralEmbedder(BaseEmbedder):
         return backend
 
     def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        state.pop("_backend", None)
-        return state
+        # BaseEstimator.__getstate__ may return the live __dict__: copy, never pop
+        return {k: v for k, v in super().__getstate__().items() if k != "_backend"}
 
     def _target_rate(self) -> int:
         return int(self._get_backend().sampling_rate)

@@ -1,0 +1,718 @@
+"""Self-supervised speech representations through S3PRL's upstream collection.
+
+The paper (Section III-B.3) embeds each clip with three S3PRL upstreams —
+wav2vec 2.0, DeCoAR and HuBERT — used as released (no fine-tuning) and averaged
+over time; it does not say which hidden layer it used. :class:`S3PRLEmbedder`
+runs any S3PRL upstream through ``s3prl.nn.S3PRLUpstream`` and pools one hidden
+layer, the average of all layers, or every layer at once (``layer="all"``,
+for layer-wise probing with :func:`sertools.study.layers.layerwise_scores`).
+
+Pooling uses the valid frames of each clip only: a clip zero-padded in a batch
+is pooled over the frames the model computed from its own samples, never over
+the padding. Models load in :meth:`fit`, from a local checkpoint
+(``checkpoint=``, through the upstream's ``<name>_local`` loader) or through
+S3PRL's download cache. S3PRL is imported only there.
+
+Environment: s3prl 0.4.18 imports every upstream at import time and calls
+``torchaudio.set_audio_backend``, which torchaudio 2.9 removed; torchaudio pins
+torch exactly, so the ``s3prl`` extra needs torch 2.8 + torchaudio 2.8.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import importlib.util
+import logging
+import os
+import random
+import socket
+import warnings
+from collections.abc import Callable, Iterator
+from numbers import Integral
+from pathlib import Path
+from typing import Any
+
+from sklearn.utils._param_validation import StrOptions
+
+from .._exceptions import BackendNotAvailableError, ParameterError
+from ._engine import masked_mean
+from ._neural import AUTO_BATCH_SECONDS, NeuralEmbedder
+
+__all__ = [
+    "CHECKPOINT_URLS",
+    "DecoarEmbedder",
+    "HubertEmbedder",
+    "S3PRLEmbedder",
+    "Wav2Vec2Embedder",
+]
+
+#: Where S3PRL downloads the default checkpoints from (S3PRL's converted,
+#: fairseq-free format). Offline, fetch the file elsewhere and pass ``checkpoint=``.
+CHECKPOINT_URLS = {
+    "hubert": "https://huggingface.co/s3prl/converted_ckpts/resolve/main/hubert_base_ls960.pt",
+    "wav2vec2": "https://huggingface.co/s3prl/converted_ckpts/resolve/main/wav2vec_small.pt",
+    "decoar": "https://huggingface.co/s3prl/converted_ckpts/resolve/main/checkpoint_decoar.pt",
+}
+
+_INSTALL_HINT = (
+    "pip install 'sertools[s3prl]' (s3prl 0.4.18 needs torch 2.8 and torchaudio 2.8: "
+    "pip install torch==2.8.0 torchaudio==2.8.0 first)"
+)
+
+#: S3PRL's input rate
+_SAMPLING_RATE = 16000
+#: shortest input in samples: S3PRLUpstream's own minimum (0.05 s). A
+#: convolutional front end needs 400 samples for one frame, DeCoAR's fbank +
+#: CMVN 560 for two (one frame has no standard deviation).
+_MIN_SAMPLES = 800
+#: DeCoAR's kaldi fbank framing at 16 kHz: 25 ms windows every 10 ms, snip_edges
+_FBANK_WINDOW, _FBANK_SHIFT = 400, 160
+
+#: ``batch_seconds="auto"`` runs one clip per batch (a budget below any clip)
+#: except for padding-exact upstreams on a GPU; see docs/s3prl.md for the numbers
+_ONE_CLIP_SECONDS = 1e-3
+
+#: socket timeout (s) while S3PRL downloads a checkpoint: a firewalled machine
+#: fails in seconds instead of hanging
+_DOWNLOAD_TIMEOUT_S = 30.0
+
+_LAYER_CHOICES = ("mean", "all")
+_POOLING_CHOICES = ("mean", "mean+std")
+
+
+@contextlib.contextmanager
+def _quiet(verbose: bool) -> Iterator[None]:
+    """Silence S3PRL's import-time warnings and log messages unless ``verbose``."""
+    if verbose:
+        yield
+        return
+    logger = logging.getLogger("s3prl")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def _keep_rng_state() -> Iterator[None]:
+    """Restore Python's and torch's global RNGs after the block.
+
+    ``S3PRLUpstream.__init__`` probes the model with pseudo waveforms made after
+    ``random.seed(0)`` and ``torch.manual_seed(0)``: without this, every model
+    load would reseed the caller's random streams.
+    """
+    import torch
+
+    state = random.getstate()
+    try:
+        with torch.random.fork_rng(devices=[]):
+            yield
+    finally:
+        random.setstate(state)
+
+
+@contextlib.contextmanager
+def _download_timeout(seconds: float) -> Iterator[None]:
+    """Give new sockets a timeout for the block (unless a default is already set)."""
+    previous = socket.getdefaulttimeout()
+    if previous is None:
+        socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+def _import_s3prl(owner: str, verbose: bool) -> Any:
+    """Import S3PRL's hub and upstream wrapper, or explain what to install.
+
+    Returns
+    -------
+    module
+        ``s3prl.nn`` (whose ``S3PRLUpstream`` loads every upstream).
+
+    Raises
+    ------
+    BackendNotAvailableError
+        If s3prl is missing or cannot be imported (e.g. next to torchaudio >= 2.9).
+    """
+    if importlib.util.find_spec("s3prl") is None:
+        raise BackendNotAvailableError(
+            f"{owner} needs s3prl, which is not installed: {_INSTALL_HINT}"
+        )
+    try:
+        with _quiet(verbose):
+            import s3prl.nn
+    except Exception as exc:  # ImportError, or AttributeError from torchaudio >= 2.9
+        raise BackendNotAvailableError(
+            f"{owner} needs s3prl, which is installed but cannot be imported "
+            f"({type(exc).__name__}: {exc}); {_INSTALL_HINT}"
+        ) from exc
+    return s3prl.nn
+
+
+def _conv_frame_counter(expert: Any) -> Callable[[Any], Any] | None:
+    """Frames a convolutional front end (wav2vec 2.0, HuBERT, WavLM ...) gives per clip.
+
+    Each ``Conv1d`` with kernel *k* and stride *s* (no padding) maps *n* samples
+    to ``(n - k) // s + 1`` frames. ``S3PRLUpstream`` reports ``ceil(n / 320)``
+    frames instead, one more than the model computes for most lengths: alone, a
+    clip's extra frame repeats its last one; in a padded batch it is computed
+    from the padding.
+    """
+    import torch
+
+    extractor = getattr(getattr(expert, "model", None), "feature_extractor", None)
+    blocks = getattr(extractor, "conv_layers", None)
+    if blocks is None:
+        return None
+    convs = [m for block in blocks for m in block.modules() if isinstance(m, torch.nn.Conv1d)]
+    if not convs or any(c.padding != (0,) or c.dilation != (1,) for c in convs):
+        return None
+    shape = [(c.kernel_size[0], c.stride[0]) for c in convs]
+
+    def count(n_samples: Any) -> Any:
+        for kernel, stride in shape:
+            n_samples = torch.div(n_samples - kernel, stride, rounding_mode="floor") + 1
+        return n_samples
+
+    return count
+
+
+def _fbank_frame_count(n_samples: Any) -> Any:
+    """Frames of DeCoAR's kaldi fbank (25 ms windows, 10 ms shift, snip_edges).
+
+    ``S3PRLUpstream`` reports ``ceil(n / 160)``, two or three frames more; in a
+    padded batch DeCoAR's output there is zero, alone it repeats the last frame.
+    """
+    import torch
+
+    return torch.div(n_samples - _FBANK_WINDOW, _FBANK_SHIFT, rounding_mode="floor") + 1
+
+
+class _S3PRLModel:
+    """A loaded ``S3PRLUpstream`` in eval mode, shared by the embedders that use it.
+
+    Parameters
+    ----------
+    upstream : s3prl.nn.S3PRLUpstream
+        The wrapped upstream; it is put in eval mode (``S3PRLUpstream`` leaves
+        it in training mode, i.e. with dropout on) on ``device``.
+    device : torch.device
+        Where the model runs.
+
+    Attributes
+    ----------
+    n_layers : int
+        Number of hidden states the upstream returns (for wav2vec 2.0 and
+        HuBERT: the transformer input, then each transformer layer's output).
+    hidden_sizes : list of int
+        Width of each hidden state.
+    padding_exact : bool
+        Whether a clip's embedding is independent of the padding in its batch:
+        True for DeCoAR (fbank per clip, packed LSTMs). False otherwise: the
+        base models' group norm spans the padded time axis, and HuBERT's
+        padding mask approximates the valid frames.
+    """
+
+    def __init__(self, upstream: Any, device: Any) -> None:
+        self.upstream = upstream.to(device).eval()
+        self.n_layers = int(upstream.num_layers)
+        self.hidden_sizes = [int(h) for h in upstream.hidden_sizes]
+        expert = upstream.upstream
+        self.padding_exact = type(expert).__module__.startswith("s3prl.upstream.decoar.")
+        if self.padding_exact:
+            self._count_frames: Callable[[Any], Any] | None = _fbank_frame_count
+        else:
+            self._count_frames = _conv_frame_counter(expert)
+
+    def hidden_states(self, batch: Any, lengths: Any) -> tuple[list[Any], list[Any]]:
+        """Every hidden state of a zero-padded batch and its valid frame counts.
+
+        Parameters
+        ----------
+        batch : torch.Tensor of shape (batch, n_samples), float32
+            16 kHz waveforms, zero-padded at the end.
+        lengths : torch.Tensor of shape (batch,), int64
+            True length of each waveform (at least 800 samples).
+
+        Returns
+        -------
+        hidden : list of torch.Tensor of shape (batch, n_frames, hidden_size)
+            One per layer.
+        valid : list of torch.Tensor of shape (batch,), int64
+            Frames computed from each clip's own samples: ``S3PRLUpstream``'s
+            ``hs_len``, capped by the front end's exact frame count where the
+            upstream's front end is known (see :func:`_conv_frame_counter`).
+        """
+        import torch
+
+        hidden, hs_len = self.upstream(batch, lengths)
+        if self._count_frames is None:
+            return list(hidden), list(hs_len)
+        exact = self._count_frames(lengths).to(hs_len[0].device)
+        return list(hidden), [torch.minimum(n, exact).clamp(min=1) for n in hs_len]
+
+
+class _LayerPooling:
+    """Engine backend: pool selected hidden states of an :class:`_S3PRLModel`.
+
+    Parameters
+    ----------
+    model : _S3PRLModel
+        The loaded upstream.
+    layer : int or {"mean", "all"}
+        Hidden state to pool (already checked to be in range), the average of
+        all layers' pooled vectors, or all of them concatenated.
+    pooling : {"mean", "mean+std"}
+        Masked mean over valid frames, optionally followed by the masked
+        (population) standard deviation.
+
+    Attributes
+    ----------
+    n_features : int
+        ``hidden_size * (2 if mean+std) * (n_layers if "all")``.
+    """
+
+    sampling_rate = _SAMPLING_RATE
+    min_samples = _MIN_SAMPLES
+
+    def __init__(self, model: _S3PRLModel, *, layer: int | str, pooling: str) -> None:
+        self.model = model
+        self.layer = layer
+        self.pooling = pooling
+        self.layers = list(range(model.n_layers)) if isinstance(layer, str) else [layer]
+        width = model.hidden_sizes[self.layers[0]] * (2 if pooling == "mean+std" else 1)
+        self.n_features = width * (model.n_layers if layer == "all" else 1)
+
+    def _pool(self, hidden: Any, valid: Any) -> Any:
+        import torch
+
+        mean = masked_mean(hidden, valid)
+        if self.pooling == "mean":
+            return mean
+        variance = masked_mean((hidden - mean[:, None, :]) ** 2, valid)
+        return torch.cat([mean, variance.sqrt()], dim=-1)
+
+    def __call__(self, batch: Any, lengths: Any) -> Any:
+        """Embed a zero-padded batch.
+
+        Parameters
+        ----------
+        batch : torch.Tensor of shape (batch, n_samples), float32
+        lengths : torch.Tensor of shape (batch,), int64
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+        """
+        import torch
+
+        hidden, valid = self.model.hidden_states(batch, lengths)
+        pooled = [self._pool(hidden[i], valid[i]) for i in self.layers]
+        if self.layer == "mean":
+            return torch.stack(pooled).mean(dim=0)
+        return torch.cat(pooled, dim=-1)
+
+
+def _check_decoar_checkpoint(path: Path) -> None:
+    """Check that a DeCoAR checkpoint holds every weight of S3PRL's ``Decoar``.
+
+    S3PRL loads DeCoAR with ``load_state_dict(strict=False)``, so a file with
+    other weights would silently leave the network random. Extra entries are
+    allowed (training-only heads); missing or misshapen ones are not.
+
+    Raises
+    ------
+    ParameterError
+        If the file holds no ``"model"`` state dict, or it lacks or misshapes
+        any of the network's tensors.
+    """
+    import torch
+    from s3prl.upstream.decoar.decoar import Decoar
+
+    state = _torch_load(path, "decoar")
+    weights = state.get("model") if isinstance(state, dict) else None
+    if not isinstance(weights, dict):
+        found = sorted(state)[:6] if isinstance(state, dict) else type(state).__name__
+        raise ParameterError(
+            f"{path} is not a DeCoAR checkpoint: expected a dict with a 'model' state dict "
+            f"(S3PRL's checkpoint_decoar.pt format), found {found}"
+        )
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in Decoar().state_dict().items()}
+    missing = sorted(set(expected) - set(weights))
+    wrong = sorted(
+        k
+        for k in set(expected) & set(weights)
+        if tuple(getattr(weights[k], "shape", ())) != expected[k]
+    )
+    if missing or wrong:
+        problems = []
+        if missing:
+            problems.append(f"{len(missing)} missing (e.g. {missing[:3]})")
+        if wrong:
+            problems.append(f"{len(wrong)} with the wrong shape (e.g. {wrong[:3]})")
+        raise ParameterError(
+            f"{path} does not fit S3PRL's DeCoAR network ({len(expected)} tensors): "
+            f"{' and '.join(problems)}. S3PRL would load it with strict=False and leave "
+            "those weights random; pass the DeCoAR checkpoint (checkpoint_decoar.pt)"
+        )
+
+
+def _torch_load(path: Path, upstream: str) -> Any:
+    """``torch.load`` a checkpoint on the CPU, turning any failure into a ParameterError."""
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle, zip and format errors come in many types
+        raise ParameterError(
+            f"cannot read {path} as a {upstream} checkpoint ({type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:200]})"
+        ) from exc
+
+
+class S3PRLEmbedder(NeuralEmbedder):
+    """Time-pooled hidden states of an S3PRL upstream (HuBERT by default).
+
+    Each clip (resampled to 16 kHz) goes through ``s3prl.nn.S3PRLUpstream`` in
+    eval mode; the chosen hidden state is averaged over the clip's valid frames
+    (masked by the frame counts, so batch padding never enters the average).
+    Clips are embedded in length-sorted, zero-padded batches (see
+    ``batch_seconds`` for the padding-sensitivity of wav2vec 2.0 and HuBERT).
+
+    Parameters
+    ----------
+    upstream : str, default="hubert"
+        S3PRL upstream name: ``"hubert"`` (HuBERT Base), ``"wav2vec2"``
+        (wav2vec 2.0 Base), ``"decoar"``, or any other name of
+        ``s3prl.nn.S3PRLUpstream.available_names()``. The subclasses fix it.
+    checkpoint : str or path-like, default=None
+        Local checkpoint file, loaded with the upstream's ``<upstream>_local``
+        loader (e.g. ``hubert_local``) — for offline use; see
+        :data:`CHECKPOINT_URLS`. None: S3PRL's registered checkpoint, from its
+        cache (``~/.cache/s3prl/download``) or downloaded.
+    layer : int or {"mean", "all"}, default=-1
+        Which hidden state to pool. An integer indexes S3PRL's list of hidden
+        states (negative from the end; -1 is the last). For wav2vec 2.0 and
+        HuBERT Base there are 13: index 0 is the transformer's input (the
+        projected CNN features), index *i* the output of transformer layer *i*.
+        DeCoAR has one (its forward and backward LSTM outputs, 2048-d).
+        ``"mean"``: the average of every layer's pooled vector; ``"all"``:
+        every layer's pooled vector, concatenated (for layer-wise probing).
+        The paper does not say which layer it used; -1 is a guess.
+    pooling : {"mean", "mean+std"}, default="mean"
+        ``"mean"`` is the paper's time average; ``"mean+std"`` appends the
+        standard deviation over the valid frames (doubling the width).
+    device : str, default="auto"
+        ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    batch_seconds : "auto" or float, default="auto"
+        Padded-audio budget per batch in seconds (``batch_size * longest``).
+        ``"auto"`` runs one clip at a time, except DeCoAR on a GPU (120 s):
+        the group norm in the first convolution of wav2vec 2.0 / HuBERT Base
+        normalises over the whole padded time axis, so batching with padding
+        changes their embeddings (cosine down to 0.99 with the one-at-a-time
+        ones), and on a CPU batching is not faster (docs/s3prl.md).
+    max_chunk_seconds : float or None, default=30.0
+        Clips longer than this are cut into nearly equal chunks whose embeddings
+        are averaged, weighted by duration; None embeds every clip whole.
+    n_threads : int or None, default=None
+        torch intra-op threads during ``transform`` (None: torch's setting).
+    sampling_rate : int or None, default=None
+        Rate of array input in Hz (file paths carry their own).
+    verbose : bool, default=False
+        Progress bar, and S3PRL's warnings and log messages.
+
+    Attributes
+    ----------
+    n_features_out_ : int
+        Output width: ``hidden_size`` (``x 2`` for ``"mean+std"``, ``x n_layers_``
+        for ``layer="all"``).
+    n_layers_ : int
+        Number of hidden states the upstream returns.
+    hidden_size_ : int
+        Width of one pooled hidden state (768 for the base models, 2048 for DeCoAR).
+    device_ : torch.device
+        Where the model runs.
+
+    Notes
+    -----
+    Clips shorter than 0.05 s (800 samples) are zero-padded to it, S3PRL's
+    own minimum. The valid frames of a clip of *n* samples are the frames its
+    model computes from those samples: for a convolutional front end (wav2vec
+    2.0, HuBERT) ``(n - 400) // 320 + 1``, for DeCoAR's fbank
+    ``(n - 400) // 160 + 1`` — ``S3PRLUpstream``'s own ``hs_len``
+    (``ceil(n / stride)``) counts one to three frames more, which hold padding
+    in a batch.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.svm import SVC
+    >>> pipe = make_pipeline(
+    ...     HubertEmbedder(checkpoint="~/models/hubert_base_ls960.pt", layer=-1),
+    ...     SVC(C=10, gamma=1e-3),
+    ... )  # doctest: +SKIP
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        **NeuralEmbedder._parameter_constraints,
+        "upstream": [str],
+        "checkpoint": [str, os.PathLike, None],
+        "layer": [Integral, StrOptions(set(_LAYER_CHOICES))],
+        "pooling": [StrOptions(set(_POOLING_CHOICES))],
+    }
+
+    def __init__(
+        self,
+        *,
+        upstream: str = "hubert",
+        checkpoint: str | os.PathLike[str] | None = None,
+        layer: int | str = -1,
+        pooling: str = "mean",
+        device: str = "auto",
+        batch_seconds: str | float = "auto",
+        max_chunk_seconds: float | None = 30.0,
+        n_threads: int | None = None,
+        sampling_rate: int | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.upstream = upstream
+        self.checkpoint = checkpoint
+        self.layer = layer
+        self.pooling = pooling
+        self.device = device
+        self.batch_seconds = batch_seconds
+        self.max_chunk_seconds = max_chunk_seconds
+        self.n_threads = n_threads
+        self.sampling_rate = sampling_rate
+        self.verbose = verbose
+
+    # --- model resolution -----------------------------------------------------
+    def _checkpoint_path(self) -> Path | None:
+        """The checkpoint as an absolute path, or None.
+
+        Raises
+        ------
+        ParameterError
+            If the path does not exist or is a folder.
+        """
+        if self.checkpoint is None:
+            return None
+        path = Path(self.checkpoint).expanduser()
+        if path.is_dir():
+            raise ParameterError(
+                f"checkpoint={os.fspath(self.checkpoint)!r} is a folder; expected a "
+                f"{self.upstream} checkpoint file"
+            )
+        if not path.is_file():
+            raise ParameterError(f"S3PRL checkpoint not found: {path}")
+        return path.resolve()
+
+    def _backend_key(self) -> tuple:
+        path = self._checkpoint_path()
+        if path is None:
+            return (self.upstream,)
+        stat = path.stat()
+        return self.upstream, str(path), stat.st_size, stat.st_mtime_ns
+
+    def _loader(self, hub_names: list[str], path: Path | None) -> str:
+        """The S3PRL hub entry to call: ``<upstream>_local`` with a checkpoint."""
+        name = self.upstream if path is None else f"{self.upstream}_local"
+        if name in hub_names:
+            return name
+        if path is not None:
+            local = sorted(n[: -len("_local")] for n in hub_names if n.endswith("_local"))
+            raise ParameterError(
+                f"upstream={self.upstream!r} has no local-checkpoint loader ({name}) in S3PRL; "
+                f"with checkpoint=, use one of {local}"
+            )
+        close = difflib.get_close_matches(self.upstream, hub_names, n=5, cutoff=0.5)
+        raise ParameterError(
+            f"upstream={self.upstream!r} is not an S3PRL upstream"
+            + (f"; close names: {close}" if close else "")
+            + " (all: s3prl.nn.S3PRLUpstream.available_names())"
+        )
+
+    def _make_backend(self, device: Any) -> _S3PRLModel:
+        owner = type(self).__name__
+        s3prl_nn = _import_s3prl(owner, bool(self.verbose))
+        path = self._checkpoint_path()
+        loader = self._loader(s3prl_nn.S3PRLUpstream.available_names(), path)
+        if path is None:
+            upstream = self._download(s3prl_nn, loader)
+        else:
+            if loader == "decoar_local":
+                _check_decoar_checkpoint(path)
+            try:
+                with _quiet(bool(self.verbose)), _keep_rng_state():
+                    upstream = s3prl_nn.S3PRLUpstream(loader, path_or_url=str(path))
+            except Exception as exc:  # S3PRL raises ValueError/RuntimeError/KeyError...
+                reason = " ".join(str(exc).split())[:300]
+                raise ParameterError(
+                    f"{path} is not a checkpoint S3PRL's {loader} loader can read into its "
+                    f"{self.upstream} model ({type(exc).__name__}: {reason})"
+                ) from exc
+        return _S3PRLModel(upstream, device)
+
+    def _download(self, s3prl_nn: Any, name: str) -> Any:
+        """``S3PRLUpstream(name)``: S3PRL's cache, else a download; failures explain offline use."""
+        try:
+            with (
+                _quiet(bool(self.verbose)),
+                _keep_rng_state(),
+                _download_timeout(_DOWNLOAD_TIMEOUT_S),
+            ):
+                return s3prl_nn.S3PRLUpstream(name)
+        except Exception as exc:  # urllib/requests/S3PRL raise many types when offline
+            url = CHECKPOINT_URLS.get(name)
+            where = f"download {url}" if url else f"get the {name} checkpoint"
+            reason = " ".join(str(exc).split())[:200]
+            raise ParameterError(
+                f"cannot load the S3PRL upstream {name!r}: S3PRL could not fetch its "
+                f"checkpoint ({type(exc).__name__}: {reason}). Offline, {where} on a "
+                f"connected machine and pass checkpoint='/path/to/file'"
+            ) from exc
+
+    # --- layer selection --------------------------------------------------------
+    def _load(self) -> None:
+        # a refit (e.g. after set_params) rebuilds the layer view from the params
+        self.__dict__.pop("_backend", None)
+        super()._load()
+        backend = self._get_backend()
+        self.n_layers_ = backend.model.n_layers
+        self.hidden_size_ = backend.model.hidden_sizes[backend.layers[0]]
+
+    def _resolve_layer(self, model: _S3PRLModel) -> int | str:
+        """Check ``layer`` against the loaded model; integers become non-negative."""
+        n = model.n_layers
+        if isinstance(self.layer, str):
+            if len(set(model.hidden_sizes)) > 1:
+                raise ParameterError(
+                    f"layer={self.layer!r} needs hidden states of one width; {self.upstream}'s "
+                    f"are {model.hidden_sizes}: pick one layer"
+                )
+            return self.layer
+        if not -n <= self.layer < n:
+            raise ParameterError(
+                f"layer={self.layer} is out of range: {self.upstream} returns {n} hidden "
+                f"states, so layer must be an integer in [{-n}, {n - 1}], 'mean' or 'all'"
+            )
+        return int(self.layer) % n
+
+    def _get_backend(self) -> _LayerPooling:
+        view = self.__dict__.get("_backend")
+        if isinstance(view, _LayerPooling):
+            return view
+        model = super()._get_backend()  # the shared, cached upstream
+        view = _LayerPooling(model, layer=self._resolve_layer(model), pooling=self.pooling)
+        self._backend = view
+        return view
+
+    def _batch_seconds(self) -> float:
+        """The padded-audio budget: ``batch_seconds``, or what ``"auto"`` picks.
+
+        ``"auto"`` batches only upstreams whose embeddings do not depend on the
+        padding (DeCoAR), and only on a GPU (NeuralEmbedder's GPU budget). With
+        group-norm front ends (wav2vec 2.0 / HuBERT Base) a padded batch drifts
+        below cosine 0.999 from one-at-a-time extraction, and on a CPU batching
+        is not faster for any of the three (docs/benchmarks-s3prl.md).
+        """
+        if self.batch_seconds != "auto":
+            return float(self.batch_seconds)
+        if self.device_.type != "cpu" and self._get_backend().model.padding_exact:
+            return AUTO_BATCH_SECONDS["cuda"]
+        return _ONE_CLIP_SECONDS
+
+    # --- feature names ------------------------------------------------------------
+    def _feature_names(self) -> list[str]:
+        width = self.hidden_size_
+        stats = ["", "std"] if self.pooling == "mean+std" else [""]
+        if self.layer == "all":
+            return [
+                f"layer{i}_{stat}{j}"
+                for i in range(self.n_layers_)
+                for stat in stats
+                for j in range(width)
+            ]
+        mean_prefix = self.upstream + ("_" if self.upstream[-1].isdigit() else "")
+        prefixes = {"": mean_prefix, "std": f"{self.upstream}_std"}
+        return [f"{prefixes[stat]}{j}" for stat in stats for j in range(width)]
+
+
+class _FixedUpstreamEmbedder(S3PRLEmbedder):
+    """An :class:`S3PRLEmbedder` whose upstream is a class attribute, not a parameter."""
+
+    upstream: str
+
+    def __init__(
+        self,
+        *,
+        checkpoint: str | os.PathLike[str] | None = None,
+        layer: int | str = -1,
+        pooling: str = "mean",
+        device: str = "auto",
+        batch_seconds: str | float = "auto",
+        max_chunk_seconds: float | None = 30.0,
+        n_threads: int | None = None,
+        sampling_rate: int | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.checkpoint = checkpoint
+        self.layer = layer
+        self.pooling = pooling
+        self.device = device
+        self.batch_seconds = batch_seconds
+        self.max_chunk_seconds = max_chunk_seconds
+        self.n_threads = n_threads
+        self.sampling_rate = sampling_rate
+        self.verbose = verbose
+
+
+class Wav2Vec2Embedder(_FixedUpstreamEmbedder):
+    """wav2vec 2.0 Base hidden states (S3PRL upstream ``wav2vec2``, 13 x 768).
+
+    wav2vec 2.0 [Baevski et al. 2020]: a convolutional front end (7 blocks,
+    320 samples per frame, group norm in the first) and 12 transformer layers,
+    pretrained with a contrastive objective on LibriSpeech 960 h. Parameters as
+    :class:`S3PRLEmbedder` without ``upstream``; ``checkpoint`` is read by
+    ``wav2vec2_local`` (S3PRL's ``wav2vec_small.pt``, see :data:`CHECKPOINT_URLS`).
+    Features ``wav2vec2_0 ...`` (``layer{i}_{j}`` for ``layer="all"``).
+    """
+
+    upstream = "wav2vec2"
+
+
+class DecoarEmbedder(_FixedUpstreamEmbedder):
+    """DeCoAR hidden states (S3PRL upstream ``decoar``, 1 x 2048).
+
+    DeCoAR [Ling et al. 2020]: 80-d kaldi fbank frames (10 ms, per-utterance
+    mean/variance normalised) through forward and backward 4-layer LSTMs
+    (1024 units each), whose outputs are concatenated: one 2048-d hidden
+    state, so ``layer`` can only be 0 / -1 (or ``"mean"`` / ``"all"``, the same
+    vector). Parameters as :class:`S3PRLEmbedder` without ``upstream``;
+    ``checkpoint`` is read by ``decoar_local`` (``checkpoint_decoar.pt``) after
+    a check that it holds every DeCoAR weight. Features ``decoar0 ...``.
+    """
+
+    upstream = "decoar"
+
+
+class HubertEmbedder(_FixedUpstreamEmbedder):
+    """HuBERT Base hidden states (S3PRL upstream ``hubert``, 13 x 768).
+
+    HuBERT [Hsu et al. 2021]: wav2vec 2.0's convolutional front end and 12
+    transformer layers, pretrained by masked prediction of k-means cluster
+    targets on LibriSpeech 960 h. Parameters as :class:`S3PRLEmbedder` without
+    ``upstream``; ``checkpoint`` is read by ``hubert_local`` (S3PRL's
+    ``hubert_base_ls960.pt``, see :data:`CHECKPOINT_URLS`). Features
+    ``hubert0 ...`` (``layer{i}_{j}`` for ``layer="all"``).
+    """
+
+    upstream = "hubert"

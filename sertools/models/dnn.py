@@ -1,0 +1,390 @@
+"""The paper's four-layer feed-forward DNN as a scikit-learn classifier.
+
+Section III-C of the paper describes the DNN as: an input layer that takes the
+time-averaged feature vector (width ``d``), then two hidden layers that halve the
+width in turn, so that "the third layer" ends at ``d / 8``; each is accompanied by
+batch normalisation, a ReLU and dropout.  We read that as four linear layers::
+
+    Linear(d, d/2)   -> BatchNorm1d -> ReLU -> Dropout   # input layer
+    Linear(d/2, d/4) -> BatchNorm1d -> ReLU -> Dropout   # hidden layer 1
+    Linear(d/4, d/8) -> BatchNorm1d -> ReLU -> Dropout   # hidden layer 2 ("third layer")
+    Linear(d/8, n_classes)                               # output logits
+
+Widths use integer division and never drop below ``n_classes`` (nor 1), so a
+39-dimensional MFCC vector with 7 emotions gives ``39 -> 19 -> 9 -> 7 -> 7``.
+Training details the paper leaves open (optimiser settings, epochs, input scaling)
+were calibrated on EMOVO; see ``docs/dnn.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder, StandardScaler
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch import NeuralNetClassifier
+from skorch.callbacks import EarlyStopping
+from skorch.dataset import Dataset
+from skorch.helper import predefined_split
+from torch import nn
+
+__all__ = ["DNNClassifier", "PaperMLP", "paper_widths"]
+
+_N_BLOCKS = 3  # linear blocks before the output layer: d/2, d/4, d/8
+
+
+def paper_widths(n_features: int, n_classes: int) -> tuple[int, ...]:
+    """Output widths of the three blocks of the paper's DNN.
+
+    Parameters
+    ----------
+    n_features : int
+        Width ``d`` of the input feature vector.
+    n_classes : int
+        Number of classes (width of the output layer).
+
+    Returns
+    -------
+    widths : tuple of int, length 3
+        ``max(d // 2**i, n_classes, 1)`` for ``i = 1, 2, 3``, e.g. ``(96, 48, 24)``
+        for ``d=192`` and ``(19, 9, 7)`` for ``d=39`` with 7 classes.
+    """
+    return tuple(max(n_features // 2**i, n_classes, 1) for i in range(1, _N_BLOCKS + 1))
+
+
+class PaperMLP(nn.Module):
+    """Feed-forward network ``d -> d/2 -> d/4 -> d/8 -> n_classes``.
+
+    Each of the first three linear layers is followed by ``BatchNorm1d``, ``ReLU``
+    and ``Dropout``; the last linear layer returns unnormalised class logits.
+
+    Parameters
+    ----------
+    n_features : int
+        Width ``d`` of the input.
+    n_classes : int
+        Number of output logits.
+    dropout : float, default=0.1
+        Dropout probability after every hidden block.
+
+    Attributes
+    ----------
+    widths : tuple of int
+        Output widths of the three hidden blocks (see :func:`paper_widths`).
+    """
+
+    def __init__(self, n_features: int, n_classes: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.widths = paper_widths(n_features, n_classes)
+        layers: list[nn.Module] = []
+        width_in = n_features
+        for width in self.widths:
+            layers += [
+                nn.Linear(width_in, width),
+                nn.BatchNorm1d(width),
+                nn.ReLU(),
+                nn.Dropout(dropout),
+            ]
+            width_in = width
+        self.hidden = nn.Sequential(*layers)
+        self.output = nn.Linear(width_in, n_classes)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Class logits.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (batch, n_features), float32
+
+        Returns
+        -------
+        logits : torch.Tensor of shape (batch, n_classes)
+        """
+        return self.output(self.hidden(X))
+
+
+def _resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was requested but torch reports no CUDA device")
+    return device
+
+
+@contextmanager
+def _torch_threads(n_threads: int | None) -> Iterator[None]:
+    """Run the block with ``n_threads`` torch intra-op threads, then restore the setting."""
+    if n_threads is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class DNNClassifier(ClassifierMixin, BaseEstimator):
+    """The paper's four-layer DNN, trained with PyTorch through skorch.
+
+    Architecture ``d -> d/2 -> d/4 -> d/8 -> n_classes`` (:class:`PaperMLP`),
+    cross-entropy on the logits, Adam.  ``d`` and ``n_classes`` are read from the
+    training data, so the same instance works after any feature extractor.
+
+    Parameters
+    ----------
+    dropout : float, default=0.1
+        Dropout probability after each hidden block.
+    max_epochs : int, default=100
+        Number of passes over the training data (the maximum when
+        ``early_stopping=True``).
+    lr : float, default=1e-2
+        Adam learning rate.
+    batch_size : int, default=32
+        Mini-batch size (at least 2, as batch normalisation needs it); a final
+        mini-batch of a single sample is dropped each epoch.
+    weight_decay : float, default=0.0
+        Adam L2 penalty.
+    standardize : bool, default=True
+        Fit a :class:`~sklearn.preprocessing.StandardScaler` on the training data
+        inside :meth:`fit` and apply it before the network.  The paper does not
+        mention input scaling; on EMOVO it matters (``docs/dnn.md``).
+    early_stopping : bool, default=False
+        Hold out a stratified ``validation_fraction`` of the *training* data, stop
+        when its loss has not improved for ``n_iter_no_change`` epochs and restore
+        the weights of the best epoch.
+    validation_fraction : float, default=0.1
+        Share of the training data held out when ``early_stopping=True``.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Torch device; ``"auto"`` picks CUDA when available.
+    n_threads : int or None, default=1
+        Torch intra-op threads used by :meth:`fit` and :meth:`predict_proba`; the
+        previous setting is restored afterwards (``None``: leave torch's setting).
+        The network is small, so one thread is fastest; more threads only add
+        synchronisation, and are many times slower when the cores are shared with
+        other processes (e.g. ``cross_validate(..., n_jobs=2)`` on two cores).
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, mini-batch shuffling, dropout and the
+        validation split; an int gives identical models on every fit (on CPU).
+        Torch's global random state is left as it was.
+    verbose : int, default=0
+        Passed to skorch: ``0`` is silent, ``1`` prints a table row per epoch.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen in :meth:`fit`, sorted.
+    n_features_in_ : int
+        Number of features seen in :meth:`fit`.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, only when ``X`` had string column names.
+    scaler_ : StandardScaler or None
+        The scaler fitted on the training data (``None`` if ``standardize=False``).
+    net_ : skorch.NeuralNetClassifier
+        The trained skorch net; ``net_.module_`` is the :class:`PaperMLP` and
+        ``net_.history`` the per-epoch log.
+    n_iter_ : int
+        Number of epochs actually run.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sertools.features import MFCCEmbedder
+    >>> from sertools.models import DNNClassifier
+    >>> pipe = make_pipeline(MFCCEmbedder(), DNNClassifier(random_state=0))
+    """
+
+    _parameter_constraints: dict = {
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 2, None, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "standardize": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "device": [StrOptions({"cpu", "cuda", "auto"})],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        dropout: float = 0.1,
+        max_epochs: int = 100,
+        lr: float = 1e-2,
+        batch_size: int = 32,
+        weight_decay: float = 0.0,
+        standardize: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        device: str = "cpu",
+        n_threads: int | None = 1,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self.dropout = dropout
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.standardize = standardize
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        # CUDA kernels (batch-norm backward) may use non-deterministic atomics.
+        tags.non_deterministic = self.device == "cuda" or (
+            self.device == "auto" and torch.cuda.is_available()
+        )
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, y: Any) -> DNNClassifier:
+        """Train the network on ``X``, ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Feature vectors (cast to float32).
+        y : array-like of shape (n_samples,)
+            Class labels (strings or integers), at least two distinct ones.
+
+        Returns
+        -------
+        self : DNNClassifier
+            The fitted estimator.
+        """
+        X, y = validate_data(self, X, y, dtype=np.float32)
+        check_classification_targets(y)
+        encoder = LabelEncoder()
+        y_enc = encoder.fit_transform(y).astype(np.int64)
+        self.classes_ = encoder.classes_
+        n_classes = len(self.classes_)
+        if n_classes < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the data, "
+                f"but the data contains only 1 class: {self.classes_.tolist()[0]!r}"
+            )
+        device = _resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        torch_seed, split_seed = (int(s) for s in rng.randint(np.iinfo(np.int32).max, size=2))
+
+        self.scaler_ = StandardScaler().fit(X) if self.standardize else None
+        X = self._prepare(X)
+
+        train_split = None
+        callbacks = []
+        X_train, y_train = X, y_enc
+        if self.early_stopping:
+            try:
+                X_train, X_valid, y_train, y_valid = train_test_split(
+                    X,
+                    y_enc,
+                    test_size=self.validation_fraction,
+                    stratify=y_enc,
+                    random_state=split_seed,
+                )
+            except ValueError as exc:
+                raise ValueError(
+                    "early_stopping=True could not hold out a stratified "
+                    f"validation_fraction={self.validation_fraction} of the {len(y_enc)} "
+                    f"training samples: {exc}"
+                ) from exc
+            train_split = predefined_split(Dataset(X_valid, y_valid))
+            callbacks = [
+                EarlyStopping(monitor="valid_loss", patience=self.n_iter_no_change, load_best=True)
+            ]
+
+        batch_size = min(self.batch_size, len(y_train))
+        self.net_ = NeuralNetClassifier(
+            PaperMLP,
+            module__n_features=X.shape[1],
+            module__n_classes=n_classes,
+            module__dropout=self.dropout,
+            criterion=nn.CrossEntropyLoss,
+            optimizer=torch.optim.Adam,
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=batch_size,
+            iterator_train__shuffle=True,
+            # batch normalisation cannot train on a mini-batch of one sample
+            iterator_train__drop_last=len(y_train) % batch_size == 1,
+            train_split=train_split,
+            callbacks=callbacks,
+            predict_nonlinearity=None,
+            device=device,
+            verbose=self.verbose,
+        )
+        devices = [torch.cuda.current_device()] if device == "cuda" else []
+        with _torch_threads(self.n_threads), torch.random.fork_rng(devices=devices):
+            torch.random.default_generator.manual_seed(torch_seed)
+            if device == "cuda":
+                torch.cuda.manual_seed(torch_seed)
+            self.net_.fit(X_train, y_train)
+        self.n_iter_ = len(self.net_.history)
+        return self
+
+    def _prepare(self, X: np.ndarray) -> np.ndarray:
+        """Scale (if fitted with ``standardize``) and make a writable float32 array."""
+        if self.scaler_ is not None:
+            X = self.scaler_.transform(X)
+        return np.require(X, dtype=np.float32, requirements=["C", "W"])
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities (softmax of the logits).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes), float64
+            Columns follow :attr:`classes_`; rows sum to 1.
+        """
+        check_is_fitted(self)
+        X = self._prepare(validate_data(self, X, dtype=np.float32, reset=False))
+        # the data loader draws a seed from torch's global generator: keep it untouched
+        with _torch_threads(self.n_threads), torch.random.fork_rng(devices=[]):
+            logits = self.net_.forward(X, training=False, device="cpu")
+        return torch.softmax(logits.double(), dim=1).numpy()
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels from :attr:`classes_`.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]

@@ -1,0 +1,371 @@
+"""NeMo embedders, on real NeMo code with tiny random-weight models.
+
+The session fixture builds one tiny ``EncDecSpeakerLabelModel`` per published
+topology (SpeakerNet, TitaNet, ECAPA-TDNN, AmberNet; see ``_tiny_nemo.py``), saves
+each as a ``.nemo`` archive, and the tests load them only through the public API.
+"""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from _contract import check_waveform_transformer
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import SVC
+
+import sertools
+from sertools import (
+    AmberNetEmbedder,
+    BackendNotAvailableError,
+    EcapaTdnnEmbedder,
+    NeMoEmbedder,
+    ParameterError,
+    SpeakerNetEmbedder,
+    TitaNetEmbedder,
+)
+from sertools.features._engine import split_chunks
+from sertools.features._neural import clear_backend_cache
+from sertools.features.nemo import MODEL_DIR_ENV
+
+pytest.importorskip("nemo.collections.asr")
+import _tiny_nemo
+
+pytestmark = pytest.mark.nemo
+
+SR = 16000
+#: family -> (embedder class, feature prefix)
+EMBEDDERS = {
+    "speakernet": (SpeakerNetEmbedder, "speakernet"),
+    "titanet": (TitaNetEmbedder, "titanet"),
+    "ecapa": (EcapaTdnnEmbedder, "ecapa"),
+    "ambernet": (AmberNetEmbedder, "ambernet"),
+}
+FAMILIES = list(EMBEDDERS)
+
+
+@pytest.fixture(scope="session")
+def nemo_models(tmp_path_factory) -> dict[str, Path]:
+    """Tiny random-weight ``.nemo`` checkpoints: one per family, plus an ASR (CTC) model."""
+    folder = tmp_path_factory.mktemp("nemo_models")
+    paths = {fam: _tiny_nemo.save_model(fam, folder / f"{fam}.nemo") for fam in FAMILIES}
+    paths["ctc"] = _tiny_nemo.save_ctc_model(folder / "ctc.nemo")
+    return paths
+
+
+@pytest.fixture(scope="module")
+def clips() -> list[np.ndarray]:
+    """Ragged noisy tones, 0.25-2.5 s at 16 kHz."""
+    rng = np.random.default_rng(0)
+    lengths = [8000, 24000, 4000, 40000, 12000, 16000, 6000, 20000]
+    f0 = [150, 300] * 4
+    return [
+        (0.3 * np.sin(2 * np.pi * f * np.arange(n) / SR) + 0.05 * rng.standard_normal(n)).astype(
+            np.float32
+        )
+        for f, n in zip(f0, lengths, strict=True)
+    ]
+
+
+LABELS = ["low", "high"] * 4
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
+
+
+def _embedder(family: str, path: Path, **params):
+    cls, _ = EMBEDDERS[family]
+    return cls(model=str(path), sampling_rate=SR, **params)
+
+
+# --- import and construction ---------------------------------------------------------------
+def test_import_does_not_load_nemo():
+    code = (
+        "import sys, sertools, sertools.features\n"
+        "e = sertools.TitaNetEmbedder(); e.get_params()\n"
+        "assert not [m for m in sys.modules if m == 'nemo' or m.startswith('nemo.')]\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_defaults_and_params():
+    assert SpeakerNetEmbedder().model == "speakerverification_speakernet"
+    assert TitaNetEmbedder().model == "titanet_large"
+    assert NeMoEmbedder().model == "titanet_large"
+    assert EcapaTdnnEmbedder().model == "ecapa_tdnn"
+    assert AmberNetEmbedder().model == "langid_ambernet"
+    params = TitaNetEmbedder().get_params()
+    assert params == {
+        "model": "titanet_large",
+        "model_dir": None,
+        "device": "auto",
+        "batch_seconds": "auto",
+        "max_chunk_seconds": 30.0,
+        "n_threads": None,
+        "sampling_rate": None,
+        "verbose": False,
+    }
+    with pytest.raises(TypeError):
+        TitaNetEmbedder("titanet_large")  # keyword-only
+
+
+# --- the scikit-learn contract, per family -------------------------------------------------
+@pytest.mark.parametrize("family", FAMILIES)
+def test_contract(family, nemo_models, clips):
+    F = check_waveform_transformer(
+        _embedder(family, nemo_models[family]),
+        clips,
+        LABELS,
+        grid={"max_chunk_seconds": [None, 0.5]},
+    )
+    assert F.shape == (len(clips), 16)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_feature_names(family, nemo_models, clips):
+    emb = _embedder(family, nemo_models[family]).fit()
+    prefix = EMBEDDERS[family][1]
+    assert emb.get_feature_names_out().tolist() == [f"{prefix}{i}" for i in range(16)]
+    generic = NeMoEmbedder(model=str(nemo_models[family]), sampling_rate=SR).fit()
+    assert generic.get_feature_names_out()[0] == "nemo0"
+    np.testing.assert_array_equal(generic.transform(clips[:2]), emb.transform(clips[:2]))
+    df = clone(emb).set_output(transform="pandas").fit_transform(clips)
+    assert list(df.columns) == [f"{prefix}{i}" for i in range(16)]
+    assert df.shape == (len(clips), 16)
+
+
+# --- fidelity: batched == one clip at a time ------------------------------------------------
+@pytest.mark.parametrize("family", FAMILIES)
+def test_batched_matches_one_at_a_time(family, nemo_models, clips):
+    ragged = [*clips, clips[3][:200], clips[1][:333], clips[2][:1601]]  # 12.5 ms, 21 ms, 0.1 s
+    batched = _embedder(family, nemo_models[family], batch_seconds=1000.0).fit()
+    single = _embedder(family, nemo_models[family], batch_seconds=1e-3).fit()
+    B, S = batched.transform(ragged), single.transform(ragged)
+    assert _cosine(B, S).min() >= 0.9999
+    np.testing.assert_allclose(B, S, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_matches_nemo_own_single_clip_forward(family, nemo_models, clips):
+    """Batched embeddings equal NeMo's own one-clip forward (what ``infer_segment`` runs)."""
+    import torch
+    from nemo.collections.asr.models import EncDecSpeakerLabelModel
+
+    clips = [*clips, clips[1][:333]]  # and a 21 ms one (3 samples over the minimum)
+    model = EncDecSpeakerLabelModel.restore_from(str(nemo_models[family]), map_location="cpu")
+    model.eval()
+    with torch.inference_mode():
+        native = np.concatenate(
+            [
+                model.forward(
+                    input_signal=torch.from_numpy(c)[None],
+                    input_signal_length=torch.tensor([len(c)]),
+                )[1].numpy()
+                for c in clips
+            ]
+        )
+    ours = _embedder(family, nemo_models[family], batch_seconds=1000.0).fit().transform(clips)
+    assert _cosine(ours, native).min() >= 0.9999
+    np.testing.assert_allclose(ours, native, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("family", ["titanet", "ecapa"])
+def test_order_restored(family, nemo_models, clips):
+    emb = _embedder(family, nemo_models[family], batch_seconds=2.0).fit()
+    F = emb.transform(clips)
+    perm = np.random.default_rng(1).permutation(len(clips))
+    np.testing.assert_allclose(emb.transform([clips[i] for i in perm]), F[perm], atol=1e-5)
+
+
+def test_deterministic(nemo_models, clips):
+    F1 = _embedder("titanet", nemo_models["titanet"]).fit().transform(clips)
+    F2 = _embedder("titanet", nemo_models["titanet"]).fit().transform(clips)
+    np.testing.assert_array_equal(F1, F2)
+    clear_backend_cache()  # a fresh load gives the same numbers
+    F3 = _embedder("titanet", nemo_models["titanet"]).fit().transform(clips)
+    np.testing.assert_array_equal(F1, F3)
+
+
+# --- long and short clips ---------------------------------------------------------------------
+def test_chunking_of_long_clips(nemo_models, clips):
+    long_clip = np.concatenate(clips[:4])  # 4.75 s
+    emb = _embedder("titanet", nemo_models["titanet"], max_chunk_seconds=1.5).fit()
+    seen: list[int] = []
+    hook = emb._backend.model.preprocessor.register_forward_pre_hook(
+        lambda _m, _a, kw: seen.append(kw["input_signal"].shape[-1]), with_kwargs=True
+    )
+    try:
+        F = emb.transform([long_clip])
+    finally:
+        hook.remove()
+    chunk = int(1.5 * SR)
+    assert max(seen) <= chunk  # memory is bounded by the chunk, not the clip
+
+    whole = _embedder("titanet", nemo_models["titanet"], max_chunk_seconds=None).fit()
+    bounds = split_chunks(len(long_clip), chunk)
+    assert len(bounds) == 4
+    parts = whole.transform([long_clip[a:b] for a, b in bounds])
+    weights = np.array([b - a for a, b in bounds], dtype=np.float64)
+    expected = (parts * weights[:, None]).sum(0) / weights.sum()
+    np.testing.assert_allclose(F[0], expected, rtol=1e-4, atol=1e-5)
+    assert _cosine(F[0], whole.transform([long_clip])[0]) < 0.99999  # it did chunk
+
+
+def test_short_clips_are_zero_padded_to_two_hops(nemo_models):
+    emb = _embedder("speakernet", nemo_models["speakernet"]).fit()
+    min_samples = emb._backend.min_samples
+    assert min_samples == 320  # 2 hops at 16 kHz: 20 ms, 2 spectrogram frames
+    rng = np.random.default_rng(2)
+    short = [rng.standard_normal(n).astype(np.float32) * 0.1 for n in (1, 100, 319)]
+    F = emb.transform(short)
+    assert np.isfinite(F).all()
+    padded = [np.pad(x, (0, min_samples - len(x))) for x in short]
+    np.testing.assert_allclose(F, emb.transform(padded), rtol=1e-5, atol=1e-6)
+
+
+def test_file_input_is_resampled(nemo_models, clips, tmp_path):
+    emb = _embedder("titanet", nemo_models["titanet"]).fit()
+    path = tmp_path / "clip22k.wav"
+    sf.write(
+        path, sertools.audio.resample(clips[1], orig_sr=SR, target_sr=22050), 22050, subtype="FLOAT"
+    )
+    from_file = emb.transform([str(path)])
+    assert _cosine(from_file[0], emb.transform([clips[1]])[0]) > 0.99
+
+
+# --- model resolution ---------------------------------------------------------------------
+def test_model_dir_and_env_var(nemo_models, clips, tmp_path, monkeypatch):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    shutil.copy(nemo_models["titanet"], folder / "titanet_large.nemo")
+    expected = _embedder("titanet", nemo_models["titanet"]).fit().transform(clips)
+
+    monkeypatch.delenv(MODEL_DIR_ENV, raising=False)
+    by_arg = TitaNetEmbedder(model_dir=str(folder), sampling_rate=SR).fit()
+    np.testing.assert_array_equal(by_arg.transform(clips), expected)
+    by_path = TitaNetEmbedder(model=folder / "titanet_large.nemo", sampling_rate=SR).fit()
+    np.testing.assert_array_equal(by_path.transform(clips), expected)
+
+    monkeypatch.setenv(MODEL_DIR_ENV, str(folder))
+    by_env = TitaNetEmbedder(sampling_rate=SR).fit()
+    np.testing.assert_array_equal(by_env.transform(clips), expected)
+    assert by_env.get_params()["model_dir"] is None  # the env var is read at fit, not stored
+
+
+def _ngc_reachable() -> bool:
+    try:
+        socket.create_connection(("api.ngc.nvidia.com", 443), timeout=3).close()
+    except OSError:
+        return False
+    return True
+
+
+def test_offline_error_says_where_to_place_the_file(tmp_path, monkeypatch):
+    if _ngc_reachable():
+        pytest.skip("NGC is reachable: fitting would download titanet_large")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv(MODEL_DIR_ENV, str(empty))
+    monkeypatch.setenv("NEMO_CACHE_DIR", str(tmp_path / "nemo_cache"))  # no cached copy
+    start = time.monotonic()
+    with pytest.raises(ParameterError) as info:
+        TitaNetEmbedder().fit()
+    assert time.monotonic() - start < 120  # fails fast, does not hang
+    assert f"place titanet_large.nemo in {empty} ({MODEL_DIR_ENV})" in str(info.value)
+
+    with pytest.raises(ParameterError, match=r"in .*other \(model_dir\) or set SERTOOLS_MODEL_DIR"):
+        TitaNetEmbedder(model_dir=str(tmp_path / "other")).fit()
+
+
+def test_unknown_name_lists_the_known_ones(tmp_path, monkeypatch):
+    monkeypatch.delenv(MODEL_DIR_ENV, raising=False)
+    with pytest.raises(ParameterError, match=r"no_such_model\.nemo.*titanet_large"):
+        NeMoEmbedder(model="no_such_model", model_dir=str(tmp_path)).fit()
+
+
+def test_missing_path(tmp_path):
+    missing = tmp_path / "nope.nemo"
+    with pytest.raises(ParameterError, match=f"not found: {missing}"):
+        TitaNetEmbedder(model=str(missing)).fit()
+    with pytest.raises(ParameterError, match="is a folder"):
+        TitaNetEmbedder(model=str(tmp_path)).fit()
+    with pytest.raises(ParameterError, match="not found"):  # a Path object is always a path
+        TitaNetEmbedder(model=tmp_path / "titanet_large").fit()
+
+
+def test_wrong_kind_of_checkpoint(nemo_models, tmp_path):
+    with pytest.raises(ParameterError, match=r"not a NeMo speaker/label model.*EncDecCTCModel"):
+        TitaNetEmbedder(model=str(nemo_models["ctc"])).fit()
+    bogus = tmp_path / "bogus.nemo"
+    bogus.write_text("not an archive")
+    with pytest.raises(ParameterError, match=r"not a NeMo checkpoint \(not a .nemo tar archive"):
+        TitaNetEmbedder(model=str(bogus)).fit()
+    wav = tmp_path / "clip.wav"
+    sf.write(wav, np.zeros(1600, dtype=np.float32), SR)
+    with pytest.raises(ParameterError, match="not a NeMo checkpoint"):
+        TitaNetEmbedder(model=str(wav)).fit()
+
+
+def test_nemo_missing_raises_backend_error(nemo_models, tmp_path, monkeypatch):
+    copy = shutil.copy(nemo_models["titanet"], tmp_path / "fresh.nemo")  # not in the cache
+    monkeypatch.setitem(sys.modules, "nemo.collections.asr.models", None)  # import fails
+    with pytest.raises(BackendNotAvailableError, match=r"pip install 'sertools\[nemo\]'"):
+        TitaNetEmbedder(model=str(copy)).fit()
+
+
+# --- clone, pickle ------------------------------------------------------------------------------
+def test_clone_and_pickle_reload(nemo_models, clips):
+    emb = _embedder("ecapa", nemo_models["ecapa"], batch_seconds=3.0)
+    cloned = clone(emb)
+    assert cloned.get_params() == emb.get_params() and not hasattr(cloned, "n_features_out_")
+    emb.fit()
+    F = emb.transform(clips)
+    blob = pickle.dumps(emb)
+    assert len(blob) < 10_000  # the model is not pickled
+    clear_backend_cache()
+    restored = pickle.loads(blob)
+    np.testing.assert_array_equal(restored.transform(clips), F)
+    assert restored._backend is not emb._backend  # reloaded from the .nemo file
+
+
+# --- the "done when": in a Pipeline under cross-validation ---------------------------------------
+@pytest.mark.parametrize("family", FAMILIES)
+def test_pipeline_cross_validate(family, nemo_models):
+    corpus = sertools.datasets.make_synthetic_corpus(
+        n_per_class=6, classes=("angry", "sad"), duration=(0.5, 1.0), random_state=0
+    )
+    cls, _ = EMBEDDERS[family]
+    pipe = make_pipeline(
+        cls(model=str(nemo_models[family]), sampling_rate=corpus.sampling_rate),
+        SVC(C=10, gamma=1e-3),
+    )
+    X = np.empty(len(corpus.data), dtype=object)
+    X[:] = corpus.data
+    cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+    scores = cross_validate(pipe, X, corpus.target, cv=cv, scoring=sertools.uar_scorer)
+    assert np.all((scores["test_score"] >= 0) & (scores["test_score"] <= 1))
+
+    step = pipe.steps[0][0]
+    grid = {f"{step}__batch_seconds": [0.5, "auto"]}
+    search = GridSearchCV(pipe, grid, cv=cv, scoring=sertools.uar_scorer)
+    search.fit(X, corpus.target)
+    assert search.best_params_[f"{step}__batch_seconds"] in (0.5, "auto")
+
+
+def test_n_threads_is_restored(nemo_models, clips):
+    import torch
+
+    before = torch.get_num_threads()
+    _embedder("titanet", nemo_models["titanet"], n_threads=1).fit().transform(clips[:2])
+    assert torch.get_num_threads() == before
