@@ -121,7 +121,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--classifiers", default="svm,dnn", help="comma-separated classifiers")
     demo.add_argument("--n-per-class", type=int, default=40, help="clips per emotion")
     demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--n-jobs", type=int, default=None, help="folds fitted in parallel")
+    demo.add_argument(
+        "--n-jobs", type=int, default=2, help="folds fitted in parallel (default: %(default)s)"
+    )
     demo.set_defaults(func=_cmd_demo)
 
     study = sub.add_parser("study", help="run the study on a local copy of a corpus")
