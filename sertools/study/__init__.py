@@ -9,6 +9,7 @@ from ._run import (
     make_embedder,
     run_study,
 )
+from .layers import layer_slices, layerwise_scores, plot_layerwise
 from .report import plot_confusion, plot_scores
 
 __all__ = [
@@ -16,9 +17,12 @@ __all__ = [
     "FEATURE_SETS",
     "StudyResult",
     "extract_features",
+    "layer_slices",
+    "layerwise_scores",
     "make_classifier",
     "make_embedder",
     "plot_confusion",
+    "plot_layerwise",
     "plot_scores",
     "run_study",
 ]
