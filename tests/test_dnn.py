@@ -100,6 +100,15 @@ def test_reproducible_and_leaves_torch_state_alone(blobs) -> None:
     assert not np.array_equal(first, other)
 
 
+@pytest.mark.parametrize("n_threads", [None, 2])
+def test_thread_setting_is_restored(blobs, n_threads: int | None) -> None:
+    X, y = blobs
+    threads = torch.get_num_threads()
+    clf = fast(max_epochs=2, n_threads=n_threads).fit(X, y)
+    clf.predict(X)
+    assert torch.get_num_threads() == threads
+
+
 @pytest.mark.parametrize(
     "labels", [np.array(EMOTIONS[:4]), np.array([3, -1, 10, 7]), np.array([0.0, 1.0, 2.0, 3.0])]
 )
