@@ -296,7 +296,8 @@ def test_padding_does_not_leak_into_the_pooled_vectors(family, checkpoints, clip
     masks the padded frames exactly. Pooling over S3PRL's own ``hs_len`` would
     add one (wav2vec 2.0) to three (DeCoAR) frames of padding. The base models'
     group norm does see the padding (see docs/s3prl.md), so ``batch_seconds="auto"``
-    runs them one clip at a time; without padding, batching changes nothing.
+    runs them one clip at a time (and batches DeCoAR); without padding, batching
+    changes nothing.
     """
     ragged = [clips[3], clips[2], clips[0], clips[4]]  # 0.2, 0.05, 0.1, 0.075 s
     cls = FAMILIES[family][0]
@@ -308,7 +309,10 @@ def test_padding_does_not_leak_into_the_pooled_vectors(family, checkpoints, clip
         S = single.set_params(layer="all").fit().transform(ragged)
         assert _cosine(B, S).min() >= 0.99999
         np.testing.assert_allclose(B, S, rtol=1e-4, atol=1e-5)
-    if family == "decoar":
+    if family == "decoar":  # padding-exact: "auto" batches it (8 s on a CPU)
+        auto = _embedder(family, checkpoints[family], device="cpu").fit()
+        assert auto._batch_seconds() == 8.0
+        np.testing.assert_allclose(auto.transform(ragged), S, rtol=1e-4, atol=1e-5)
         return
     auto = _embedder(family, checkpoints[family], device="cpu").fit()
     single = _embedder(family, checkpoints[family], device="cpu", batch_seconds=1e-3).fit()

@@ -37,7 +37,7 @@ from sklearn.utils._param_validation import StrOptions
 
 from .._exceptions import BackendNotAvailableError, ParameterError
 from ._engine import masked_mean
-from ._neural import AUTO_BATCH_SECONDS, NeuralEmbedder
+from ._neural import NeuralEmbedder
 
 __all__ = [
     "CHECKPOINT_URLS",
@@ -69,8 +69,8 @@ _MIN_SAMPLES = 800
 #: DeCoAR's kaldi fbank framing at 16 kHz: 25 ms windows every 10 ms, snip_edges
 _FBANK_WINDOW, _FBANK_SHIFT = 400, 160
 
-#: ``batch_seconds="auto"`` runs one clip per batch (a budget below any clip)
-#: except for padding-exact upstreams on a GPU; see docs/s3prl.md for the numbers
+#: ``batch_seconds="auto"`` for padding-sensitive upstreams: one clip per batch
+#: (a budget below any clip); see docs/s3prl.md for the numbers
 _ONE_CLIP_SECONDS = 1e-3
 
 #: socket timeout (s) while S3PRL downloads a checkpoint: a firewalled machine
@@ -414,11 +414,13 @@ class S3PRLEmbedder(NeuralEmbedder):
         ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     batch_seconds : "auto" or float, default="auto"
         Padded-audio budget per batch in seconds (``batch_size * longest``).
-        ``"auto"`` runs one clip at a time, except DeCoAR on a GPU (120 s):
-        the group norm in the first convolution of wav2vec 2.0 / HuBERT Base
-        normalises over the whole padded time axis, so batching with padding
-        changes their embeddings (cosine down to 0.99 with the one-at-a-time
-        ones), and on a CPU batching is not faster (docs/s3prl.md).
+        ``"auto"`` runs wav2vec 2.0, HuBERT (and any upstream but DeCoAR) one
+        clip at a time: the group norm in the first convolution of the base
+        models normalises over the whole padded time axis, so padding changes
+        their embeddings (cosine 0.996 with the one-at-a-time ones at 30 %
+        padding), and on a CPU batching them is not faster. DeCoAR, whose
+        embeddings do not depend on padding, gets 8 s on a CPU (about 2x faster
+        than one at a time) and 120 s on a GPU. See docs/s3prl.md.
     max_chunk_seconds : float or None, default=30.0
         Clips longer than this are cut into nearly equal chunks whose embeddings
         are averaged, weighted by duration; None embeds every clip whole.
@@ -619,16 +621,14 @@ class S3PRLEmbedder(NeuralEmbedder):
         """The padded-audio budget: ``batch_seconds``, or what ``"auto"`` picks.
 
         ``"auto"`` batches only upstreams whose embeddings do not depend on the
-        padding (DeCoAR), and only on a GPU (NeuralEmbedder's GPU budget). With
-        group-norm front ends (wav2vec 2.0 / HuBERT Base) a padded batch drifts
-        below cosine 0.999 from one-at-a-time extraction, and on a CPU batching
-        is not faster for any of the three (docs/benchmarks-s3prl.md).
+        padding (DeCoAR: NeuralEmbedder's budgets, 8 s on a CPU, 120 s on a GPU).
+        With the group-norm front ends of wav2vec 2.0 / HuBERT Base a padded
+        batch drifts below cosine 0.999 from one-at-a-time extraction, and on a
+        CPU batching them is not faster (docs/benchmarks-s3prl.md).
         """
-        if self.batch_seconds != "auto":
-            return float(self.batch_seconds)
-        if self.device_.type != "cpu" and self._get_backend().model.padding_exact:
-            return AUTO_BATCH_SECONDS["cuda"]
-        return _ONE_CLIP_SECONDS
+        if self.batch_seconds == "auto" and not self._get_backend().model.padding_exact:
+            return _ONE_CLIP_SECONDS
+        return super()._batch_seconds()
 
     # --- feature names ------------------------------------------------------------
     def _feature_names(self) -> list[str]:
