@@ -138,16 +138,29 @@ def bench_upstream(
             for wave in clips:
                 upstream(torch.from_numpy(wave)[None], torch.tensor([len(wave)]))
 
-    # engine vs bare forward, interleaved so that both see the same machine load
+    # every timed method runs once per round, back to back, so that per-round
+    # ratios compare runs under the same machine load
+    batched = {b: make(batch_seconds=b, n_threads=1) for b in budgets}
+    methods = {
+        "raw": raw_loop,
+        "single": lambda: single.transform(clips),
+        **{b: (lambda e=e: e.transform(clips)) for b, e in batched.items()},
+    }
     torch.set_num_threads(1)
     with torch.inference_mode():  # warm-up: first calls allocate
         upstream(torch.from_numpy(clips[0])[None], torch.tensor([len(clips[0])]))
-    single.transform(clips[:1])
-    raw_s, engine_s, F_single = float("inf"), float("inf"), None
+    for e in (single, *batched.values()):
+        e.transform(clips[:1])
+    times: dict = {m: [] for m in methods}
     for _ in range(repeats):
-        raw_s = min(raw_s, _timed(raw_loop, 1)[0])
-        t, F_single = _timed(lambda: single.transform(clips), 1)
-        engine_s = min(engine_s, t)
+        for m, fn in methods.items():
+            times[m].append(_timed(fn, 1)[0])
+    F_single = single.transform(clips)
+
+    def paired(num, den) -> float:
+        """Median over rounds of the time ratio ``num / den``."""
+        return float(np.median(np.divide(times[num], times[den])))
+
     # two threads, on the shorter half of the clips (it can be slow on a shared machine)
     two = make(batch_seconds=1e-3, n_threads=2)
     half = sorted(clips, key=len)[: max(1, len(clips) // 2)]
@@ -156,9 +169,8 @@ def bench_upstream(
 
     rows = []
     last = slice((n_layers - 1) * width, n_layers * width)
-    for budget in budgets:
-        batched = make(batch_seconds=budget, n_threads=1)
-        t, F = _timed(lambda b=batched: b.transform(clips), repeats)
+    for budget, embedder in batched.items():
+        F = embedder.transform(clips)
         per_layer = np.stack(
             [
                 _cosine(F[:, i * width : (i + 1) * width], F_single[:, i * width : (i + 1) * width])
@@ -171,7 +183,8 @@ def bench_upstream(
         rows.append(
             {
                 "budget": budget,
-                "rtf": t / seconds,
+                "rtf": min(times[budget]) / seconds,
+                "speedup": paired("single", budget),
                 "min_last": float(last_cos.min()),
                 "median_last": float(np.median(last_cos)),
                 "min_any": float(per_layer.min()),
@@ -190,10 +203,11 @@ def bench_upstream(
         "load_s": load_s,
         "audio_s": seconds,
         "n_clips": len(clips),
-        "rtf_1": engine_s / seconds,
+        "rtf_1": min(times["single"]) / seconds,
         "rtf_2": two_rtf,
-        "raw_s": raw_s,
-        "engine_s": engine_s,
+        "raw_s": min(times["raw"]),
+        "engine_s": min(times["single"]),
+        "overhead": paired("single", "raw") - 1,
         "batched": rows,
     }
 
@@ -204,6 +218,7 @@ def report(
     clips: dict[str, list[np.ndarray]],
     wall: float,
     command: str,
+    load_at_start: float,
 ) -> str:
     """Markdown tables of the results."""
     import s3prl
@@ -215,7 +230,8 @@ def report(
         f"Written by `{command}` in {wall / 60:.1f} min.",
         "",
         f"* Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
+        f"1-minute load average {load_at_start:.1f} at the start, "
+        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1 / 5 / 15 min) at the end "
         "(a load above the core count means the cores were shared: timings are the best "
         "of the repeats).",
         f"* torch {torch.__version__}, s3prl {s3prl.__version__}, CPU.",
@@ -226,14 +242,20 @@ def report(
         "",
         "## Real-time factor (seconds of processing per second of audio; lower is faster)",
         "",
+        "Best of the rounds. In brackets, the speed-up of the batches over one clip at a "
+        "time: the median over rounds of the per-round time ratio (every method runs once "
+        "per round, back to back).",
+        "",
         "| upstream | clips | audio (s) | load (s) | 1 at a time, 1 thread | "
         "1 at a time, 2 threads (shorter half, one run) | "
-        + " | ".join(f"batches of {r['budget']:g} s, 1 thread" for r in results[0]["batched"])
+        + " | ".join(
+            f"batches of {r['budget']:g} s, 1 thread (speed-up)" for r in results[0]["batched"]
+        )
         + " |",
         "|---|---|---|---|---|---|" + "---|" * len(results[0]["batched"]),
     ]
     for r in results:
-        batched = " | ".join(f"{b['rtf']:.3f}" for b in r["batched"])
+        batched = " | ".join(f"{b['rtf']:.3f} ({b['speedup']:.2f}x)" for b in r["batched"])
         lines.append(
             f"| {r['name']} | {r['n_clips']} | {r['audio_s']:.1f} | {r['load_s']:.1f} | "
             f"{r['rtf_1']:.3f} | {r['rtf_2']:.3f} | {batched} |"
@@ -266,13 +288,14 @@ def report(
         "",
         "`transform` (input checks, sorting, padding, masked pooling of every layer, order "
         "restore) against a loop calling `S3PRLUpstream(wav, len)` on the same clips, one "
-        "at a time, 1 thread; best of the repeats, interleaved.",
+        "at a time, 1 thread; times are the best of the rounds, the overhead is the median "
+        "over rounds of the per-round time ratio (both run back to back in each round).",
         "",
         "| upstream | bare forward (s) | transform (s) | overhead |",
         "|---|---|---|---|",
     ]
     for r in results:
-        overhead = r["engine_s"] / r["raw_s"] - 1
+        overhead = r["overhead"]
         lines.append(
             f"| {r['name']} | {r['raw_s']:.2f} | {r['engine_s']:.2f} | {100 * overhead:+.1f} % |"
         )
@@ -296,12 +319,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=_default_data(), help="EMOVO folder")
     parser.add_argument("--n-clips", type=int, default=10, help="clips for wav2vec 2.0/HuBERT")
     parser.add_argument("--decoar-clips", type=int, default=6, help="clips for DeCoAR (slow)")
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--budgets", type=float, nargs="+", default=[4.0, 8.0, 30.0])
     parser.add_argument("--upstreams", nargs="+", default=list(EMBEDDERS), choices=EMBEDDERS)
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
+    load_at_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     threads = torch.get_num_threads()
     clips, source = load_clips(args.data, args.n_clips)
     decoar_clips = clips[:: max(1, len(clips) // args.decoar_clips)][: args.decoar_clips]
@@ -319,7 +343,8 @@ def main(argv: list[str] | None = None) -> None:
     command = " ".join(
         ["python benchmarks/bench_s3prl.py", *(sys.argv[1:] if argv is None else argv)]
     )
-    text = report(results, source, per_upstream, time.perf_counter() - start, command)
+    wall = time.perf_counter() - start
+    text = report(results, source, per_upstream, wall, command, load_at_start)
     if args.out is None:
         print(text)
     else:

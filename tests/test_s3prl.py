@@ -309,9 +309,9 @@ def test_padding_does_not_leak_into_the_pooled_vectors(family, checkpoints, clip
         S = single.set_params(layer="all").fit().transform(ragged)
         assert _cosine(B, S).min() >= 0.99999
         np.testing.assert_allclose(B, S, rtol=1e-4, atol=1e-5)
-    if family == "decoar":  # padding-exact: "auto" batches it (8 s on a CPU)
+    if family == "decoar":  # padding-exact: "auto" batches it (30 s on a CPU)
         auto = _embedder(family, checkpoints[family], device="cpu").fit()
-        assert auto._batch_seconds() == 8.0
+        assert auto._batch_seconds() == 30.0
         np.testing.assert_allclose(auto.transform(ragged), S, rtol=1e-4, atol=1e-5)
         return
     auto = _embedder(family, checkpoints[family], device="cpu").fit()

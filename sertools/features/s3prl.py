@@ -69,9 +69,12 @@ _MIN_SAMPLES = 800
 #: DeCoAR's kaldi fbank framing at 16 kHz: 25 ms windows every 10 ms, snip_edges
 _FBANK_WINDOW, _FBANK_SHIFT = 400, 160
 
-#: ``batch_seconds="auto"`` for padding-sensitive upstreams: one clip per batch
-#: (a budget below any clip); see docs/s3prl.md for the numbers
+#: ``batch_seconds="auto"``: one clip per batch (a budget below any clip) for
+#: padding-sensitive upstreams; for padding-exact ones (DeCoAR) these budgets per
+#: device type, where its LSTMs run ~1.5-2x faster than one clip at a time on a
+#: CPU. See docs/s3prl.md for the numbers.
 _ONE_CLIP_SECONDS = 1e-3
+_AUTO_EXACT_BATCH_SECONDS = {"cpu": 30.0, "cuda": 120.0}
 
 #: socket timeout (s) while S3PRL downloads a checkpoint: a firewalled machine
 #: fails in seconds instead of hanging
@@ -419,7 +422,7 @@ class S3PRLEmbedder(NeuralEmbedder):
         models normalises over the whole padded time axis, so padding changes
         their embeddings (cosine 0.996 with the one-at-a-time ones at 30 %
         padding), and on a CPU batching them is not faster. DeCoAR, whose
-        embeddings do not depend on padding, gets 8 s on a CPU (about 2x faster
+        embeddings do not depend on padding, gets 30 s on a CPU (1.5-2x faster
         than one at a time) and 120 s on a GPU. See docs/s3prl.md.
     max_chunk_seconds : float or None, default=30.0
         Clips longer than this are cut into nearly equal chunks whose embeddings
@@ -621,14 +624,17 @@ class S3PRLEmbedder(NeuralEmbedder):
         """The padded-audio budget: ``batch_seconds``, or what ``"auto"`` picks.
 
         ``"auto"`` batches only upstreams whose embeddings do not depend on the
-        padding (DeCoAR: NeuralEmbedder's budgets, 8 s on a CPU, 120 s on a GPU).
-        With the group-norm front ends of wav2vec 2.0 / HuBERT Base a padded
-        batch drifts below cosine 0.999 from one-at-a-time extraction, and on a
-        CPU batching them is not faster (docs/benchmarks-s3prl.md).
+        padding (DeCoAR: 30 s on a CPU, 120 s on a GPU). With the group-norm
+        front ends of wav2vec 2.0 / HuBERT Base a padded batch drifts below
+        cosine 0.999 from one-at-a-time extraction, and on a CPU batching them
+        is not faster (docs/benchmarks-s3prl.md): one clip at a time.
         """
-        if self.batch_seconds == "auto" and not self._get_backend().model.padding_exact:
-            return _ONE_CLIP_SECONDS
-        return super()._batch_seconds()
+        if self.batch_seconds != "auto":
+            return float(self.batch_seconds)
+        if self._get_backend().model.padding_exact:
+            table = _AUTO_EXACT_BATCH_SECONDS
+            return table.get(self.device_.type, table["cuda"])
+        return _ONE_CLIP_SECONDS
 
     # --- feature names ------------------------------------------------------------
     def _feature_names(self) -> list[str]:
