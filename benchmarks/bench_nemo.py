@@ -126,23 +126,32 @@ def bench_family(
                 for x, n in batches:
                     model.forward(input_signal=x, input_signal_length=n)
 
+        # per-file, engine auto and raw forward run back to back in each round, so
+        # that their per-round ratios compare runs under the same machine load
         methods = {
             "per-file": per_file,
-            "engine 1-at-a-time": lambda clips=clips: single.transform(clips),
             "engine auto": lambda clips=clips: auto.transform(clips),
+            "raw forward": raw_forward,
+            "engine 1-at-a-time": lambda clips=clips: single.transform(clips),
             **{
                 f"engine {b:g} s": (lambda e=e, clips=clips: e.transform(clips))
                 for b, e in fixed.items()
             },
-            "raw forward": raw_forward,
         }
         torch.set_num_threads(threads)
-        wall = {name: np.inf for name in methods}
-        cpu = {name: np.inf for name in methods}
+        walls = {name: [] for name in methods}
+        cpus = {name: [] for name in methods}
         for _ in range(repeats):
             for name, fn in methods.items():
                 w, c = timed(fn)
-                wall[name], cpu[name] = min(wall[name], w), min(cpu[name], c)
+                walls[name].append(w)
+                cpus[name].append(c)
+        wall = {name: min(t) for name, t in walls.items()}
+
+        def paired(num: str, den: str, times: dict = walls) -> float:
+            """Median over rounds of the time ratio ``num / den``."""
+            return float(np.median(np.divide(times[num], times[den])))
+
         ref = per_file()
         fid = float(cosine(auto.transform(clips), ref).min())
         rows.append(
@@ -153,16 +162,18 @@ def bench_family(
                 "audio_s": audio_s,
                 "n_batches": len(batches),
                 "speed": {name: audio_s / t for name, t in wall.items()},
-                "cpu_ratio": cpu["per-file"] / cpu["engine auto"],
-                "overhead": wall["engine auto"] / wall["raw forward"] - 1,
-                "cpu_overhead": cpu["engine auto"] / cpu["raw forward"] - 1,
+                "ratio": paired("per-file", "engine auto"),
+                "cpu_ratio": paired("per-file", "engine auto", cpus),
+                "overhead": paired("engine auto", "raw forward") - 1,
+                "cpu_overhead": paired("engine auto", "raw forward", cpus) - 1,
                 "min_cos": fid,
             }
         )
         print(
             f"{family:10s} {set_name:5s} "
             + "  ".join(f"{k}={v:.1f}x" for k, v in rows[-1]["speed"].items())
-            + f"  cpu_ratio={rows[-1]['cpu_ratio']:.2f}  overhead={rows[-1]['overhead']:+.1%}"
+            + f"  ratio={rows[-1]['ratio']:.2f}/{rows[-1]['cpu_ratio']:.2f}"
+            f"  overhead={rows[-1]['overhead']:+.1%}"
             f"/{rows[-1]['cpu_overhead']:+.1%}  min_cos={fid:.7f}",
             flush=True,
         )
@@ -213,15 +224,17 @@ def to_markdown(
         "`per-file` is NeMo's `infer_segment` one clip at a time (the `get_embedding` "
         f'loop); `engine auto` is the embedder\'s default (`batch_seconds="auto"` = '
         f"{AUTO_BATCH_SECONDS['cpu']:g} s of padded audio per batch on a CPU); `raw forward` "
-        "runs `model.forward` on the same batches pre-built as tensors; auto vs per-file = "
-        "per-file time / engine auto time (> 1: the engine is faster); overhead = engine "
-        "auto time / raw forward time − 1; both from wall-clock time and from process CPU "
-        "time (less sensitive to other load); min cos = smallest cosine between `engine "
-        "auto` and `per-file` embeddings.",
+        "runs `model.forward` on the same batches pre-built as tensors. The speed columns "
+        "are the best of the rounds. The last columns compare methods run back to back in "
+        "each round and give the median over rounds of the time ratio (robust to load "
+        "that varies between rounds): auto vs per-file = per-file time / engine auto time "
+        "(> 1: the engine is faster); overhead = engine auto time / raw forward time − 1; "
+        "both from wall-clock time and from process CPU time; min cos = smallest cosine "
+        "between `engine auto` and `per-file` embeddings.",
         "",
         "| model | clips | n | audio (s) | auto batches | "
         + " | ".join(names)
-        + " | auto vs per-file (wall / CPU) | overhead (wall / CPU) | min cos |",
+        + " | auto vs per-file, median (wall / CPU) | overhead, median (wall / CPU) | min cos |",
         "|---|---|---:|---:|---:|" + "---:|" * len(names) + "---:|---:|---:|",
     ]
     for r in rows:
@@ -230,7 +243,7 @@ def to_markdown(
             f"| {EMBEDDERS[r['family']][1]} | {r['set']} | {r['n_clips']} | {r['audio_s']:.0f} | "
             f"{r['n_batches']} | "
             + " | ".join(f"{s[n]:.1f}" for n in names)
-            + f" | {s['engine auto'] / s['per-file']:.2f}× / {r['cpu_ratio']:.2f}× | "
+            + f" | {r['ratio']:.2f}× / {r['cpu_ratio']:.2f}× | "
             f"{r['overhead']:+.1%} / {r['cpu_overhead']:+.1%} | {r['min_cos']:.7f} |"
         )
     return "\n".join(lines) + "\n"
@@ -241,9 +254,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="markdown file to write the results to")
     parser.add_argument("--families", nargs="+", default=list(EMBEDDERS), choices=list(EMBEDDERS))
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed rounds (best is kept)")
-    parser.add_argument("--short-seconds", type=float, default=60.0, help="audio in the short set")
-    parser.add_argument("--long-seconds", type=float, default=90.0, help="audio in the long set")
+    parser.add_argument("--repeats", type=int, default=5, help="timed rounds (best is kept)")
+    parser.add_argument("--short-seconds", type=float, default=120.0, help="audio in the short set")
+    parser.add_argument("--long-seconds", type=float, default=120.0, help="audio in the long set")
     parser.add_argument(
         "--budgets",
         type=float,

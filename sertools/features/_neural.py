@@ -15,7 +15,7 @@ from ._engine import Backend, extract, resolve_device, torch_threads
 __all__ = ["NeuralEmbedder", "clear_backend_cache"]
 
 #: padded-audio budget per batch chosen by ``batch_seconds="auto"``, per device
-#: type. On a CPU, batching barely pays (see docs/benchmarks.md): small batches
+#: type. On a CPU, batching barely pays (see docs/benchmarks-nemo.md): small batches
 #: help short clips and leave long clips one at a time. On a GPU larger batches
 #: fill the device.
 AUTO_BATCH_SECONDS = {"cpu": 8.0, "cuda": 120.0}
