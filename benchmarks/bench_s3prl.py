@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the checkpoint builders
 
 import _tiny_s3prl  # noqa: E402
 import torch  # noqa: E402
+from _signals import row_cosine  # noqa: E402
 
 from sertools import DecoarEmbedder, HubertEmbedder, Wav2Vec2Embedder, audio  # noqa: E402
 from sertools.features._engine import plan_batches  # noqa: E402
@@ -113,10 +114,6 @@ def _padding_share(clips: list[np.ndarray], budget: float) -> np.ndarray:
     return share
 
 
-def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
-
-
 def bench_upstream(
     name: str, path: Path, clips: list[np.ndarray], budgets: list[float], repeats: int
 ) -> dict:
@@ -173,11 +170,13 @@ def bench_upstream(
         F = embedder.transform(clips)
         per_layer = np.stack(
             [
-                _cosine(F[:, i * width : (i + 1) * width], F_single[:, i * width : (i + 1) * width])
+                row_cosine(
+                    F[:, i * width : (i + 1) * width], F_single[:, i * width : (i + 1) * width]
+                )
                 for i in range(n_layers)
             ]
         )
-        last_cos = _cosine(F[:, last], F_single[:, last])
+        last_cos = row_cosine(F[:, last], F_single[:, last])
         worst = per_layer.min(axis=0)
         padding = _padding_share(clips, budget)
         rows.append(

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from _contract import check_waveform_transformer
+from _signals import noisy_tones, row_cosine
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
 from sklearn.pipeline import make_pipeline
@@ -66,22 +67,10 @@ def nemo_models(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def clips() -> list[np.ndarray]:
     """Ragged noisy tones, 0.25-2.5 s at 16 kHz."""
-    rng = np.random.default_rng(0)
-    lengths = [8000, 24000, 4000, 40000, 12000, 16000, 6000, 20000]
-    f0 = [150, 300] * 4
-    return [
-        (0.3 * np.sin(2 * np.pi * f * np.arange(n) / SR) + 0.05 * rng.standard_normal(n)).astype(
-            np.float32
-        )
-        for f, n in zip(f0, lengths, strict=True)
-    ]
+    return noisy_tones([8000, 24000, 4000, 40000, 12000, 16000, 6000, 20000], sampling_rate=SR)
 
 
 LABELS = ["low", "high"] * 4
-
-
-def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
 
 
 def _embedder(family: str, path: Path, **params):
@@ -152,7 +141,7 @@ def test_batched_matches_one_at_a_time(family, nemo_models, clips):
     batched = _embedder(family, nemo_models[family], batch_seconds=1000.0).fit()
     single = _embedder(family, nemo_models[family], batch_seconds=1e-3).fit()
     B, S = batched.transform(ragged), single.transform(ragged)
-    assert _cosine(B, S).min() >= 0.9999
+    assert row_cosine(B, S).min() >= 0.9999
     np.testing.assert_allclose(B, S, rtol=1e-3, atol=1e-4)
 
 
@@ -176,7 +165,7 @@ def test_matches_nemo_own_single_clip_forward(family, nemo_models, clips):
             ]
         )
     ours = _embedder(family, nemo_models[family], batch_seconds=1000.0).fit().transform(clips)
-    assert _cosine(ours, native).min() >= 0.9999
+    assert row_cosine(ours, native).min() >= 0.9999
     np.testing.assert_allclose(ours, native, rtol=1e-3, atol=1e-4)
 
 
@@ -219,7 +208,7 @@ def test_chunking_of_long_clips(nemo_models, clips):
     weights = np.array([b - a for a, b in bounds], dtype=np.float64)
     expected = (parts * weights[:, None]).sum(0) / weights.sum()
     np.testing.assert_allclose(F[0], expected, rtol=1e-4, atol=1e-5)
-    assert _cosine(F[0], whole.transform([long_clip])[0]) < 0.99999  # it did chunk
+    assert row_cosine(F[0], whole.transform([long_clip])[0]) < 0.99999  # it did chunk
 
 
 def test_short_clips_are_zero_padded_to_two_hops(nemo_models):
@@ -241,7 +230,7 @@ def test_file_input_is_resampled(nemo_models, clips, tmp_path):
         path, sertools.audio.resample(clips[1], orig_sr=SR, target_sr=22050), 22050, subtype="FLOAT"
     )
     from_file = emb.transform([str(path)])
-    assert _cosine(from_file[0], emb.transform([clips[1]])[0]) > 0.99
+    assert row_cosine(from_file[0], emb.transform([clips[1]])[0]) > 0.99
 
 
 # --- model resolution ---------------------------------------------------------------------

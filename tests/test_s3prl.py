@@ -28,6 +28,7 @@ pytest.importorskip("s3prl", reason="needs s3prl: pip install 'sertools[s3prl]' 
 import _tiny_s3prl
 import torch
 from _contract import check_waveform_transformer
+from _signals import noisy_tones, row_cosine
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
 from sklearn.pipeline import make_pipeline
@@ -108,22 +109,10 @@ def family(request) -> str:
 @pytest.fixture(scope="module")
 def clips() -> list[np.ndarray]:
     """Ragged noisy tones, 0.05-0.2 s at 16 kHz (DeCoAR's LSTMs are slow on a CPU)."""
-    rng = np.random.default_rng(0)
-    lengths = [1600, 2800, 800, 3200, 1200, 2000, 960, 2400]
-    f0 = [150, 300] * 4
-    return [
-        (0.3 * np.sin(2 * np.pi * f * np.arange(n) / SR) + 0.05 * rng.standard_normal(n)).astype(
-            np.float32
-        )
-        for f, n in zip(f0, lengths, strict=True)
-    ]
+    return noisy_tones([1600, 2800, 800, 3200, 1200, 2000, 960, 2400], sampling_rate=SR)
 
 
 LABELS = ["low", "high"] * 4
-
-
-def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
 
 
 def _as_object_array(clips: list[np.ndarray]) -> np.ndarray:
@@ -307,7 +296,7 @@ def test_padding_does_not_leak_into_the_pooled_vectors(family, checkpoints, clip
         single = cls(checkpoint=str(exact[family]), sampling_rate=SR, batch_seconds=1e-3)
         B = batched.set_params(layer="all").fit().transform(ragged)
         S = single.set_params(layer="all").fit().transform(ragged)
-        assert _cosine(B, S).min() >= 0.99999
+        assert row_cosine(B, S).min() >= 0.99999
         np.testing.assert_allclose(B, S, rtol=1e-4, atol=1e-5)
     if family == "decoar":  # padding-exact: "auto" batches it (30 s on a CPU)
         auto = _embedder(family, checkpoints[family], device="cpu").fit()

@@ -28,6 +28,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import cross_validate
 
 from .._exceptions import ParameterError
+from .report import _pyplot, _save
 
 __all__ = ["layer_slices", "layerwise_scores", "plot_layerwise"]
 
@@ -170,11 +171,7 @@ def plot_layerwise(table: pd.DataFrame, path: str | Path, *, title: str = "") ->
     -------
     Path
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     metrics = [c[: -len("_mean")] for c in table.columns if c.endswith("_mean")]
     fig, ax = plt.subplots(figsize=(6.0, 3.5))
     layers = table.index.to_numpy()
@@ -190,8 +187,4 @@ def plot_layerwise(table: pd.DataFrame, path: str | Path, *, title: str = "") ->
     ax.legend()
     if title:
         ax.set_title(title)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path)

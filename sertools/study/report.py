@@ -11,12 +11,22 @@ __all__ = ["plot_confusion", "plot_scores"]
 
 
 def _pyplot():
+    """matplotlib.pyplot on the Agg backend unless the user chose one."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _save(fig, path: str | Path) -> Path:
+    """Lay out ``fig``, write it to ``path`` as PNG, close it; return the path."""
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    _pyplot().close(fig)
+    return path
 
 
 def plot_confusion(cm: pd.DataFrame, path: str | Path, *, title: str = "") -> Path:
@@ -50,11 +60,7 @@ def plot_confusion(cm: pd.DataFrame, path: str | Path, *, title: str = "") -> Pa
             colour = "white" if share[i, j] > 0.5 else "black"
             ax.text(j, i, f"{100 * share[i, j]:.0f}", ha="center", va="center", color=colour)
     ax.set_title(f"{title}\n(% of true class; diagonal = recall)".strip())
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_scores(summary: pd.DataFrame, path: str | Path, *, title: str = "") -> Path:
@@ -84,8 +90,4 @@ def plot_scores(summary: pd.DataFrame, path: str | Path, *, title: str = "") -> 
     ax.set_ylim(0, 100)
     ax.legend()
     ax.set_title(title)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
