@@ -314,6 +314,14 @@ def test_nemo_missing_raises_backend_error(nemo_models, tmp_path, monkeypatch):
 
 
 # --- clone, pickle ------------------------------------------------------------------------------
+def test_refit_after_set_params_loads_the_new_model(nemo_models, clips):
+    emb = NeMoEmbedder(model=str(nemo_models["speakernet"]), sampling_rate=SR).fit()
+    emb.set_params(model=str(nemo_models["titanet"])).fit()
+    fresh = NeMoEmbedder(model=str(nemo_models["titanet"]), sampling_rate=SR).fit()
+    assert emb.n_features_out_ == fresh.n_features_out_
+    np.testing.assert_allclose(emb.transform(clips[:3]), fresh.transform(clips[:3]), rtol=1e-5)
+
+
 def test_clone_and_pickle_reload(nemo_models, clips):
     emb = _embedder("ecapa", nemo_models["ecapa"], batch_seconds=3.0)
     cloned = clone(emb)

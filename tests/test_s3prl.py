@@ -250,6 +250,8 @@ def test_layer_out_of_range(family, checkpoints):
         ):
             _embedder(family, checkpoints[family], layer=layer).fit()
     _embedder(family, checkpoints[family], layer=-n_layers).fit()  # the first layer
+    with pytest.raises(ParameterError, match="layer=True: pass an integer layer index"):
+        _embedder(family, checkpoints[family], layer=True).fit()  # not layer 1
 
 
 # --- pooling over valid frames only ----------------------------------------------------------

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 from collections import OrderedDict
+from collections.abc import Iterator
 from numbers import Integral, Real
 from typing import Any
 
@@ -20,10 +23,30 @@ __all__ = ["NeuralEmbedder", "clear_backend_cache"]
 #: fill the device.
 AUTO_BATCH_SECONDS = {"cpu": 8.0, "cuda": 120.0}
 
+#: socket timeout (s) while a backend downloads a pretrained model, so that a
+#: machine whose firewall drops packets fails in seconds instead of hanging
+DOWNLOAD_TIMEOUT_S = 30.0
+
 # Loaded backends, keyed by (class, source, device, extra): cross-validation
 # clones and refits an embedder once per fold; the model is loaded once.
 _BACKEND_CACHE: OrderedDict[tuple, Backend] = OrderedDict()
 _BACKEND_CACHE_SIZE = 2
+
+
+@contextlib.contextmanager
+def download_timeout(seconds: float = DOWNLOAD_TIMEOUT_S) -> Iterator[None]:
+    """Give new sockets a timeout for the block (unless a default is already set).
+
+    ``socket.setdefaulttimeout`` is process-wide: other threads opening sockets
+    during the block get the timeout too.
+    """
+    previous = socket.getdefaulttimeout()
+    if previous is None:
+        socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
 
 
 def clear_backend_cache() -> None:
@@ -61,6 +84,9 @@ class NeuralEmbedder(BaseEmbedder):
 
     # --- plumbing -------------------------------------------------------------
     def _load(self) -> None:
+        # a refit (e.g. after set_params(model=..., device=...)) must not keep the
+        # model of the previous fit: look it up again from the current params
+        self.__dict__.pop("_backend", None)
         self.device_ = resolve_device(self.device)
         self._get_backend()
 

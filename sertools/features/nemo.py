@@ -19,15 +19,13 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import socket
 import tarfile
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .._exceptions import BackendNotAvailableError, ParameterError
-from ._neural import NeuralEmbedder
+from ._neural import NeuralEmbedder, download_timeout
 
 __all__ = [
     "MODEL_DIR_ENV",
@@ -40,10 +38,6 @@ __all__ = [
 
 #: environment variable naming a folder of ``<name>.nemo`` files
 MODEL_DIR_ENV = "SERTOOLS_MODEL_DIR"
-
-#: socket timeout (s) while NeMo tries to download a pretrained model, so that a
-#: machine whose firewall drops packets fails in seconds instead of hanging
-_DOWNLOAD_TIMEOUT_S = 30.0
 
 _SPEAKER_MODEL = "EncDecSpeakerLabelModel"
 _INSTALL_HINT = "pip install 'sertools[nemo]'"
@@ -158,18 +152,6 @@ class _NeMoBackend:
         finally:
             self._running.frames = None
         return embs
-
-
-@contextlib.contextmanager
-def _download_timeout(seconds: float) -> Iterator[None]:
-    """Give new sockets a timeout for the block (unless a default is already set)."""
-    previous = socket.getdefaulttimeout()
-    if previous is None:
-        socket.setdefaulttimeout(seconds)
-    try:
-        yield
-    finally:
-        socket.setdefaulttimeout(previous)
 
 
 def _nemo_target(path: Path) -> str | None:
@@ -393,7 +375,7 @@ class NeMoEmbedder(NeuralEmbedder):
     def _from_pretrained(self, cls: Any, name: str, device: Any) -> Any:
         """``cls.from_pretrained(name)``, turning any failure into a placement hint."""
         try:
-            with _download_timeout(_DOWNLOAD_TIMEOUT_S):
+            with download_timeout():
                 return cls.from_pretrained(name, map_location=device)
         except Exception as exc:  # NeMo/urllib/HF raise many types when offline
             raise ParameterError(self._not_found_message(cls, name, exc)) from exc

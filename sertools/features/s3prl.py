@@ -26,7 +26,6 @@ import importlib.util
 import logging
 import os
 import random
-import socket
 import warnings
 from collections.abc import Callable, Iterator
 from numbers import Integral
@@ -37,7 +36,7 @@ from sklearn.utils._param_validation import StrOptions
 
 from .._exceptions import BackendNotAvailableError, ParameterError
 from ._engine import masked_mean
-from ._neural import NeuralEmbedder
+from ._neural import NeuralEmbedder, download_timeout
 
 __all__ = [
     "CHECKPOINT_URLS",
@@ -76,10 +75,6 @@ _FBANK_WINDOW, _FBANK_SHIFT = 400, 160
 _ONE_CLIP_SECONDS = 1e-3
 _AUTO_EXACT_BATCH_SECONDS = {"cpu": 30.0, "cuda": 120.0}
 
-#: socket timeout (s) while S3PRL downloads a checkpoint: a firewalled machine
-#: fails in seconds instead of hanging
-_DOWNLOAD_TIMEOUT_S = 30.0
-
 _LAYER_CHOICES = ("mean", "all")
 _POOLING_CHOICES = ("mean", "mean+std")
 
@@ -117,18 +112,6 @@ def _keep_rng_state() -> Iterator[None]:
             yield
     finally:
         random.setstate(state)
-
-
-@contextlib.contextmanager
-def _download_timeout(seconds: float) -> Iterator[None]:
-    """Give new sockets a timeout for the block (unless a default is already set)."""
-    previous = socket.getdefaulttimeout()
-    if previous is None:
-        socket.setdefaulttimeout(seconds)
-    try:
-        yield
-    finally:
-        socket.setdefaulttimeout(previous)
 
 
 def _import_s3prl(owner: str, verbose: bool) -> Any:
@@ -412,7 +395,10 @@ class S3PRLEmbedder(NeuralEmbedder):
         The paper does not say which layer it used; -1 is a guess.
     pooling : {"mean", "mean+std"}, default="mean"
         ``"mean"`` is the paper's time average; ``"mean+std"`` appends the
-        standard deviation over the valid frames (doubling the width).
+        standard deviation over the valid frames (doubling the width). For a
+        clip cut into chunks (see ``max_chunk_seconds``) both halves are the
+        duration-weighted averages of the chunks' values, so the std part
+        leaves out the spread between chunk means.
     device : str, default="auto"
         ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     batch_seconds : "auto" or float, default="auto"
@@ -572,7 +558,7 @@ class S3PRLEmbedder(NeuralEmbedder):
             with (
                 _quiet(bool(self.verbose)),
                 _keep_rng_state(),
-                _download_timeout(_DOWNLOAD_TIMEOUT_S),
+                download_timeout(),
             ):
                 return s3prl_nn.S3PRLUpstream(name)
         except Exception as exc:  # urllib/requests/S3PRL raise many types when offline
@@ -587,8 +573,6 @@ class S3PRLEmbedder(NeuralEmbedder):
 
     # --- layer selection --------------------------------------------------------
     def _load(self) -> None:
-        # a refit (e.g. after set_params) rebuilds the layer view from the params
-        self.__dict__.pop("_backend", None)
         super()._load()
         backend = self._get_backend()
         self.n_layers_ = backend.model.n_layers
@@ -597,6 +581,10 @@ class S3PRLEmbedder(NeuralEmbedder):
     def _resolve_layer(self, model: _S3PRLModel) -> int | str:
         """Check ``layer`` against the loaded model; integers become non-negative."""
         n = model.n_layers
+        if isinstance(self.layer, bool):  # an Integral to Python, never a layer index
+            raise ParameterError(
+                f"layer={self.layer!r}: pass an integer layer index, 'mean' or 'all'"
+            )
         if isinstance(self.layer, str):
             if len(set(model.hidden_sizes)) > 1:
                 raise ParameterError(

@@ -180,7 +180,7 @@ def plot_layerwise(table: pd.DataFrame, path: str | Path, *, title: str = "") ->
         std = table[f"{name}_std"].to_numpy()
         ax.plot(layers, mean, marker="o", label=name.upper())
         ax.fill_between(layers, mean - std, mean + std, alpha=0.2)
-    ax.set_xlabel("layer (0 = transformer input)")
+    ax.set_xlabel("hidden state (0 = the first one the upstream returns)")
     ax.set_ylabel("score (mean ± std over folds)")
     ax.set_xticks(layers)
     ax.grid(alpha=0.3)
