@@ -103,10 +103,14 @@ def test_reproducible_and_leaves_torch_state_alone(blobs) -> None:
 @pytest.mark.parametrize("n_threads", [None, 2])
 def test_thread_setting_is_restored(blobs, n_threads: int | None) -> None:
     X, y = blobs
-    threads = torch.get_num_threads()
-    clf = fast(max_epochs=2, n_threads=n_threads).fit(X, y)
-    clf.predict(X)
-    assert torch.get_num_threads() == threads
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)  # a count that neither n_threads nor the default gives
+    try:
+        clf = fast(max_epochs=2, n_threads=n_threads).fit(X, y)
+        clf.predict(X)
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize(
@@ -275,6 +279,19 @@ def test_wrong_number_of_features(blobs) -> None:
 def test_invalid_parameters(blobs, params: dict) -> None:
     with pytest.raises(ValueError, match="parameter of DNNClassifier must be"):
         DNNClassifier(**params).fit(*blobs)
+
+
+def test_failed_refit_keeps_the_previous_fit(blobs) -> None:
+    X, y = blobs
+    clf = fast(max_epochs=3).fit(X, y)
+    before = clf.predict_proba(X)
+    classes, scaler, net = clf.classes_, clf.scaler_, clf.net_
+    with pytest.raises(ValueError, match="could not hold out"):
+        clf.set_params(early_stopping=True, validation_fraction=0.1).fit(
+            X[:4], np.array(["x", "y", "x", "y"])
+        )
+    assert clf.classes_ is classes and clf.scaler_ is scaler and clf.net_ is net
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
 
 
 def test_early_stopping_split_too_small() -> None:

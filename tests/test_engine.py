@@ -95,9 +95,16 @@ def test_helpers():
     np.testing.assert_allclose(masked_mean(h, torch.tensor([1, 3])).numpy(), [[0, 1], [8, 9]])
     assert resolve_device("cpu") == CPU
     before = torch.get_num_threads()
-    with torch_threads(1):
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
+    torch.set_num_threads(3)
+    try:
+        with torch_threads(1):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 3
+        with pytest.raises(RuntimeError, match="inside"), torch_threads(1):
+            raise RuntimeError("inside")
+        assert torch.get_num_threads() == 3  # restored after an exception too
+    finally:
+        torch.set_num_threads(before)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA error")

@@ -18,8 +18,6 @@ were calibrated on EMOVO; see ``docs/dnn.md``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import Any
 
@@ -37,6 +35,8 @@ from skorch.callbacks import EarlyStopping
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 from torch import nn
+
+from ..features._engine import torch_threads
 
 __all__ = ["DNNClassifier", "PaperMLP", "paper_widths"]
 
@@ -121,18 +121,11 @@ def _resolve_device(device: str) -> str:
     return device
 
 
-@contextmanager
-def _torch_threads(n_threads: int | None) -> Iterator[None]:
-    """Run the block with ``n_threads`` torch intra-op threads, then restore the setting."""
-    if n_threads is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+def _net_input(X: np.ndarray, scaler: StandardScaler | None) -> np.ndarray:
+    """Scale ``X`` (when a scaler is given) and make a writable C-ordered float32 array."""
+    if scaler is not None:
+        X = scaler.transform(X)
+    return np.require(X, dtype=np.float32, requirements=["C", "W"])
 
 
 class DNNClassifier(ClassifierMixin, BaseEstimator):
@@ -282,23 +275,20 @@ class DNNClassifier(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         encoder = LabelEncoder()
         y_enc = encoder.fit_transform(y).astype(np.int64)
-        self.classes_ = encoder.classes_
-        n_classes = len(self.classes_)
-        if n_classes < 2:
+        classes = encoder.classes_
+        if len(classes) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in the data, "
-                f"but the data contains only 1 class: {self.classes_.tolist()[0]!r}"
+                f"but the data contains only 1 class: {classes.tolist()[0]!r}"
             )
         device = _resolve_device(self.device)
         rng = check_random_state(self.random_state)
         torch_seed, split_seed = (int(s) for s in rng.randint(np.iinfo(np.int32).max, size=2))
 
-        self.scaler_ = StandardScaler().fit(X) if self.standardize else None
-        X = self._prepare(X)
-
-        train_split = None
-        callbacks = []
+        # Fitted attributes are set only once training succeeded: a failed refit
+        # leaves the previous fit whole. The scaler sees the training part only.
         X_train, y_train = X, y_enc
+        valid = None
         if self.early_stopping:
             try:
                 X_train, X_valid, y_train, y_valid = train_test_split(
@@ -314,16 +304,23 @@ class DNNClassifier(ClassifierMixin, BaseEstimator):
                     f"validation_fraction={self.validation_fraction} of the {len(y_enc)} "
                     f"training samples: {exc}"
                 ) from exc
-            train_split = predefined_split(Dataset(X_valid, y_valid))
+            valid = (X_valid, y_valid)
+        scaler = StandardScaler().fit(X_train) if self.standardize else None
+        X_train = _net_input(X_train, scaler)
+
+        train_split = None
+        callbacks = []
+        if valid is not None:
+            train_split = predefined_split(Dataset(_net_input(valid[0], scaler), valid[1]))
             callbacks = [
                 EarlyStopping(monitor="valid_loss", patience=self.n_iter_no_change, load_best=True)
             ]
 
         batch_size = min(self.batch_size, len(y_train))
-        self.net_ = NeuralNetClassifier(
+        net = NeuralNetClassifier(
             PaperMLP,
             module__n_features=X.shape[1],
-            module__n_classes=n_classes,
+            module__n_classes=len(classes),
             module__dropout=self.dropout,
             criterion=nn.CrossEntropyLoss,
             optimizer=torch.optim.Adam,
@@ -341,19 +338,14 @@ class DNNClassifier(ClassifierMixin, BaseEstimator):
             verbose=self.verbose,
         )
         devices = [torch.cuda.current_device()] if device == "cuda" else []
-        with _torch_threads(self.n_threads), torch.random.fork_rng(devices=devices):
+        with torch_threads(self.n_threads), torch.random.fork_rng(devices=devices):
             torch.random.default_generator.manual_seed(torch_seed)
             if device == "cuda":
                 torch.cuda.manual_seed(torch_seed)
-            self.net_.fit(X_train, y_train)
-        self.n_iter_ = len(self.net_.history)
+            net.fit(X_train, y_train)
+        self.classes_, self.scaler_, self.net_ = classes, scaler, net
+        self.n_iter_ = len(net.history)
         return self
-
-    def _prepare(self, X: np.ndarray) -> np.ndarray:
-        """Scale (if fitted with ``standardize``) and make a writable float32 array."""
-        if self.scaler_ is not None:
-            X = self.scaler_.transform(X)
-        return np.require(X, dtype=np.float32, requirements=["C", "W"])
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities (softmax of the logits).
@@ -368,9 +360,9 @@ class DNNClassifier(ClassifierMixin, BaseEstimator):
             Columns follow :attr:`classes_`; rows sum to 1.
         """
         check_is_fitted(self)
-        X = self._prepare(validate_data(self, X, dtype=np.float32, reset=False))
+        X = _net_input(validate_data(self, X, dtype=np.float32, reset=False), self.scaler_)
         # the data loader draws a seed from torch's global generator: keep it untouched
-        with _torch_threads(self.n_threads), torch.random.fork_rng(devices=[]):
+        with torch_threads(self.n_threads), torch.random.fork_rng(devices=[]):
             logits = self.net_.forward(X, training=False, device="cpu")
         return torch.softmax(logits.double(), dim=1).numpy()
 
