@@ -306,6 +306,29 @@ def test_wrong_kind_of_checkpoint(nemo_models, tmp_path):
         TitaNetEmbedder(model=str(wav)).fit()
 
 
+def _archive(path: Path, config: str) -> Path:
+    """A .nemo-shaped tar holding only a model_config.yaml."""
+    import io
+    import tarfile
+
+    data = config.encode()
+    with tarfile.open(path, "w:") as tar:
+        info = tarfile.TarInfo("./model_config.yaml")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_broken_checkpoints_name_the_file(tmp_path):
+    bad_yaml = _archive(tmp_path / "bad_yaml.nemo", "target: [unclosed\n")
+    with pytest.raises(ParameterError, match=f"{bad_yaml}.*not valid YAML"):
+        TitaNetEmbedder(model=str(bad_yaml)).fit()
+    target = "nemo.collections.asr.models.label_models.EncDecSpeakerLabelModel"
+    no_weights = _archive(tmp_path / "no_weights.nemo", f"target: {target}\n")
+    with pytest.raises(ParameterError, match=f"NeMo could not restore {no_weights}"):
+        TitaNetEmbedder(model=str(no_weights)).fit()
+
+
 def test_nemo_missing_raises_backend_error(nemo_models, tmp_path, monkeypatch):
     copy = shutil.copy(nemo_models["titanet"], tmp_path / "fresh.nemo")  # not in the cache
     monkeypatch.setitem(sys.modules, "nemo.collections.asr.models", None)  # import fails

@@ -183,7 +183,12 @@ def _nemo_target(path: Path) -> str | None:
                     config = yaml.safe_load(handle) if handle is not None else None
                     target = config.get("target") if isinstance(config, dict) else None
                     return str(target) if target else None
-    except (tarfile.TarError, OSError, yaml.YAMLError) as exc:
+    except yaml.YAMLError as exc:
+        raise ParameterError(
+            f"{path} is not a usable NeMo checkpoint: its model_config.yaml is not valid YAML "
+            f"({type(exc).__name__})"
+        ) from exc
+    except (tarfile.TarError, OSError) as exc:
         raise ParameterError(
             f"{path} is not a NeMo checkpoint (not a .nemo tar archive: {type(exc).__name__}); "
             f"expected a speaker/label model ({_SPEAKER_MODEL}) saved with model.save_to()"
@@ -362,7 +367,14 @@ class NeMoEmbedder(NeuralEmbedder):
             if kind == "file":
                 path = Path(where)
                 _check_target(path, _nemo_target(path), EncDecSpeakerLabelModel)
-                model = EncDecSpeakerLabelModel.restore_from(str(path), map_location=device)
+                try:
+                    model = EncDecSpeakerLabelModel.restore_from(str(path), map_location=device)
+                except Exception as exc:  # NeMo/Hydra/torch raise many types
+                    reason = " ".join(str(exc).split())[:300]
+                    raise ParameterError(
+                        f"NeMo could not restore {path} as a speaker/label model "
+                        f"({_SPEAKER_MODEL}): {type(exc).__name__}: {reason}"
+                    ) from exc
             else:
                 model = self._from_pretrained(EncDecSpeakerLabelModel, where, device)
         if not isinstance(model, EncDecSpeakerLabelModel):
