@@ -345,6 +345,16 @@ def test_refit_after_set_params_loads_the_new_model(nemo_models, clips):
     np.testing.assert_allclose(emb.transform(clips[:3]), fresh.transform(clips[:3]), rtol=1e-5)
 
 
+def test_named_and_generic_embedders_share_the_loaded_model(nemo_models):
+    clear_backend_cache()
+    path = str(nemo_models["titanet"])
+    generic = NeMoEmbedder(model=path, sampling_rate=SR).fit()
+    named = TitaNetEmbedder(model=path, sampling_rate=SR).fit()
+    assert generic._backend is named._backend
+    other = TitaNetEmbedder(model=str(nemo_models["ecapa"]), sampling_rate=SR).fit()
+    assert other._backend is not named._backend
+
+
 def test_clone_and_pickle_reload(nemo_models, clips):
     emb = _embedder("ecapa", nemo_models["ecapa"], batch_seconds=3.0)
     cloned = clone(emb)

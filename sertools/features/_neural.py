@@ -27,8 +27,10 @@ AUTO_BATCH_SECONDS = {"cpu": 8.0, "cuda": 120.0}
 #: machine whose firewall drops packets fails in seconds instead of hanging
 DOWNLOAD_TIMEOUT_S = 30.0
 
-# Loaded backends, keyed by (class, source, device, extra): cross-validation
-# clones and refits an embedder once per fold; the model is loaded once.
+# Loaded backends, keyed by (module of the embedder class, _backend_key(), device):
+# cross-validation clones and refits an embedder once per fold; the model is loaded
+# once. The module, not the class, so that e.g. NeMoEmbedder(model="titanet_large")
+# and TitaNetEmbedder() share one loaded model.
 _BACKEND_CACHE: OrderedDict[tuple, Backend] = OrderedDict()
 _BACKEND_CACHE_SIZE = 2
 
@@ -94,7 +96,7 @@ class NeuralEmbedder(BaseEmbedder):
         backend = self.__dict__.get("_backend")
         if backend is not None:
             return backend
-        key = (type(self).__name__, *self._backend_key(), str(self.device_))
+        key = (type(self).__module__, *self._backend_key(), str(self.device_))
         backend = _BACKEND_CACHE.get(key)
         if backend is None:
             backend = self._make_backend(self.device_)
