@@ -27,7 +27,15 @@ import numpy as np
 
 from ._exceptions import ParameterError
 
-__all__ = ["as_waveforms", "is_lfs_pointer", "read_audio", "resample", "to_float32"]
+__all__ = [
+    "as_waveforms",
+    "clip_items",
+    "is_lfs_pointer",
+    "load_clip",
+    "read_audio",
+    "resample",
+    "to_float32",
+]
 
 _LFS_MAGIC = b"version https://git-lfs"
 RESAMPLE_TYPE = "soxr_hq"
@@ -207,6 +215,35 @@ def as_waveforms(
         non-finite clip, non-numeric data, an unreadable file, or array input
         without ``sampling_rate``; the message names the clip index or path.
     """
+    items = clip_items(X, sampling_rate=sampling_rate)
+    return [
+        load_clip(item, i, sampling_rate=sampling_rate, target_rate=target_rate)
+        for i, item in enumerate(items)
+    ]
+
+
+def clip_items(X: Any, *, sampling_rate: int | None) -> list[Any]:
+    """Check the container ``X`` and list its clips, without reading any of them.
+
+    Parameters
+    ----------
+    X : sequence of clips, or ndarray of shape (n_clips, n_samples)
+        See :func:`as_waveforms`.
+    sampling_rate : int or None
+        Checked here (a positive integer or None).
+
+    Returns
+    -------
+    list
+        One item per clip: a file path (``str`` or path-like) or an array-like,
+        as given (nothing is copied or read).
+
+    Raises
+    ------
+    ParameterError
+        For a bare string or scalar ``X``, no clips, a numeric array of rank
+        other than 2, or a bad ``sampling_rate``.
+    """
     if isinstance(X, (str, os.PathLike)):
         raise ParameterError(
             f"X is a single path ({X!s}); expected a sequence of clips, e.g. [path]"
@@ -244,23 +281,47 @@ def as_waveforms(
         )
     if len(items) == 0:
         raise ParameterError("X contains no clips; expected at least one")
+    return list(items)
 
-    waves: list[np.ndarray] = []
-    for i, item in enumerate(items):
-        if isinstance(item, (str, os.PathLike)):
-            wave, sr = read_audio(item)
-            name = f"file {item!s} (X[{i}])"
-        else:
-            name = f"clip X[{i}]"
-            wave = _check_samples(_as_array(item, name), name)
-            if sampling_rate is None:
-                raise ParameterError(
-                    f"{name} is an array but sampling_rate is None; pass the rate of the "
-                    "waveforms, e.g. sampling_rate=16000 (files need none)"
-                )
-            sr = int(sampling_rate)
-        wave = resample(wave, orig_sr=sr, target_sr=int(target_rate))
-        if wave.shape[0] == 0:
-            raise ParameterError(f"{name} is too short to resample to {target_rate} Hz")
-        waves.append(wave)
-    return waves
+
+def load_clip(item: Any, index: int, *, sampling_rate: int | None, target_rate: int) -> np.ndarray:
+    """Read or validate one clip of ``X`` and resample it to ``target_rate``.
+
+    Parameters
+    ----------
+    item : str, path-like or array-like
+        One element of :func:`clip_items`.
+    index : int
+        Its position in ``X`` (named in error messages).
+    sampling_rate : int or None
+        Rate of array clips (required for them).
+    target_rate : int
+        Rate in Hz to resample to.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), float32
+        A new array.
+
+    Raises
+    ------
+    ParameterError
+        Naming ``X[index]`` (and the path for files).
+    """
+    i = index
+    if isinstance(item, (str, os.PathLike)):
+        wave, sr = read_audio(item)
+        name = f"file {item!s} (X[{i}])"
+    else:
+        name = f"clip X[{i}]"
+        wave = _check_samples(_as_array(item, name), name)
+        if sampling_rate is None:
+            raise ParameterError(
+                f"{name} is an array but sampling_rate is None; pass the rate of the "
+                "waveforms, e.g. sampling_rate=16000 (files need none)"
+            )
+        sr = int(sampling_rate)
+    wave = resample(wave, orig_sr=sr, target_sr=int(target_rate))
+    if wave.shape[0] == 0:
+        raise ParameterError(f"{name} is too short to resample to {target_rate} Hz")
+    return wave
