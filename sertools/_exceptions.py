@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["BackendNotAvailableError", "ParameterError"]
+__all__ = ["AudioWarning", "BackendNotAvailableError", "ParameterError"]
 
 
 class ParameterError(ValueError):
@@ -18,4 +18,12 @@ class BackendNotAvailableError(ImportError):
     """An optional backend (NeMo, S3PRL) is not installed.
 
     The message names the extra to install, e.g. ``pip install 'sertools[nemo]'``.
+    """
+
+
+class AudioWarning(UserWarning):
+    """Audio that was accepted but is probably not what the caller meant.
+
+    Issued, naming the clips, for floating-point audio far outside [-1, 1]
+    (integer PCM values stored as floats, e.g. peaks of 32767).
     """

@@ -6,29 +6,65 @@ sampling rate through :func:`as_waveforms`. Accepted forms of ``X``:
 * a list, tuple or 1-D object array whose items are 1-D numeric arrays (clips of
   different lengths) or audio file paths (``str`` / :class:`os.PathLike`);
 * a 2-D numeric array of shape ``(n_clips, n_samples)``: one equal-length clip
-  per row.
+  per row. An array with at most 8 columns and more rows than columns is
+  rejected: it looks like one multichannel clip ``(n_samples, n_channels)``.
 
 Arrays carry no rate of their own, so array input needs ``sampling_rate``; files
-are read at their native rate with :mod:`soundfile`. Integer PCM is scaled to
-[-1, 1], multichannel files are downmixed by averaging the channels, and every
-clip is resampled with soxr (through :func:`librosa.resample`, ``res_type="soxr_hq"``).
+are read at their native rate with :mod:`soundfile`. Multichannel files are
+downmixed by averaging the channels, and every clip is resampled with soxr (high
+quality, the same result as ``librosa.resample(..., res_type="soxr_hq")``).
+
+Sample formats: one rule for every dtype
+----------------------------------------
+* Floating point (float16, float32, float64): taken as is; audio is expected in
+  [-1, 1]. A clip whose peak exceeds 1.5 (for instance integer PCM values
+  stored as floats, peaks near 32767) is kept, and one
+  :class:`~sertools.AudioWarning` names every such clip.
+* ``int8``, ``int16``, ``int32``: signed PCM at the full scale of the type,
+  divided by ``2**(bits - 1)`` (int16 -32768 -> -1.0, 16384 -> 0.5).
+* ``uint8``: unsigned 8-bit PCM as stored in 8-bit WAV files, centred on 128:
+  ``(x - 128) / 128``.
+* ``int64``, ``uint16``, ``uint32``, ``uint64``, and Python lists of integers
+  (which numpy stores as int64) are rejected with a
+  :class:`~sertools.ParameterError`: no audio format stores 64-bit or unsigned
+  16/32-bit PCM, and int64 is numpy's default integer type, so such data carries
+  no scale (16-bit? 24-bit?) and dividing by ``2**63`` would turn speech into
+  silence. Say the scale by casting to the PCM type it was recorded in
+  (``np.asarray(x, dtype=np.int16)``) or pass floats in [-1, 1]. Fixed-width
+  integer arrays cannot hold values outside their type's range, so with int64
+  excluded no integer input can exceed its declared scale.
+* Booleans, complex numbers, strings and objects are rejected.
+
+Files: a missing, unreadable or empty file, a Git LFS pointer, a float file
+with NaN or infinite samples, and a truncated file (a WAV/RF64/AIFF header that
+declares more frames than the file holds) raise a
+:class:`~sertools.ParameterError` naming the file; :func:`audio_info` checks a
+file from its header alone, without decoding it.
+
 Bad input raises :class:`~sertools.ParameterError` naming the clip index or path.
 The caller's arrays are never modified: every returned waveform is a new array.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import struct
+import sys
+import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
-from ._exceptions import ParameterError
+from ._exceptions import AudioWarning, ParameterError
 
 __all__ = [
+    "AudioInfo",
     "as_waveforms",
+    "audio_info",
     "clip_items",
     "is_lfs_pointer",
     "load_clip",
@@ -39,6 +75,19 @@ __all__ = [
 
 _LFS_MAGIC = b"version https://git-lfs"
 RESAMPLE_TYPE = "soxr_hq"
+#: Float clips peaking above this are probably integer PCM stored as float.
+PCM_SCALE_PEAK = 1.5
+#: A 2-D ``X`` with at most this many columns (and more rows) looks like (n_samples, n_channels).
+_MAX_CHANNELS = 8
+#: Integer dtypes accepted as PCM, with the value that maps to 0.0 and the full scale.
+_PCM = {
+    np.dtype(np.int8): (0.0, 2.0**7),
+    np.dtype(np.int16): (0.0, 2.0**15),
+    np.dtype(np.int32): (0.0, 2.0**31),
+    np.dtype(np.uint8): (128.0, 2.0**7),
+}
+#: How many clips a warning lists before summarising the rest.
+_LIST_LIMIT = 10
 
 
 def is_lfs_pointer(path: str | os.PathLike[str]) -> bool:
@@ -67,8 +116,9 @@ def to_float32(x: np.ndarray, *, name: str = "clip") -> np.ndarray:
     Parameters
     ----------
     x : ndarray
-        Samples. Signed integers are scaled by ``2**(bits-1)``, unsigned 8-bit
-        PCM is centred on 128; floating point is cast.
+        Samples. ``int8``/``int16``/``int32`` are scaled by ``2**(bits-1)``,
+        ``uint8`` is centred on 128, floating point is cast (see the module
+        docstring for the rule and why other integer types are rejected).
     name : str
         How to call the clip in error messages.
 
@@ -76,18 +126,181 @@ def to_float32(x: np.ndarray, *, name: str = "clip") -> np.ndarray:
     -------
     ndarray of float32
         A copy; ``x`` is left untouched.
+
+    Raises
+    ------
+    ParameterError
+        For ``int64`` (e.g. a Python list of integers), unsigned types wider
+        than 8 bits, and non-real dtypes.
     """
-    kind = x.dtype.kind
-    if kind == "f":
+    dtype = x.dtype
+    if dtype.kind == "f":
         return np.array(x, dtype=np.float32, copy=True)
-    if kind == "i":
-        scale = float(2 ** (8 * x.dtype.itemsize - 1))
-        return (x.astype(np.float64) / scale).astype(np.float32)
-    if kind == "u":
-        half = float(2 ** (8 * x.dtype.itemsize - 1))
-        return ((x.astype(np.float64) - half) / half).astype(np.float32)
+    if dtype in _PCM:
+        offset, scale = _PCM[dtype]
+        return ((x.astype(np.float64) - offset) / scale).astype(np.float32)
+    if dtype.kind in "iu":
+        origin = " (a Python list of integers becomes int64)" if dtype == np.int64 else ""
+        raise ParameterError(
+            f"{name} has integer dtype {dtype}{origin}, whose PCM scale is unknown; cast it "
+            "to the PCM type it was recorded in (np.asarray(x, dtype=np.int16) or np.int32; "
+            "uint8 for unsigned 8-bit) or pass floating-point samples in [-1, 1]"
+        )
+    what = "complex dtype" if dtype.kind == "c" else "non-numeric dtype"
     raise ParameterError(
-        f"{name} has non-numeric dtype {x.dtype}; expected integer PCM or floating-point samples"
+        f"{name} has {what} {dtype}; expected real samples: floating point in [-1, 1] or "
+        "integer PCM (int8, int16, int32, uint8)"
+    )
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What an audio file's header says, read without decoding the samples.
+
+    Attributes
+    ----------
+    path : Path
+        The file.
+    frames : int
+        Frames (samples per channel) that can be read from the file.
+    declared_frames : int or None
+        Frames the header declares (WAV, RF64/BW64, AIFF); None for other
+        formats or a header that leaves the length open (streamed WAV).
+    sampling_rate : int
+        Native rate in Hz.
+    channels : int
+        Number of channels.
+    """
+
+    path: Path
+    frames: int
+    declared_frames: int | None
+    sampling_rate: int
+    channels: int
+
+    @property
+    def truncated(self) -> bool:
+        """True if the header declares more frames than the file holds."""
+        return self.declared_frames is not None and self.frames < self.declared_frames
+
+    def truncation_message(self, read: int | None = None) -> str:
+        """Describe the truncation for an error or a warning.
+
+        Parameters
+        ----------
+        read : int, optional
+            Frames actually read, when known (else ``frames``).
+
+        Returns
+        -------
+        str
+        """
+        held = self.frames if read is None else read
+        return (
+            f"audio file {self.path} is truncated: its header declares "
+            f"{self.declared_frames} frames but the file holds {held}; "
+            "re-download or re-export it"
+        )
+
+
+def _skip(fh: IO[bytes], size: int) -> None:
+    fh.seek(size + (size & 1), os.SEEK_CUR)  # chunks are padded to an even size
+
+
+def _riff_frames(fh: IO[bytes], *, rf64: bool) -> int | None:
+    block_align, data64 = None, None
+    for _ in range(256):  # a real file has a handful of chunks before "data"
+        head = fh.read(8)
+        if len(head) < 8:
+            return None
+        chunk, size = head[:4], struct.unpack("<I", head[4:])[0]
+        if chunk == b"ds64" and size >= 16:
+            body = fh.read(16)
+            data64 = struct.unpack("<Q", body[8:16])[0] if len(body) == 16 else None
+            _skip(fh, size - 16)
+        elif chunk == b"fmt " and size >= 14:
+            body = fh.read(14)
+            block_align = struct.unpack("<H", body[12:14])[0] if len(body) == 14 else None
+            _skip(fh, size - 14)
+        elif chunk == b"data":
+            if rf64 and size == 0xFFFFFFFF:
+                size = data64 if data64 is not None else 0
+            if not block_align or size in (0, 0xFFFFFFFF):  # open length (streamed WAV)
+                return None
+            return size // block_align
+        else:
+            _skip(fh, size)
+    return None
+
+
+def _aiff_frames(fh: IO[bytes]) -> int | None:
+    for _ in range(256):
+        head = fh.read(8)
+        if len(head) < 8:
+            return None
+        chunk, size = head[:4], struct.unpack(">I", head[4:])[0]
+        if chunk == b"COMM":
+            body = fh.read(6)
+            return struct.unpack(">I", body[2:6])[0] if len(body) == 6 else None
+        _skip(fh, size)
+    return None
+
+
+def _declared_frames(path: Path) -> int | None:
+    """Frame count declared by a WAV/RF64/BW64/AIFF header, or None."""
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12:
+            return None
+        magic, form = head[:4], head[8:]
+        if magic in (b"RIFF", b"RF64", b"BW64") and form == b"WAVE":
+            return _riff_frames(fh, rf64=magic != b"RIFF")
+        if magic == b"FORM" and form in (b"AIFF", b"AIFC"):
+            return _aiff_frames(fh)
+    return None
+
+
+def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
+    """Read an audio file's header (no decoding) and check that it is audio.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Any file :mod:`soundfile` can read.
+
+    Returns
+    -------
+    AudioInfo
+        Frames readable and declared, rate, channels. Check
+        :attr:`AudioInfo.truncated` and ``frames == 0`` (no audio) yourself:
+        they are returned, not raised, so that corpus loaders can report them.
+
+    Raises
+    ------
+    ParameterError
+        If the file is missing, a Git LFS pointer, or not audio that
+        :mod:`soundfile` can read.
+    """
+    import soundfile as sf
+
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"audio file not found: {path}")
+    if is_lfs_pointer(path):
+        raise ParameterError(
+            f"{path} is a Git LFS pointer, not audio: fetch the data with `git lfs pull`"
+        )
+    try:
+        info = sf.info(str(path))
+        declared = _declared_frames(path)
+    except Exception as exc:  # soundfile raises several types (LibsndfileError, RuntimeError)
+        raise ParameterError(f"cannot read audio file {path}: {exc}") from exc
+    return AudioInfo(
+        path=path,
+        frames=int(info.frames),
+        declared_frames=declared,
+        sampling_rate=int(info.samplerate),
+        channels=int(info.channels),
     )
 
 
@@ -102,36 +315,48 @@ def read_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     Returns
     -------
     waveform : ndarray of shape (n_samples,), float32
-        Channels averaged, samples in [-1, 1].
+        Channels averaged; PCM files give samples in [-1, 1].
     sampling_rate : int
         The file's native rate.
 
     Raises
     ------
     ParameterError
-        If the file is missing, unreadable, a Git LFS pointer, or empty.
+        If the file is missing, unreadable, a Git LFS pointer, empty,
+        truncated (fewer frames than its header declares), or holds NaN or
+        infinite samples. The message names the file.
     """
     import soundfile as sf
 
-    path = Path(path)
-    if not path.is_file():
-        raise ParameterError(f"audio file not found: {path}")
-    if is_lfs_pointer(path):
-        raise ParameterError(
-            f"{path} is a Git LFS pointer, not audio: fetch the data with `git lfs pull`"
-        )
+    info = audio_info(path)
+    path = info.path
+    if info.truncated:
+        raise ParameterError(info.truncation_message())
     try:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as exc:  # soundfile raises several types (LibsndfileError, RuntimeError)
         raise ParameterError(f"cannot read audio file {path}: {exc}") from exc
     if data.shape[0] == 0:
         raise ParameterError(f"audio file {path} contains no samples")
+    expected = info.frames if info.declared_frames is None else info.declared_frames
+    if data.shape[0] < expected:
+        raise ParameterError(info.truncation_message(read=data.shape[0]))
+    if not np.isfinite(data).all():
+        raise ParameterError(
+            f"audio file {path} contains NaN or infinite samples; expected finite audio"
+        )
     wave = data[:, 0].copy() if data.shape[1] == 1 else data.mean(axis=1, dtype=np.float32)
     return wave, int(sr)
 
 
 def resample(x: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
     """Resample a mono float32 waveform with soxr (high quality).
+
+    The result equals ``librosa.resample(x, orig_sr=orig_sr, target_sr=target_sr,
+    res_type="soxr_hq")``: soxr's output padded or trimmed to
+    ``ceil(n_samples * target_sr / orig_sr)`` samples. soxr is called directly so
+    that the audio layer does not import librosa (whose first import on a fresh
+    install compiles numba kernels for tens of seconds).
 
     Parameters
     ----------
@@ -142,16 +367,18 @@ def resample(x: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
 
     Returns
     -------
-    ndarray of shape (round(n_samples * target_sr / orig_sr),), float32
+    ndarray of shape (ceil(n_samples * target_sr / orig_sr),), float32
         ``x`` itself when the rates are equal.
     """
     if orig_sr == target_sr:
         return x
-    import librosa
+    import soxr
 
-    return librosa.resample(x, orig_sr=orig_sr, target_sr=target_sr, res_type=RESAMPLE_TYPE).astype(
-        np.float32, copy=False
-    )
+    n_out = math.ceil(x.shape[0] * float(target_sr) / orig_sr)
+    y = soxr.resample(x, orig_sr, target_sr, quality=RESAMPLE_TYPE)
+    if y.shape[0] < n_out:
+        y = np.pad(y, (0, n_out - y.shape[0]))
+    return np.asarray(y[:n_out], dtype=np.float32)
 
 
 def _check_samples(x: np.ndarray, name: str) -> np.ndarray:
@@ -183,6 +410,43 @@ def _as_array(item: Any, name: str) -> np.ndarray:
     return arr
 
 
+def _check_2d(X: np.ndarray) -> None:
+    if X.ndim != 2:
+        raise ParameterError(
+            f"X is a numeric array of shape {X.shape}; expected 2-D (n_clips, n_samples) "
+            "or a list of 1-D waveforms"
+        )
+    n_rows, n_cols = X.shape
+    if n_cols <= _MAX_CHANNELS and n_rows > n_cols:
+        raise ParameterError(
+            f"X is a 2-D array of shape {X.shape}: {n_rows} clips of {n_cols} sample(s) each, "
+            "which looks like one multichannel clip (n_samples, n_channels); rows are clips. "
+            "Downmix it (x.mean(axis=1)) and pass a list, e.g. [x.mean(axis=1)]"
+        )
+
+
+def _outside_stacklevel() -> int:
+    """``stacklevel`` that attributes a warning to the first caller outside sertools."""
+    frame, level = sys._getframe(2), 2
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith("sertools"):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def _warn_pcm_scale(loud: list[str]) -> None:
+    shown = ", ".join(loud[:_LIST_LIMIT])
+    rest = len(loud) - _LIST_LIMIT
+    warnings.warn(
+        f"{len(loud)} clip(s) peak above {PCM_SCALE_PEAK} although float audio is expected "
+        f"in [-1, 1]: {shown}{f', ... ({rest} more)' if rest > 0 else ''}. If they hold "
+        "integer PCM values stored as floats, divide by 32768 (16-bit) or pass the integer "
+        "array (np.int16) itself",
+        AudioWarning,
+        stacklevel=_outside_stacklevel(),
+    )
+
+
 def as_waveforms(
     X: Any,
     *,
@@ -196,7 +460,7 @@ def as_waveforms(
     X : sequence of clips, or ndarray of shape (n_clips, n_samples)
         Clips: a list/tuple/1-D object array of 1-D waveforms of any lengths or
         of audio file paths (they may be mixed), or a 2-D numeric array with one
-        clip per row.
+        clip per row. Sample dtypes follow the rule in the module docstring.
     sampling_rate : int or None
         Rate of the array clips in Hz. Required when ``X`` holds arrays; ignored
         for files, which are read at their native rate.
@@ -211,15 +475,26 @@ def as_waveforms(
     Raises
     ------
     ParameterError
-        For a bare string or scalar ``X``, no clips, rank > 2, an empty or
-        non-finite clip, non-numeric data, an unreadable file, or array input
-        without ``sampling_rate``; the message names the clip index or path.
+        For a bare string or scalar ``X``, no clips, rank > 2, a 2-D array that
+        looks like ``(n_samples, n_channels)``, an empty or non-finite clip,
+        non-numeric data or an integer dtype without a known PCM scale, an
+        unreadable, truncated or non-finite file, or array input without
+        ``sampling_rate``; the message names the clip index or path.
+
+    Warns
+    -----
+    AudioWarning
+        Once, naming every clip (array or file) whose peak exceeds 1.5.
     """
     items = clip_items(X, sampling_rate=sampling_rate)
-    return [
-        load_clip(item, i, sampling_rate=sampling_rate, target_rate=target_rate)
+    loud: list[str] = []
+    waves = [
+        load_clip(item, i, sampling_rate=sampling_rate, target_rate=target_rate, loud=loud)
         for i, item in enumerate(items)
     ]
+    if loud:
+        _warn_pcm_scale(loud)
+    return waves
 
 
 def clip_items(X: Any, *, sampling_rate: int | None) -> list[Any]:
@@ -242,7 +517,8 @@ def clip_items(X: Any, *, sampling_rate: int | None) -> list[Any]:
     ------
     ParameterError
         For a bare string or scalar ``X``, no clips, a numeric array of rank
-        other than 2, or a bad ``sampling_rate``.
+        other than 2 or one that looks like ``(n_samples, n_channels)``, or a
+        bad ``sampling_rate``.
     """
     if isinstance(X, (str, os.PathLike)):
         raise ParameterError(
@@ -260,11 +536,7 @@ def clip_items(X: Any, *, sampling_rate: int | None) -> list[Any]:
     if isinstance(X, np.ndarray) and X.dtype.kind in "US" and X.ndim == 1:
         items: Sequence[Any] = [str(p) for p in X]  # an array of file paths
     elif isinstance(X, np.ndarray) and X.dtype != object:
-        if X.ndim != 2:
-            raise ParameterError(
-                f"X is a numeric array of shape {X.shape}; expected 2-D (n_clips, n_samples) "
-                "or a list of 1-D waveforms"
-            )
+        _check_2d(X)
         items = list(X)
     elif isinstance(X, np.ndarray):  # object array
         if X.ndim != 1:
@@ -284,7 +556,14 @@ def clip_items(X: Any, *, sampling_rate: int | None) -> list[Any]:
     return list(items)
 
 
-def load_clip(item: Any, index: int, *, sampling_rate: int | None, target_rate: int) -> np.ndarray:
+def load_clip(
+    item: Any,
+    index: int,
+    *,
+    sampling_rate: int | None,
+    target_rate: int,
+    loud: list[str] | None = None,
+) -> np.ndarray:
     """Read or validate one clip of ``X`` and resample it to ``target_rate``.
 
     Parameters
@@ -297,6 +576,10 @@ def load_clip(item: Any, index: int, *, sampling_rate: int | None, target_rate: 
         Rate of array clips (required for them).
     target_rate : int
         Rate in Hz to resample to.
+    loud : list of str, optional
+        Where to note the clip if it peaks above 1.5 (float audio at PCM
+        scale), so that the caller warns once for many clips; when None, an
+        :class:`~sertools.AudioWarning` is issued for this clip at once.
 
     Returns
     -------
@@ -321,6 +604,13 @@ def load_clip(item: Any, index: int, *, sampling_rate: int | None, target_rate: 
                 "waveforms, e.g. sampling_rate=16000 (files need none)"
             )
         sr = int(sampling_rate)
+    peak = float(np.max(np.abs(wave)))
+    if peak > PCM_SCALE_PEAK:
+        note = f"{name} (peak {peak:.6g})"
+        if loud is None:
+            _warn_pcm_scale([note])
+        else:
+            loud.append(note)
     wave = resample(wave, orig_sr=sr, target_sr=int(target_rate))
     if wave.shape[0] == 0:
         raise ParameterError(f"{name} is too short to resample to {target_rate} Hz")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from sertools import ParameterError
-from sertools.audio import as_waveforms, read_audio, to_float32
+from sertools import AudioWarning, ParameterError
+from sertools.audio import as_waveforms, audio_info, read_audio, to_float32
 
 
 def _tone(n: int, sr: int = 16000, f: float = 220.0) -> np.ndarray:
@@ -108,3 +110,131 @@ def test_bad_files(tmp_path: Path):
     sf.write(empty, np.zeros(0, np.float32), 16000)
     with pytest.raises(ParameterError, match="no samples"):
         as_waveforms([empty], sampling_rate=None, target_rate=16000)
+
+
+# ------------------------------------------------- integrity of files and arrays
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("subtype", ["FLOAT", "DOUBLE"])
+def test_float_file_with_non_finite_samples_names_the_file(tmp_path: Path, bad, subtype):
+    x = _tone(1600)
+    x[700] = bad
+    path = tmp_path / "bad.wav"
+    sf.write(path, x, 16000, subtype=subtype)
+    # the file's own rate: no resampling step that could notice the NaN by chance
+    with pytest.raises(ParameterError, match=r"bad\.wav contains NaN or infinite samples"):
+        as_waveforms([path], sampling_rate=None, target_rate=16000)
+    with pytest.raises(ParameterError, match=r"bad\.wav contains NaN or infinite"):
+        read_audio(path)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "subtype", "ext"),
+    [
+        ("WAV", "PCM_16", "wav"),
+        ("WAVEX", "FLOAT", "wav"),
+        ("RF64", "PCM_24", "wav"),
+        ("AIFF", "PCM_16", "aiff"),
+    ],
+)
+def test_truncated_file_names_the_file_and_both_counts(tmp_path: Path, fmt, subtype, ext):
+    full = tmp_path / f"full.{ext}"
+    sf.write(full, _tone(6000), 16000, format=fmt, subtype=subtype)
+    cut = tmp_path / f"cut.{ext}"
+    data = full.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    held = sf.info(str(cut)).frames
+    assert 0 < held < 6000  # libsndfile reads the shorter clip without a word
+    message = rf"cut\.{ext} is truncated: its header declares 6000 frames but the file holds {held}"
+    with pytest.raises(ParameterError, match=message):
+        as_waveforms([cut], sampling_rate=None, target_rate=16000)
+    info = audio_info(cut)  # from the header alone
+    assert info.truncated and (info.frames, info.declared_frames) == (held, 6000)
+    complete = audio_info(full)
+    assert not complete.truncated and complete.frames == complete.declared_frames == 6000
+    assert len(read_audio(full)[0]) == 6000
+
+
+def test_streamed_wav_without_a_length_is_not_called_truncated(tmp_path: Path):
+    path = tmp_path / "streamed.wav"
+    sf.write(path, _tone(1000), 16000, subtype="PCM_16")
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"data") + 4
+    raw[at : at + 4] = b"\xff\xff\xff\xff"  # the "unknown length" marker of streaming writers
+    path.write_bytes(bytes(raw))
+    assert audio_info(path).declared_frames is None
+    assert len(read_audio(path)[0]) == 1000
+
+
+def test_unreadable_file_never_leaks_a_soundfile_error(tmp_path: Path):
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(b"RIFF" + bytes(range(256)) * 8)  # over 1 KiB, not audio
+    with pytest.raises(ParameterError, match=r"cannot read audio file .*junk\.wav"):
+        audio_info(junk)
+    with pytest.raises(ParameterError, match=r"cannot read audio file .*junk\.wav"):
+        read_audio(junk)
+
+
+def test_integer_dtype_rule():
+    # int8/int16/int32: full scale of the type; uint8: centred on 128
+    np.testing.assert_array_equal(to_float32(np.array([-128, 64], np.int8)), [-1.0, 0.5])
+    np.testing.assert_array_equal(to_float32(np.array([-(2**31), 2**30], np.int32)), [-1, 0.5])
+    pcm = np.array([1000, -8000, 32767], np.int16)
+    (wave,) = as_waveforms([pcm], sampling_rate=16000, target_rate=16000)
+    np.testing.assert_array_equal(wave, pcm.astype(np.float32) / 32768)
+    # int64 (numpy's default integer) has no known scale: it used to be divided by 2**63
+    for X, origin in (
+        ([pcm.astype(np.int64)], "int64"),
+        ([[1000, -8000, 32767]], r"int64 \(a Python list of integers becomes int64\)"),
+        (np.zeros((2, 100), np.int64), "int64"),
+    ):
+        with pytest.raises(ParameterError, match=rf"clip X\[0\] has integer dtype {origin}.*int16"):
+            as_waveforms(X, sampling_rate=16000, target_rate=16000)
+    for dtype in (np.uint16, np.uint32, np.uint64):
+        with pytest.raises(
+            ParameterError, match=rf"clip X\[1\] has integer dtype {dtype.__name__}"
+        ):
+            as_waveforms([pcm, np.zeros(10, dtype)], sampling_rate=16000, target_rate=16000)
+    with pytest.raises(ParameterError, match=r"clip X\[0\] has complex dtype"):
+        as_waveforms([np.zeros(10, complex)], sampling_rate=16000, target_rate=16000)
+
+
+@pytest.mark.parametrize("shape", [(16000, 2), (16000, 1), (4800, 8), (9, 8)])
+def test_2d_array_that_looks_like_channels_is_rejected(shape):
+    X = np.zeros(shape, np.float32)
+    with pytest.raises(ParameterError, match=rf"shape \({shape[0]}, {shape[1]}\).*multichannel"):
+        as_waveforms(X, sampling_rate=16000, target_rate=16000)
+
+
+def test_2d_array_with_few_long_rows_is_accepted():
+    out = as_waveforms(np.zeros((8, 9), np.float32), sampling_rate=16000, target_rate=16000)
+    assert [len(w) for w in out] == [9] * 8
+    out = as_waveforms(np.zeros((2, 2), np.float32), sampling_rate=16000, target_rate=16000)
+    assert len(out) == 2
+
+
+def test_float_audio_at_pcm_scale_warns_naming_the_clips(tmp_path: Path):
+    pcm_scale = _tone(1600) * 32767 / 0.5
+    sf.write(tmp_path / "loud.wav", pcm_scale, 16000, subtype="FLOAT")
+    X = [_tone(1600), pcm_scale, tmp_path / "loud.wav", 1.4 * _tone(1600) / 0.5]
+    with pytest.warns(AudioWarning) as record:
+        out = as_waveforms(X, sampling_rate=16000, target_rate=16000)
+    [message] = [str(w.message) for w in record]
+    assert message.startswith("2 clip(s) peak above 1.5")
+    assert "clip X[1] (peak 32767)" in message and "loud.wav (X[2]) (peak 32767)" in message
+    assert "X[0]" not in message and "X[3]" not in message  # 1.4 is a tolerated overshoot
+    assert record[0].filename == __file__  # attributed to the caller
+    np.testing.assert_array_equal(out[1], pcm_scale)  # kept as given, only warned about
+    assert issubclass(AudioWarning, UserWarning)
+
+
+def test_audio_layer_does_not_need_librosa():
+    # resampling goes to soxr directly: librosa's first import compiles numba kernels
+    # (tens of seconds on a fresh install), which made the first resampling test take 52 s
+    code = (
+        "import sys, numpy as np; from sertools.audio import as_waveforms; "
+        "as_waveforms([np.zeros(1000, np.float32)], sampling_rate=16000, target_rate=8000); "
+        "assert 'librosa' not in sys.modules, 'librosa imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
