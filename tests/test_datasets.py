@@ -227,6 +227,52 @@ def test_git_lfs_pointer_raises(emodb_tree: Path) -> None:
         load_emodb(emodb_tree)
 
 
+def truncate(path: Path) -> int:
+    """Cut ``path`` to half its bytes; return the frames its header still declares."""
+    frames = sf.info(str(path)).frames
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return frames
+
+
+def test_truncated_files_are_reported_and_skipped(emodb_tree: Path) -> None:
+    declared = truncate(emodb_tree / "wav" / "08a02Wb.wav")
+    held = sf.info(str(emodb_tree / "wav" / "08a02Wb.wav")).frames
+    with pytest.warns(CorpusWarning) as record:
+        bunch = load_emodb(emodb_tree)
+    [message] = [str(w.message) for w in record if "are truncated (" in str(w.message)]
+    assert message.startswith("1 EMODB file(s) under")
+    assert f"wav/08a02Wb.wav ({held} of {declared} frames)" in message
+    assert "08a02Wb.wav" not in names(bunch) and len(bunch.filenames) == 4
+    # a damaged file is still part of the tree: the partial-tree count includes it
+    assert any("5 of 535 files" in str(w.message) for w in record)
+    with pytest.raises(ParameterError, match=r"are truncated \(fewer frames.*08a02Wb\.wav"):
+        load_emodb(emodb_tree, strict=True)
+
+
+@pytest.mark.parametrize("name", ["03a01Fa.wav", "16b10Na.wav"])  # sorts first / last
+def test_non_audio_file_whose_name_parses_is_reported(emodb_tree: Path, name: str) -> None:
+    (emodb_tree / "wav" / name).write_bytes(b"<html>" + b"x" * 4096)  # over 1 KiB
+    with pytest.warns(CorpusWarning) as record:
+        bunch = load_emodb(emodb_tree)
+    [message] = [str(w.message) for w in record if "not readable audio" in str(w.message)]
+    assert f"1 EMODB file(s) under {emodb_tree} are not readable audio: wav/{name} (" in message
+    assert name not in names(bunch)
+    with pytest.raises(ParameterError, match=rf"not readable audio: wav/{name}"):
+        load_emodb(emodb_tree, strict=True)
+
+
+def test_tree_of_damaged_files_raises_with_the_reasons(tmp_path: Path) -> None:
+    write_tree(tmp_path / "wav", ["03a01Fa.wav", "08a02Wb.wav"], 16000)
+    truncate(tmp_path / "wav" / "03a01Fa.wav")
+    (tmp_path / "wav" / "08a02Wb.wav").write_bytes(b"x" * 2048)
+    with pytest.warns(CorpusWarning):
+        with pytest.raises(
+            ParameterError, match="of 2 expected files, 1 truncated and 1 not audio"
+        ):
+            load_emodb(tmp_path)
+
+
 def test_load_audio_reads_mono_float32(emodb_tree: Path) -> None:
     with pytest.warns(CorpusWarning):
         bunch = load_emodb(emodb_tree, load_audio=True)

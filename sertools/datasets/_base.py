@@ -4,8 +4,9 @@ A corpus module describes its corpus with a :class:`CorpusSpec` (where the files
 live, an example name, the per-class counts of the full release, a description)
 and a parser that turns one file (or label line) into a metadata record. This
 module does the rest once for every corpus: root checks, file discovery (dotfiles
-ignored), strict/warn handling of names that do not parse, Git LFS pointer and
-empty-file checks, the partial-tree warning, the :class:`~sklearn.utils.Bunch`
+ignored), strict/warn handling of names that do not parse, Git LFS pointer checks,
+header checks of every file (no decoding: empty, truncated and non-audio files
+are reported), the partial-tree warning, the :class:`~sklearn.utils.Bunch`
 and the optional audio reading.
 """
 
@@ -22,11 +23,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import soundfile as sf
 from sklearn.utils import Bunch
 
 from .._exceptions import ParameterError
-from ..audio import is_lfs_pointer, read_audio
+from ..audio import AudioInfo, audio_info, is_lfs_pointer, read_audio
 
 __all__ = [
     "LABELS",
@@ -57,8 +57,9 @@ Record = dict[str, Any]
 class CorpusWarning(UserWarning):
     """A corpus loaded, but not entirely as expected.
 
-    Issued for file names that do not parse (with ``strict=False``), labelled
-    files that are missing, files without audio, out-of-scope files, missing
+    Issued for file names that do not parse, labelled files that are missing,
+    truncated files and files that are not audio (these four raise with
+    ``strict=True``), files without audio, out-of-scope files, missing
     speaker metadata, and trees that differ from the full corpus release.
     """
 
@@ -279,32 +280,49 @@ def check_not_lfs(path: Path, spec: CorpusSpec) -> None:
         )
 
 
-def _has_audio(path: Path) -> bool:
-    try:
-        return sf.info(str(path)).frames > 0
-    except Exception:  # soundfile raises several types (LibsndfileError, RuntimeError)
-        return False
+@dataclass
+class _Screened:
+    """Records sorted by what a header check found (see :func:`_screen`)."""
+
+    usable: list[Record]
+    missing: list[Record]
+    silent: list[Record]
+    truncated: list[tuple[Record, AudioInfo]]
+    broken: list[tuple[Record, str]]
+    rates: dict[Path, int]
 
 
-def _screen(
-    records: list[Record], spec: CorpusSpec
-) -> tuple[list[Record], list[Record], list[Record]]:
-    """Split records into usable, missing-file and no-audio ones (LFS pointers raise)."""
-    usable, missing, silent = [], [], []
+def _screen(records: list[Record], spec: CorpusSpec) -> _Screened:
+    """Check every file from its header alone (no decoding); LFS pointers raise.
+
+    Sorts the records into usable ones, missing files, files without audio,
+    truncated files (the header declares more frames than the file holds) and
+    files that are not readable audio.
+    """
+    out = _Screened([], [], [], [], [], {})
     for record in records:
         path = record["filename"]
         try:
             size = path.stat().st_size
         except FileNotFoundError:
-            missing.append(record)
+            out.missing.append(record)
             continue
         if size <= _SMALL_FILE_BYTES:
             check_not_lfs(path, spec)
-            if not _has_audio(path):
-                silent.append(record)
-                continue
-        usable.append(record)
-    return usable, missing, silent
+        try:
+            info = audio_info(path)
+        except ParameterError as exc:
+            reason = str(exc.__cause__ or exc).splitlines()[0]
+            out.broken.append((record, reason))
+            continue
+        if info.frames == 0:
+            out.silent.append(record)
+        elif info.truncated:
+            out.truncated.append((record, info))
+        else:
+            out.usable.append(record)
+            out.rates[path] = info.sampling_rate
+    return out
 
 
 def _check_counts(
@@ -356,8 +374,8 @@ def build_dataset(
         Items (relative paths or label lines) that did not follow the corpus
         convention.
     strict : bool
-        Raise instead of warning on unparsed items and on labelled files that
-        are missing.
+        Raise instead of warning on unparsed items, labelled files that are
+        missing, truncated files and files that are not readable audio.
     load_audio : bool
         Read every waveform into ``data``.
     return_X_y : bool
@@ -376,11 +394,16 @@ def build_dataset(
     Raises
     ------
     ParameterError
-        On Git LFS pointers, with ``strict=True`` on unparsed items or missing
-        files, and when no usable file remains.
+        On Git LFS pointers, with ``strict=True`` on unparsed items, missing,
+        truncated or non-audio files, and when no usable file remains.
     """
-    usable, missing, silent = _screen(records, spec)
-    missing_names = [r["filename"].relative_to(root).as_posix() for r in missing]
+    screened = _screen(records, spec)
+    usable, missing, silent = screened.usable, screened.missing, screened.silent
+
+    def rel(record: Record) -> str:
+        return record["filename"].relative_to(root).as_posix()
+
+    missing_names = [rel(r) for r in missing]
     unparsed_msg = (
         f"{len(unparsed)} {spec.title} item(s) under {root} do not follow the corpus naming "
         f"convention (e.g. {spec.example}): {_listing(list(unparsed))}"
@@ -389,28 +412,53 @@ def build_dataset(
         f"{len(missing)} {spec.title} file(s) listed in the labels under {root} are missing: "
         f"{_listing(missing_names)}"
     )
-    problems = [m for m, bad in ((unparsed_msg, unparsed), (missing_msg, missing)) if bad]
+    truncated_msg = (
+        f"{len(screened.truncated)} {spec.title} file(s) under {root} are truncated (fewer "
+        "frames than their header declares; re-download them): "
+        + _listing(
+            [
+                f"{rel(r)} ({info.frames} of {info.declared_frames} frames)"
+                for r, info in screened.truncated
+            ]
+        )
+    )
+    broken_msg = (
+        f"{len(screened.broken)} {spec.title} file(s) under {root} are not readable audio: "
+        + _listing([f"{rel(r)} ({reason})" for r, reason in screened.broken])
+    )
+    problems = [
+        message
+        for message, bad in (
+            (unparsed_msg, unparsed),
+            (missing_msg, missing),
+            (truncated_msg, screened.truncated),
+            (broken_msg, screened.broken),
+        )
+        if bad
+    ]
     if strict and problems:
         raise ParameterError("; ".join(problems))
     for message in problems:
         warn(message + "; they are skipped (strict=True raises instead)")
     if silent:
-        names = [r["filename"].relative_to(root).as_posix() for r in silent]
         warn(
             f"{len(silent)} {spec.title} file(s) contain no audio and are skipped: "
-            f"{_listing(names)}"
+            f"{_listing([rel(r) for r in silent])}"
         )
     if not records:
         raise spec.no_files_error(root, "none follows the naming convention" if unparsed else "")
     if not usable:
         reasons = [f"{len(missing)} missing (e.g. {missing_names[0]})"] if missing else []
         reasons += [f"{len(silent)} without audio"] if silent else []
+        reasons += [f"{len(screened.truncated)} truncated"] if screened.truncated else []
+        reasons += [f"{len(screened.broken)} not audio"] if screened.broken else []
         raise ParameterError(
             f"no usable {spec.title} audio under {root}: of {len(records)} expected files, "
             f"{' and '.join(reasons)}"
         )
-    # files without audio are part of the tree: count them against the full release
-    _check_counts(usable + silent, root, spec, expected or spec.expected)
+    # damaged files are part of the tree: count them against the full release
+    damaged = silent + [r for r, _ in screened.truncated] + [r for r, _ in screened.broken]
+    _check_counts(usable + damaged, root, spec, expected or spec.expected)
 
     usable.sort(key=lambda r: str(r["filename"]))
     frame = pd.DataFrame.from_records(usable)
@@ -426,7 +474,7 @@ def build_dataset(
         speaker=frame["speaker"].to_numpy(dtype=str),
         gender=frame["gender"].to_numpy(dtype=str),
         frame=frame,
-        sampling_rate=int(sf.info(filenames[0]).samplerate),
+        sampling_rate=screened.rates[Path(filenames[0])],
         DESCR=spec.descr,
         corpus=spec.name,
         **{name: frame[name].to_numpy() for name in arrays},

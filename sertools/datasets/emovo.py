@@ -76,8 +76,9 @@ def load_emovo(
         speaker, sentence).
     strict : bool, default=False
         Raise :class:`~sertools.ParameterError` on ``.wav`` files whose names do
-        not follow the convention; by default they are skipped with one
-        :class:`CorpusWarning` listing them.
+        not follow the convention, and on truncated or non-audio files (found
+        from their headers); by default they are skipped with one
+        :class:`CorpusWarning` per kind listing them.
     load_audio : bool, default=False
         Also read the waveforms into ``data`` (float32 mono, stereo files
         downmixed by averaging, native rate).

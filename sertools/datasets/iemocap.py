@@ -128,9 +128,10 @@ def load_iemocap(
         Count excited (exc) as ``"happy"`` (5531 utterances); False drops it
         (4490 utterances). ``label_code`` keeps ``"exc"``.
     strict : bool, default=False
-        Raise :class:`~sertools.ParameterError` on label lines that do not parse
-        and on labelled utterances without an audio file; by default they are
-        skipped with one :class:`CorpusWarning` each.
+        Raise :class:`~sertools.ParameterError` on label lines that do not parse,
+        on labelled utterances without an audio file, and on truncated or
+        non-audio files (found from their headers); by default they are skipped
+        with one :class:`CorpusWarning` per kind.
     load_audio : bool, default=False
         Also read the waveforms into ``data`` (float32 mono, native rate).
     return_X_y : bool, default=False
