@@ -129,3 +129,31 @@ def test_emovo_paper_figures(emovo_root: Path):
     pipe = make_pipeline(MFCCEmbedder(n_jobs=2), SVC(C=10, gamma=1e-3))
     res = cross_validate(pipe, np.array(files, dtype=object), y, cv=cv, scoring=SCORING)
     assert res["test_uar"].mean() == pytest.approx(uar["mfcc"], abs=1e-9)
+
+
+@pytest.mark.parametrize("cls", [MFCCEmbedder, MelSpectrogramEmbedder])
+def test_non_finite_file_is_a_parameter_error_naming_it(cls, clips, tmp_path: Path):
+    x = clips[0].copy()
+    x[100] = np.nan
+    sf.write(tmp_path / "nan.wav", x, SR, subtype="FLOAT")
+    # 16 kHz file, 22.05 kHz analysis: used to leak librosa's own error, without the file
+    with pytest.raises(ParameterError, match=r"nan\.wav contains NaN or infinite samples"):
+        cls().fit_transform([tmp_path / "nan.wav"])
+
+
+@pytest.mark.parametrize("window", ["nope", "kaiser"])
+def test_unknown_window_is_a_parameter_error(window):
+    with pytest.raises(ParameterError, match=rf"window='{window}' is not a window"):
+        MFCCEmbedder(sampling_rate=SR, window=window).fit()
+
+
+def test_audio_resampling_equals_librosa_soxr_hq():
+    # sertools.audio calls soxr directly (no librosa import); it must give librosa's samples
+    from sertools.audio import resample
+
+    rng = np.random.default_rng(1)
+    for n in (1, 7, 1000, 16001):
+        x = (0.1 * rng.standard_normal(n)).astype(np.float32)
+        for orig, target in ((16000, 22050), (48000, 16000), (44100, 16000), (8000, 16000)):
+            ref = librosa.resample(x, orig_sr=orig, target_sr=target, res_type="soxr_hq")
+            np.testing.assert_array_equal(resample(x, orig_sr=orig, target_sr=target), ref)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._exceptions import ParameterError
 from ._base import BaseEmbedder
 
 __all__ = ["MFCCEmbedder", "MelSpectrogramEmbedder"]
@@ -46,8 +47,24 @@ class _LibrosaEmbedder(BaseEmbedder):
     def _n_features_out(self) -> int:
         return self._n_coefficients() * (2 if self.pooling == "mean+std" else 1)
 
-    def _one(self, wave: np.ndarray) -> np.ndarray:
-        return _pool(self._frames(wave), self.pooling)
+    def _load(self) -> None:
+        from scipy.signal import get_window
+
+        try:
+            get_window(self.window, self.n_fft)
+        except (ValueError, TypeError) as exc:
+            raise ParameterError(
+                f"window={self.window!r} is not a window scipy.signal.get_window can build "
+                f"without parameters ({exc}); expected e.g. 'hann', 'hamming' or 'blackman'"
+            ) from exc
+
+    def _one(self, index: int, wave: np.ndarray) -> np.ndarray:
+        import librosa
+
+        try:
+            return _pool(self._frames(wave), self.pooling)
+        except librosa.util.exceptions.ParameterError as exc:  # never raw to the user
+            raise ParameterError(f"clip X[{index}]: librosa rejected it: {exc}") from exc
 
     def _embed(self, waves: list[np.ndarray]) -> np.ndarray:
         from joblib import Parallel, delayed
@@ -57,9 +74,11 @@ class _LibrosaEmbedder(BaseEmbedder):
             waves, desc=type(self).__name__, disable=not self.verbose, unit="clip", leave=False
         )
         if self.n_jobs in (None, 1):
-            rows = [self._one(w) for w in progress]
+            rows = [self._one(i, w) for i, w in enumerate(progress)]
         else:
-            rows = Parallel(n_jobs=self.n_jobs)(delayed(self._one)(w) for w in progress)
+            rows = Parallel(n_jobs=self.n_jobs)(
+                delayed(self._one)(i, w) for i, w in enumerate(progress)
+            )
         return np.stack(rows).astype(np.float32)
 
     def _feature_names(self) -> list[str]:
