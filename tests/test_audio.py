@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from sertools import AudioWarning, ParameterError
-from sertools.audio import as_waveforms, audio_info, read_audio, to_float32
+from sertools.audio import as_waveforms, audio_info, load_clip, read_audio, to_float32
 
 
 def _tone(n: int, sr: int = 16000, f: float = 220.0) -> np.ndarray:
@@ -227,6 +227,9 @@ def test_float_audio_at_pcm_scale_warns_naming_the_clips(tmp_path: Path):
     assert record[0].filename == __file__  # attributed to the caller
     np.testing.assert_array_equal(out[1], pcm_scale)  # kept as given, only warned about
     assert issubclass(AudioWarning, UserWarning)
+    # one clip at a time (the streaming reader's path): warned at once
+    with pytest.warns(AudioWarning, match=r"1 clip\(s\).*clip X\[7\] \(peak 32767\)"):
+        load_clip(pcm_scale, 7, sampling_rate=16000, target_rate=16000)
 
 
 def test_audio_layer_does_not_need_librosa():
