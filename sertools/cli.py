@@ -1,161 +1,349 @@
-"""Command line: ``sertools demo`` and ``sertools study``.
+"""Command line: ``sertools study``, ``sertools compare`` and ``sertools demo``.
 
-``sertools demo [--out DIR]`` runs the whole study on the built-in synthetic
-corpus (no data, no downloads). ``sertools study --corpus emovo --root PATH``
-runs it on a local copy of a real corpus. Both print a UAR/WAR table and write
-per-fold scores (CSV), the summary (CSV, Markdown), a confusion matrix of the
-best pipeline and a bar chart (PNG).
+``sertools study --corpus emovo=PATH --corpus emodb=PATH --protocol paper speaker``
+runs every (corpus, protocol, feature set, classifier) cell, stores each finished
+cell atomically under ``OUT/cells`` (a re-run resumes), and writes Table II
+(Markdown, LaTeX, CSV), the paper side by side, statistics, figures and one
+HTML report. ``sertools compare OUT CELL_A CELL_B`` tests two cells of a study.
+``sertools demo`` runs the same code on the built-in synthetic corpus.
+
+Exit status: 0 all cells finished; 1 some cells failed (the reports hold the
+rest, each failure is one line on stderr); 2 bad arguments; 130 interrupted
+(finished cells are kept; the same command resumes).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 __all__ = ["main"]
 
+EXIT_FAILED_CELLS = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
-def _csv(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
+
+class _UsageError(Exception):
+    """A bad command-line value (exit status 2)."""
+
+
+def _csv(value: str, what: str, valid: Sequence[str]) -> list[str]:
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names:
+        raise _UsageError(f"--{what} {value!r} names nothing; expected some of {', '.join(valid)}")
+    return names
 
 
 def _say(msg: str) -> None:
     print(msg, flush=True)
 
 
-def _available_classifiers(names: list[str]) -> list[str]:
-    """Drop ``dnn`` with a notice when skorch/torch cannot be imported."""
-    if "dnn" not in names:
-        return names
-    try:
-        import sertools.models  # noqa: F401
-    except ImportError as exc:
-        _say(f"note: skipping the DNN ({exc})")
-        return [n for n in names if n != "dnn"]
-    return names
+def _pairs(values: Sequence[str] | None, what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values or ():
+        name, sep, path = value.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise _UsageError(f"--{what} {value!r}: expected NAME=PATH")
+        if name.strip() in out:
+            raise _UsageError(f"--{what} {name.strip()!r} given more than once")
+        out[name.strip()] = path.strip()
+    return out
 
 
-def _report(result, out: Path, *, title: str, started: float) -> None:
-    paths = result.save(out, title=title)
+def _corpora(args: argparse.Namespace) -> dict[str, str]:
+    from .datasets._corpora import canonical_corpus_name
+
+    given = list(args.corpus or ())
+    if args.root is not None:
+        if len(given) != 1 or "=" in given[0]:
+            raise _UsageError(
+                "--root goes with exactly one --corpus NAME (or use --corpus NAME=PATH)"
+            )
+        given = [f"{given[0]}={args.root}"]
+    if not given:
+        raise _UsageError("give at least one --corpus NAME=PATH")
+    pairs = _pairs(given, "corpus")
+    out: dict[str, str] = {}
+    for name, path in pairs.items():
+        try:
+            canon = canonical_corpus_name(name)
+        except Exception as exc:
+            raise _UsageError(str(exc)) from exc
+        if canon in out:
+            raise _UsageError(f"--corpus {canon!r} given more than once")
+        out[canon] = path
+    return out
+
+
+def _common_run(args: argparse.Namespace, corpora: dict[str, Any], *, title: str) -> int:
+    """Run the study on ``corpora`` and write the reports: the body of study and demo."""
+    from .study import CLASSIFIERS, FEATURE_SETS, run_study, write_reports
+    from .study._run import _accepted
+
+    started = time.perf_counter()
+    features = _csv(args.features, "features", list(FEATURE_SETS))
+    classifiers = _csv(args.classifiers, "classifiers", list(CLASSIFIERS))
+    device = getattr(args, "device", "auto")
+    if not _DEVICE.match(device):
+        raise _UsageError(f"--device {device!r}: expected auto, cpu, cuda, cuda:N or mps")
+    params: dict[str, Any] = {}
+    if device != "auto":
+        params["device"] = device
+    if getattr(args, "model_dir", None):
+        params["model_dir"] = args.model_dir
+    if not args.quiet and any("verbose" in _accepted(f) for f in features if f in FEATURE_SETS):
+        params["verbose"] = True
+    cparams = {}
+    if args.dnn_epochs is not None:
+        if "dnn" not in classifiers:
+            raise _UsageError("--dnn-epochs needs the dnn classifier in --classifiers")
+        cparams["dnn"] = {"max_epochs": args.dnn_epochs}
+    out = Path(args.out)
+    result = run_study(
+        corpora,
+        features=features,
+        classifiers=classifiers,
+        protocols=args.protocol,
+        n_splits=args.n_splits,
+        embedder_params=params,
+        models=_pairs(getattr(args, "model", None), "model"),
+        classifier_params=cparams,
+        cross_corpus=getattr(args, "cross_corpus", False),
+        store=out / "cells",
+        keep_going=getattr(args, "keep_going", False),
+        n_jobs=args.n_jobs,
+        random_state=args.seed,
+        progress=not args.quiet,
+    )
+    paths = write_reports(result, out, title=title, n_boot=args.n_boot)
+    for key in paths:
+        if key.startswith("table2_") and key.endswith("_md"):
+            _say("")
+            _say(paths[key].read_text(encoding="utf-8").rstrip())
+    if "paper_comparison_md" in paths:
+        _say("\nOurs vs the paper's Table II (protocol paper; Δ = ours − paper):\n")
+        _say(paths["paper_comparison_md"].read_text(encoding="utf-8").rstrip())
     _say("")
-    _say(result.to_markdown())
-    feat, clf = result.best()
-    _say("")
-    _say(f"best pipeline: {feat} + {clf}")
-    for key, path in paths.items():
-        _say(f"wrote {key:>9}: {path}")
+    _say(f"reports: {paths['report_md']} and {paths['report_html']} (+ CSV, LaTeX, PNG in {out})")
     _say(f"done in {time.perf_counter() - started:.1f} s")
+    if not result.ok:
+        for row in result.failures.itertuples(index=False):
+            print(
+                f"sertools: failed cell {row.corpus}/{row.protocol}/{row.feature}/"
+                f"{row.classifier}: {row.reason}",
+                file=sys.stderr,
+            )
+        print(
+            f"sertools: {len(result.failures)} cell(s) failed; the reports hold the others",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED_CELLS
+    return 0
+
+
+def _cmd_study(args: argparse.Namespace) -> int:
+    corpora = _corpora(args)
+    return _common_run(args, corpora, title=f"sertools study: {', '.join(corpora)}")
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .datasets import make_synthetic_corpus
-    from .study import run_study
 
-    started = time.perf_counter()
     corpus = make_synthetic_corpus(n_per_class=args.n_per_class, random_state=args.seed)
     _say(
         f"synthetic corpus: {len(corpus.target)} clips, classes {list(corpus.target_names)}, "
         f"{len(set(corpus.speaker))} speakers, {corpus.sampling_rate} Hz"
     )
-    result = run_study(
-        corpus.data,
-        corpus.target,
-        features=_csv(args.features),
-        classifiers=_available_classifiers(_csv(args.classifiers)),
-        embedder_params={"sampling_rate": corpus.sampling_rate},
-        random_state=args.seed,
-        n_jobs=args.n_jobs,
-        progress=_say,
-    )
-    _report(result, Path(args.out), title="synthetic", started=started)
-    return 0
+    return _common_run(args, {"synthetic": corpus}, title="sertools demo: synthetic corpus")
 
 
-def _cmd_study(args: argparse.Namespace) -> int:
-    from .datasets import load_corpus
-    from .datasets.protocols import get_cv
-    from .study import run_study
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .study import StudyResult, compare
 
-    started = time.perf_counter()
-    bunch = load_corpus(args.corpus, args.root)
+    result = StudyResult.load(args.results)
+    c = compare(result, args.cell_a, args.cell_b, n_boot=args.n_boot)
+    _say(f"A: {c['a']}  UAR {c['uar_a']:.2f} % (mean over folds)")
+    _say(f"B: {c['b']}  UAR {c['uar_b']:.2f} %")
+    _say(f"A - B: {c['diff']:+.2f} pp")
     _say(
-        f"{args.corpus}: {len(bunch.target)} clips, classes {list(bunch.target_names)}, "
-        f"{len(set(bunch.speaker))} speakers"
+        f"corrected resampled t-test (Nadeau & Bengio 2003): t = {c['t']:.3f}, "
+        f"p = {c['p_ttest']:.4g}"
     )
-    cv, groups = get_cv(bunch, args.protocol, random_state=args.seed)
-    embedder_params = {"device": args.device, "verbose": args.verbose}
-    if args.model_dir:
-        embedder_params["model_dir"] = args.model_dir
-    out = Path(args.out)
-    result = run_study(
-        bunch.filenames,
-        bunch.target,
-        features=_csv(args.features),
-        classifiers=_available_classifiers(_csv(args.classifiers)),
-        cv=cv,
-        groups=groups,
-        embedder_params=embedder_params,
-        cache_dir=None if args.no_cache else out / "features",
-        random_state=args.seed,
-        n_jobs=args.n_jobs,
-        progress=_say,
+    _say(
+        f"paired speaker bootstrap of the pooled UAR difference: {c['boot_diff']:+.2f} pp, "
+        f"95 % CI [{c['boot_low']:+.2f}, {c['boot_high']:+.2f}], p = {c['p_boot']:.4g}"
     )
-    _report(result, out, title=args.corpus, started=started)
     return 0
+
+
+def _add_run_options(
+    p: argparse.ArgumentParser, *, features: str, classifiers: str, protocols: list[str]
+) -> None:
+    from .study import CLASSIFIERS, FEATURE_SETS, PROTOCOLS
+
+    p.add_argument(
+        "--features",
+        default=features,
+        metavar="LIST",
+        help="comma-separated feature sets (default: %(default)s); one of: "
+        + "; ".join(f"{k} ({v})" for k, v in FEATURE_SETS.items()),
+    )
+    p.add_argument(
+        "--classifiers",
+        default=classifiers,
+        metavar="LIST",
+        help="comma-separated classifiers (default: %(default)s); one of: "
+        + "; ".join(f"{k}: {v}" for k, v in CLASSIFIERS.items()),
+    )
+    p.add_argument(
+        "--protocol",
+        nargs="+",
+        default=protocols,
+        choices=list(PROTOCOLS),
+        metavar="NAME",
+        help="one or more cross-validation protocols (default: %(default)s): "
+        + "; ".join(f"{k}: {v}" for k, v in PROTOCOLS.items()),
+    )
+    p.add_argument(
+        "--n-splits",
+        type=int,
+        default=5,
+        help="folds of 'paper' and speaker k-fold (default: %(default)s)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the shuffled folds and of the DNN (default: %(default)s)",
+    )
+    p.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="folds fitted in parallel (joblib; default: one at a time)",
+    )
+    p.add_argument(
+        "--dnn-epochs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="training epochs of the DNN (default: the DNNClassifier's, 100)",
+    )
+    p.add_argument(
+        "--n-boot",
+        type=int,
+        default=1000,
+        help="bootstrap resamples of the CIs and paired tests (default: %(default)s)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars or progress lines")
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .study import CLASSIFIERS, FEATURE_SETS
-
     parser = argparse.ArgumentParser(
-        prog="sertools", description="Speech emotion recognition studies (UAR/WAR)."
+        prog="sertools",
+        description="Speech emotion recognition studies in the layout of the paper's Table II: "
+        "UAR/WAR per corpus, protocol, feature set and classifier, with speaker-level "
+        "confidence intervals and paired significance tests.",
+        epilog="Exit status: 0 ok; 1 some cells failed; 2 bad arguments; 130 interrupted "
+        "(finished cells are kept, re-run to resume).",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="run the study on the built-in synthetic corpus")
-    demo.add_argument("--out", default="sertools-demo", help="output folder (default: %(default)s)")
-    demo.add_argument("--features", default="mel,mfcc", help="comma-separated feature sets")
-    demo.add_argument("--classifiers", default="svm,dnn", help="comma-separated classifiers")
-    demo.add_argument("--n-per-class", type=int, default=40, help="clips per emotion")
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument(
-        "--n-jobs", type=int, default=2, help="folds fitted in parallel (default: %(default)s)"
+    study = sub.add_parser(
+        "study",
+        help="run a study on local copies of corpora",
+        description="Cross-validate every (corpus, protocol, feature set, classifier) cell. "
+        "Each finished cell is stored atomically in OUT/cells and a re-run with the same "
+        "settings reads it back (no fit, no embedding); an interrupted run resumes. A cell "
+        "that fails (unreadable corpus, corpus without speakers under 'speaker', failing "
+        "extraction) is reported while the rest goes on. Every model is loaded before any "
+        "extraction, so a missing checkpoint stops the run at once (unless --keep-going). "
+        "Writes OUT/report.md, OUT/report.html (self-contained), Table II per protocol "
+        "(table2_<protocol>.md/.tex/.csv), paper_comparison.md/.csv (the paper's Table II "
+        "beside ours), summary.csv (mean, std with ddof=1, 95 %% speaker-bootstrap CI), "
+        "significance.csv, scores.csv, predictions.csv (every out-of-fold prediction) and "
+        "PNG figures.",
     )
-    demo.set_defaults(func=_cmd_demo)
-
-    study = sub.add_parser("study", help="run the study on a local copy of a corpus")
     study.add_argument(
         "--corpus",
-        required=True,
-        choices=["cremad", "emodb", "emovo", "iemocap", "ravdess", "savee"],
-    )
-    study.add_argument("--root", required=True, help="folder of the corpus")
-    study.add_argument(
-        "--features",
-        default="mel,mfcc",
-        help=f"comma-separated, from {','.join(FEATURE_SETS)} (default: %(default)s)",
+        action="append",
+        metavar="NAME=PATH",
+        help="a corpus and its folder; repeat for several. NAME: cremad (crema-d), emodb, "
+        "emovo, iemocap, ravdess, savee",
     )
     study.add_argument(
-        "--classifiers",
-        default="svm,dnn",
-        help=f"comma-separated, from {','.join(CLASSIFIERS)} (default: %(default)s)",
+        "--root", default=None, help="folder of the corpus when a single --corpus NAME is given"
+    )
+    _add_run_options(study, features="mel,mfcc", classifiers="svm,dnn", protocols=["paper"])
+    study.add_argument(
+        "--model",
+        action="append",
+        metavar="FEATURE=PATH",
+        help="checkpoint of a neural feature set, e.g. --model titanet=titanet_large.nemo "
+        "--model hubert=hubert_base_ls960.pt (NeMo sets: a .nemo file; S3PRL sets: the "
+        "upstream checkpoint); repeat for several",
     )
     study.add_argument(
-        "--protocol",
-        default="paper",
-        help="cross-validation: paper (stratified 5-fold), loso, session, speaker-kfold",
+        "--model-dir", default=None, help="folder of local NeMo checkpoints named <model>.nemo"
     )
-    study.add_argument("--out", default="sertools-study", help="output folder")
-    study.add_argument("--model-dir", default=None, help="folder of local .nemo checkpoints")
-    study.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    study.add_argument("--seed", type=int, default=0)
-    study.add_argument("--n-jobs", type=int, default=None, help="folds fitted in parallel")
-    study.add_argument("--no-cache", action="store_true", help="do not cache features")
-    study.add_argument("--verbose", action="store_true", help="progress bars")
+    study.add_argument(
+        "--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: %(default)s)"
+    )
+    study.add_argument(
+        "--cross-corpus",
+        action="store_true",
+        help="also train on each corpus and test on each other one (shared "
+        "labels); adds a train x test UAR matrix per feature set",
+    )
+    study.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="a feature set whose model cannot be loaded fails its cells "
+        "instead of stopping the run",
+    )
+    study.add_argument(
+        "--out", default="sertools-study", help="output folder (default: %(default)s)"
+    )
     study.set_defaults(func=_cmd_study)
+
+    compare = sub.add_parser(
+        "compare",
+        help="test whether two cells of a finished study differ",
+        description="Corrected resampled t-test (Nadeau & Bengio 2003) on the fold UARs and "
+        "a paired speaker bootstrap of the pooled UAR difference, for two cells of one corpus "
+        "and protocol.",
+    )
+    compare.add_argument(
+        "results", help="output folder of a study (holds scores.csv and predictions.csv)"
+    )
+    compare.add_argument(
+        "cell_a", help="corpus/protocol/feature/classifier, e.g. emovo/paper/mfcc/svm"
+    )
+    compare.add_argument("cell_b", help="a cell of the same corpus and protocol")
+    compare.add_argument(
+        "--n-boot", type=int, default=1000, help="bootstrap resamples (default: %(default)s)"
+    )
+    compare.set_defaults(func=_cmd_compare)
+
+    demo = sub.add_parser(
+        "demo",
+        help="run the study on the built-in synthetic corpus",
+        description="The same code as 'sertools study', on the synthetic corpus (no data, "
+        "no downloads).",
+    )
+    _add_run_options(demo, features="mel,mfcc", classifiers="svm,dnn", protocols=["paper"])
+    demo.add_argument(
+        "--n-per-class", type=int, default=40, help="clips per emotion (default: %(default)s)"
+    )
+    demo.add_argument("--out", default="sertools-demo", help="output folder (default: %(default)s)")
+    demo.set_defaults(func=_cmd_demo)
     return parser
 
 
@@ -170,13 +358,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        Exit status.
+        Exit status: 0 ok, 1 some cells failed, 2 bad arguments, 130 interrupted.
     """
     from ._exceptions import ParameterError
 
     args = _parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except ParameterError as exc:
-        print(f"sertools: error: {exc}", file=sys.stderr)
-        return 2
+    except (ParameterError, _UsageError) as exc:
+        print(f"sertools: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        where = getattr(args, "out", None)
+        kept = f" in {Path(where) / 'cells'}" if where and args.command != "compare" else ""
+        print(
+            f"sertools: interrupted; finished cells are kept{kept}; run the same command "
+            "again to resume",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # one clear line, never a traceback
+        print(
+            f"sertools: error: {type(exc).__name__}: {' '.join(str(exc).split())}", file=sys.stderr
+        )
+        return 1

@@ -1,28 +1,57 @@
-"""Studies in the style of the paper's Table II: feature sets x classifiers x folds."""
+"""Studies in the style of the paper's Table II: corpora x protocols x feature sets x classifiers.
+
+:func:`run_study` runs the cells (resumable, fault-isolated), :mod:`.stats`
+gives speaker-level confidence intervals and paired tests, :mod:`.report`
+writes Table II (Markdown, LaTeX, CSV), the paper side by side, figures and
+one HTML report, and :mod:`.cross` trains on one corpus and tests on another.
+"""
 
 from ._run import (
     CLASSIFIERS,
     FEATURE_SETS,
+    PROTOCOLS,
     StudyResult,
     extract_features,
     make_classifier,
     make_embedder,
+    model_param,
     run_study,
 )
+from ._store import STD_DDOF
+from .cross import cross_matrix
 from .layers import layer_slices, layerwise_scores, plot_layerwise
-from .report import plot_confusion, plot_scores
+from .report import paper_table, plot_confusion, plot_scores, table2, write_reports
+from .stats import (
+    cluster_bootstrap_uar,
+    compare,
+    corrected_resampled_ttest,
+    paired_bootstrap_uar,
+    significance_table,
+)
 
 __all__ = [
     "CLASSIFIERS",
     "FEATURE_SETS",
+    "PROTOCOLS",
+    "STD_DDOF",
     "StudyResult",
+    "cluster_bootstrap_uar",
+    "compare",
+    "corrected_resampled_ttest",
+    "cross_matrix",
     "extract_features",
     "layer_slices",
     "layerwise_scores",
     "make_classifier",
     "make_embedder",
+    "model_param",
+    "paired_bootstrap_uar",
+    "paper_table",
     "plot_confusion",
     "plot_layerwise",
     "plot_scores",
     "run_study",
+    "significance_table",
+    "table2",
+    "write_reports",
 ]

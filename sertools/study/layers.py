@@ -28,6 +28,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import cross_validate
 
 from .._exceptions import ParameterError
+from ._store import STD_DDOF
 from .report import _pyplot, _save
 
 __all__ = ["layer_slices", "layerwise_scores", "plot_layerwise"]
@@ -105,14 +106,15 @@ def layerwise_scores(
     n_jobs : int or None, default=None
         Parallel folds, as in ``cross_validate``.
     plot : str or Path, default=None
-        Where to save a PNG of the mean score (± one standard deviation over
-        folds) per layer, one line per metric; None draws nothing.
+        Where to save a PNG of the mean score (± one sample standard deviation,
+        ddof=1, over folds) per layer, one line per metric; None draws nothing.
 
     Returns
     -------
     pandas.DataFrame
         One row per layer (index ``layer``, 0 first) with ``<metric>_mean`` and
-        ``<metric>_std`` columns over the folds (``uar_mean``, ``uar_std``,
+        ``<metric>_std`` (sample standard deviation, ddof=1) columns over the
+        folds (``uar_mean``, ``uar_std``,
         ``war_mean``, ``war_std`` by default; ``score_*`` for a single scorer).
 
     Raises
@@ -147,7 +149,9 @@ def layerwise_scores(
             if key.startswith("test_"):
                 name = key[len("test_") :]
                 row[f"{name}_mean"] = float(np.mean(values))
-                row[f"{name}_std"] = float(np.std(values))
+                row[f"{name}_std"] = (
+                    float(np.std(values, ddof=STD_DDOF)) if len(values) > 1 else 0.0
+                )
         rows.append(row)
     table = pd.DataFrame(rows, index=pd.RangeIndex(len(slices), name="layer"))
     if plot is not None:
