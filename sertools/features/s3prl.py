@@ -36,6 +36,7 @@ from sklearn.utils._param_validation import StrOptions
 
 from .._exceptions import BackendNotAvailableError, ParameterError
 from ._engine import masked_mean
+from ._exact import make_padding_exact
 from ._neural import NeuralEmbedder, download_timeout
 
 __all__ = [
@@ -69,11 +70,14 @@ _MIN_SAMPLES = 800
 _FBANK_WINDOW, _FBANK_SHIFT = 400, 160
 
 #: ``batch_seconds="auto"``: one clip per batch (a budget below any clip) for
-#: padding-sensitive upstreams; for padding-exact ones (DeCoAR) these budgets per
-#: device type, where its LSTMs run ~1.5-2x faster than one clip at a time on a
-#: CPU. See docs/s3prl.md for the numbers.
+#: padding-sensitive upstreams; for padding-exact ones these budgets per device
+#: type: DeCoAR's LSTMs run ~1.5-2x faster than one clip at a time on a CPU in
+#: batches of 30 s; wav2vec 2.0 / HuBERT (exact through _exact.py) gain nothing
+#: from batches on a CPU and lose beyond ~8 s (padding, attention), so 4 s there.
+#: See docs/s3prl.md and docs/benchmarks-gpu.md for the numbers.
 _ONE_CLIP_SECONDS = 1e-3
 _AUTO_EXACT_BATCH_SECONDS = {"cpu": 30.0, "cuda": 120.0}
+_AUTO_TRANSFORMER_BATCH_SECONDS = {"cpu": 4.0, "cuda": 120.0}
 
 _LAYER_CHOICES = ("mean", "all")
 _POOLING_CHOICES = ("mean", "mean+std")
@@ -201,9 +205,12 @@ class _S3PRLModel:
         Width of each hidden state.
     padding_exact : bool
         Whether a clip's embedding is independent of the padding in its batch:
-        True for DeCoAR (fbank per clip, packed LSTMs). False otherwise: the
-        base models' group norm spans the padded time axis, and HuBERT's
-        padding mask approximates the valid frames.
+        True for DeCoAR (fbank per clip, packed LSTMs) and for wav2vec 2.0 /
+        HuBERT, whose group norm over the padded time axis and approximate
+        padding mask (HuBERT) are corrected by the hooks of
+        :func:`sertools.features._exact.make_padding_exact`. False otherwise.
+    auto_batch_seconds : dict
+        ``batch_seconds="auto"`` per device type, for padding-exact upstreams.
     """
 
     def __init__(self, upstream: Any, device: Any) -> None:
@@ -211,8 +218,14 @@ class _S3PRLModel:
         self.n_layers = int(upstream.num_layers)
         self.hidden_sizes = [int(h) for h in upstream.hidden_sizes]
         expert = upstream.upstream
-        self.padding_exact = type(expert).__module__.startswith("s3prl.upstream.decoar.")
-        if self.padding_exact:
+        family = type(expert).__module__
+        self.padding_exact = family.startswith("s3prl.upstream.decoar.")
+        self.auto_batch_seconds = _AUTO_EXACT_BATCH_SECONDS
+        if family.startswith(("s3prl.upstream.wav2vec2.", "s3prl.upstream.hubert.")):
+            # group norm over valid frames, exact frame masks (see _exact.py)
+            self.padding_exact = make_padding_exact(expert.model) is not None
+            self.auto_batch_seconds = _AUTO_TRANSFORMER_BATCH_SECONDS
+        if family.startswith("s3prl.upstream.decoar."):
             self._count_frames: Callable[[Any], Any] | None = _fbank_frame_count
         else:
             self._count_frames = _conv_frame_counter(expert)
@@ -370,8 +383,8 @@ class S3PRLEmbedder(NeuralEmbedder):
     Each clip (resampled to 16 kHz) goes through ``s3prl.nn.S3PRLUpstream`` in
     eval mode; the chosen hidden state is averaged over the clip's valid frames
     (masked by the frame counts, so batch padding never enters the average).
-    Clips are embedded in length-sorted, zero-padded batches (see
-    ``batch_seconds`` for the padding-sensitivity of wav2vec 2.0 and HuBERT).
+    Clips are embedded in length-sorted, zero-padded batches, which give the
+    one-at-a-time embeddings (see ``batch_seconds``).
 
     Parameters
     ----------
@@ -403,13 +416,14 @@ class S3PRLEmbedder(NeuralEmbedder):
         ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     batch_seconds : "auto" or float, default="auto"
         Padded-audio budget per batch in seconds (``batch_size * longest``).
-        ``"auto"`` runs wav2vec 2.0, HuBERT (and any upstream but DeCoAR) one
-        clip at a time: the group norm in the first convolution of the base
-        models normalises over the whole padded time axis, so padding changes
-        their embeddings (cosine 0.996 with the one-at-a-time ones at 30 %
-        padding), and on a CPU batching them is not faster. DeCoAR, whose
-        embeddings do not depend on padding, gets 30 s on a CPU (1.5-2x faster
-        than one at a time) and 120 s on a GPU. See docs/s3prl.md.
+        wav2vec 2.0, HuBERT and DeCoAR give a clip the same embedding in any
+        batch as alone (cosine >= 0.99999 on every layer): for wav2vec 2.0 /
+        HuBERT, sertools hooks their first convolution's group norm to use each
+        clip's valid frames and gives the transformer exact padding masks.
+        ``"auto"``: wav2vec 2.0 / HuBERT 4 s on a CPU (larger batches are
+        slower there) and 120 s on a GPU; DeCoAR 30 s on a CPU (1.5-2x faster
+        than one at a time) and 120 s on a GPU; any other upstream one clip at
+        a time. See docs/s3prl.md.
     max_chunk_seconds : float or None, default=30.0
         Clips longer than this are cut into nearly equal chunks whose embeddings
         are averaged, weighted by duration; None embeds every clip whole.
@@ -612,15 +626,16 @@ class S3PRLEmbedder(NeuralEmbedder):
         """The padded-audio budget: ``batch_seconds``, or what ``"auto"`` picks.
 
         ``"auto"`` batches only upstreams whose embeddings do not depend on the
-        padding (DeCoAR: 30 s on a CPU, 120 s on a GPU). With the group-norm
-        front ends of wav2vec 2.0 / HuBERT Base a padded batch drifts below
-        cosine 0.999 from one-at-a-time extraction, and on a CPU batching them
-        is not faster (docs/benchmarks-s3prl.md): one clip at a time.
+        padding: DeCoAR (30 s on a CPU, 120 s on a GPU) and wav2vec 2.0 /
+        HuBERT, made exact by :mod:`sertools.features._exact` (4 s on a CPU,
+        where larger batches are slower, 120 s on a GPU). Other upstreams: one
+        clip at a time.
         """
         if self.batch_seconds != "auto":
             return float(self.batch_seconds)
-        if self._get_backend().model.padding_exact:
-            table = _AUTO_EXACT_BATCH_SECONDS
+        model = self._get_backend().model
+        if model.padding_exact:
+            table = model.auto_batch_seconds
             return table.get(self.device_.type, table["cuda"])
         return _ONE_CLIP_SECONDS
 
