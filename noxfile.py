@@ -43,7 +43,8 @@ def tests(session: nox.Session, stack: str) -> None:
     if stack == "s3prl" and not session.posargs:
         # The core suite already ran on the nemo stack; here run the S3PRL
         # tests and the core tests that touch torch (engine, DNN).
-        args = [*args, "tests/test_s3prl.py", "tests/test_engine.py", "tests/test_dnn.py"]
+        args = [*args, "tests/test_s3prl.py", "tests/test_exact.py", "tests/test_engine.py"]
+        args = [*args, "tests/test_dnn.py"]
     session.run("pytest", *args, env={"MPLBACKEND": "Agg"})
 
 
