@@ -296,8 +296,22 @@ def test_failed_refit_keeps_the_previous_fit(blobs) -> None:
 
 def test_early_stopping_split_too_small() -> None:
     X, y = make_blobs(n_samples=12, centers=3, random_state=0)
+    clf = fast(early_stopping=True, validation_fraction=0.1)
     with pytest.raises(ValueError, match="early_stopping=True could not hold out"):
-        fast(early_stopping=True, validation_fraction=0.1).fit(X, y)
+        clf.fit(X, y)
+    # a failed first fit leaves the estimator unfitted, not half fitted
+    assert not hasattr(clf, "n_features_in_")
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+
+
+def test_failed_refit_with_other_width_keeps_input_checks(blobs) -> None:
+    X, y = blobs
+    clf = fast(max_epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="could not hold out"):
+        clf.set_params(early_stopping=True).fit(X[:4, :7], np.array(["x", "y", "x", "y"]))
+    assert clf.n_features_in_ == 40
+    assert clf.predict(X).shape == (len(X),)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
@@ -339,3 +353,70 @@ def test_real_emovo_mfcc_pipeline(emovo_root) -> None:
     pipe.fit(list(paths_arr[train]), y[train])
     pred = pipe.predict(list(paths_arr[test]))
     assert balanced_accuracy_score(y[test], pred) == scores["test_score"][0]
+
+
+# --- interrupts ---------------------------------------------------------------------
+
+
+def _interrupt_at_batch(monkeypatch, n_batches: int) -> list[int]:
+    """Make the real network raise KeyboardInterrupt (as Ctrl-C does) at its n-th forward."""
+    calls: list[int] = []
+    forward = PaperMLP.forward
+
+    def interrupted(self, X):
+        calls.append(len(X))
+        if len(calls) == n_batches:
+            raise KeyboardInterrupt
+        return forward(self, X)
+
+    monkeypatch.setattr(PaperMLP, "forward", interrupted)
+    return calls
+
+
+def test_interrupt_during_training_propagates(blobs, monkeypatch) -> None:
+    """skorch's fit loop swallows Ctrl-C; the classifier must not return a half-trained net."""
+    X, y = blobs  # 160 samples, batches of 32: 5 forwards an epoch
+    calls = _interrupt_at_batch(monkeypatch, 7)  # in the second epoch
+    threads = torch.get_num_threads()
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    clf = fast(max_epochs=5)
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y)
+    assert len(calls) == 7  # training stopped at the interrupt, no further epoch
+    assert not hasattr(clf, "net_") and not hasattr(clf, "classes_")
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert torch.get_num_threads() == threads
+
+
+def test_interrupted_refit_keeps_the_previous_fit(blobs, monkeypatch) -> None:
+    X, y = blobs
+    clf = fast(max_epochs=3).fit(X, y)
+    before = clf.predict_proba(X)
+    classes, scaler, net, n_iter = clf.classes_, clf.scaler_, clf.net_, clf.n_iter_
+    _interrupt_at_batch(monkeypatch, 7)
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X[:100, :10] * 2.0, y[:100])  # other data, other width
+    monkeypatch.undo()
+    assert clf.classes_ is classes and clf.scaler_ is scaler and clf.net_ is net
+    assert clf.n_iter_ == n_iter == 3
+    assert clf.n_features_in_ == 40
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
+
+
+def test_interrupt_with_early_stopping_propagates(blobs, monkeypatch) -> None:
+    X, y = blobs
+    _interrupt_at_batch(monkeypatch, 12)  # a validation forward is among them
+    with pytest.raises(KeyboardInterrupt):
+        fast(max_epochs=50, early_stopping=True, n_iter_no_change=50).fit(X, y)
+
+
+def test_interrupt_stops_cross_validation(blobs, monkeypatch) -> None:
+    """A study must not go on scoring after Ctrl-C (error_score does not catch it)."""
+    X, y = blobs
+    calls = _interrupt_at_batch(monkeypatch, 3)
+    with pytest.raises(KeyboardInterrupt):
+        cross_validate(fast(max_epochs=5), X, y, cv=2, error_score=np.nan)
+    assert len(calls) == 3

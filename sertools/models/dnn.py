@@ -41,6 +41,7 @@ from ..features._engine import torch_threads
 __all__ = ["DNNClassifier", "PaperMLP", "paper_widths"]
 
 _N_BLOCKS = 3  # linear blocks before the output layer: d/2, d/4, d/8
+_INPUT_ATTRS = ("n_features_in_", "feature_names_in_")  # set by validate_data
 
 
 def paper_widths(n_features: int, n_classes: int) -> tuple[int, ...]:
@@ -111,6 +112,51 @@ class PaperMLP(nn.Module):
         logits : torch.Tensor of shape (batch, n_classes)
         """
         return self.output(self.hidden(X))
+
+
+class _FitInterrupted(BaseException):
+    """Carries a ``KeyboardInterrupt`` (its ``__cause__``) past skorch's ``partial_fit``."""
+
+
+class _EarlyStop(KeyboardInterrupt):
+    """The stop signal of :class:`_EarlyStopping`, told apart from a real Ctrl-C."""
+
+
+class _EarlyStopping(EarlyStopping):
+    """skorch's early stopping, whose stop signal is not mistaken for Ctrl-C.
+
+    skorch's ``EarlyStopping`` ends training by raising ``KeyboardInterrupt``,
+    which skorch's ``partial_fit`` catches. This subclass raises the
+    :class:`_EarlyStop` subclass instead, which :class:`_InterruptibleNet` lets
+    through to that handler (so the best weights are restored as usual).
+    """
+
+    def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
+        try:
+            super().on_epoch_end(net, **kwargs)
+        except KeyboardInterrupt:
+            if self.misses_ != self.patience:
+                raise  # a real Ctrl-C while the callback ran
+            raise _EarlyStop from None
+
+
+class _InterruptibleNet(NeuralNetClassifier):
+    """skorch's classifier, except that Ctrl-C stops :meth:`fit` with ``KeyboardInterrupt``.
+
+    skorch's ``partial_fit`` catches ``KeyboardInterrupt`` around the fit loop and
+    returns the partly trained net as if training had finished; an interrupted
+    study would then go on and score it. Here the interrupt leaves the loop
+    wrapped, so that skorch's handler does not see it, and
+    :meth:`DNNClassifier.fit` raises it again.
+    """
+
+    def fit_loop(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().fit_loop(*args, **kwargs)
+        except _EarlyStop:
+            raise  # skorch's handler ends training normally
+        except KeyboardInterrupt as exc:
+            raise _FitInterrupted from exc
 
 
 def _resolve_device(device: str) -> str:
@@ -270,7 +316,26 @@ class DNNClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : DNNClassifier
             The fitted estimator.
+
+        Raises
+        ------
+        KeyboardInterrupt
+            On Ctrl-C during training: the fit stops (skorch alone would return
+            the partly trained net) and a previous fit, if any, is kept whole.
         """
+        # validate_data sets n_features_in_ (and feature_names_in_) before training:
+        # restore them when the fit fails or is interrupted, so that a failed first
+        # fit leaves the estimator unfitted and a failed refit the previous fit whole
+        kept = {k: v for k, v in vars(self).items() if k in _INPUT_ATTRS}
+        try:
+            return self._fit(X, y)
+        except BaseException:
+            for name in _INPUT_ATTRS:
+                vars(self).pop(name, None)
+            vars(self).update(kept)
+            raise
+
+    def _fit(self, X: Any, y: Any) -> DNNClassifier:
         X, y = validate_data(self, X, y, dtype=np.float32)
         check_classification_targets(y)
         encoder = LabelEncoder()
@@ -313,11 +378,11 @@ class DNNClassifier(ClassifierMixin, BaseEstimator):
         if valid is not None:
             train_split = predefined_split(Dataset(_net_input(valid[0], scaler), valid[1]))
             callbacks = [
-                EarlyStopping(monitor="valid_loss", patience=self.n_iter_no_change, load_best=True)
+                _EarlyStopping(monitor="valid_loss", patience=self.n_iter_no_change, load_best=True)
             ]
 
         batch_size = min(self.batch_size, len(y_train))
-        net = NeuralNetClassifier(
+        net = _InterruptibleNet(
             PaperMLP,
             module__n_features=X.shape[1],
             module__n_classes=len(classes),
@@ -342,7 +407,10 @@ class DNNClassifier(ClassifierMixin, BaseEstimator):
             torch.random.default_generator.manual_seed(torch_seed)
             if device == "cuda":
                 torch.cuda.manual_seed(torch_seed)
-            net.fit(X_train, y_train)
+            try:
+                net.fit(X_train, y_train)
+            except _FitInterrupted as stop:
+                raise stop.__cause__ from None  # the KeyboardInterrupt, as raised
         self.classes_, self.scaler_, self.net_ = classes, scaler, net
         self.n_iter_ = len(net.history)
         return self
@@ -359,7 +427,7 @@ class DNNClassifier(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes), float64
             Columns follow :attr:`classes_`; rows sum to 1.
         """
-        check_is_fitted(self)
+        check_is_fitted(self, "net_")
         X = _net_input(validate_data(self, X, dtype=np.float32, reset=False), self.scaler_)
         # the data loader draws a seed from torch's global generator: keep it untouched
         with torch_threads(self.n_threads), torch.random.fork_rng(devices=[]):
