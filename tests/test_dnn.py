@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from torch import nn
 
+from sertools import ParameterError
 from sertools.models import DNNClassifier, PaperMLP, paper_widths
 
 EMOTIONS = ("dis", "gio", "neu", "pau", "rab", "sor", "tri")
@@ -239,21 +241,31 @@ def test_silent_by_default(blobs, capsys) -> None:
 # --- errors -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -1e300])
 def test_non_finite_features_rejected(blobs, bad: float) -> None:
     X, y = blobs
     X = X.copy()
-    X[3, 2] = bad
-    with pytest.raises(ValueError, match=r"Input X contains (NaN|infinity)"):
+    X[3, 2] = bad  # -1e300 does not fit float32
+    message = "^" + re.escape(f"X[3, 2] = {bad}: Input X contains ") + "(NaN|infinity)"
+    with pytest.raises(ParameterError, match=message):
         fast().fit(X, y)
     clf = fast(max_epochs=1).fit(blobs[0], y)
-    with pytest.raises(ValueError, match=r"Input X contains (NaN|infinity)"):
+    with pytest.raises(ParameterError, match=message):
         clf.predict(X)
+
+
+def test_continuous_or_missing_labels_rejected(blobs) -> None:
+    X, y = blobs
+    with pytest.raises(ParameterError, match="Unknown label type"):
+        fast().fit(X, y + 0.5)
+    with pytest.raises(ParameterError, match="Input y contains NaN"):
+        fast().fit(X, np.where(np.arange(len(y)) == 5, np.nan, y))
 
 
 def test_single_class_rejected(blobs) -> None:
     X, _ = blobs
-    with pytest.raises(ValueError, match=r"at least 2 classes.*only 1 class: 'neu'"):
+    with pytest.raises(ParameterError, match=r"at least 2 classes.*only 1 class: 'neu'"):
         fast().fit(X, np.full(len(X), "neu"))
 
 
@@ -267,7 +279,7 @@ def test_predict_before_fit(blobs) -> None:
 def test_wrong_number_of_features(blobs) -> None:
     X, y = blobs
     clf = fast(max_epochs=1).fit(X, y)
-    with pytest.raises(ValueError, match="expecting 40 features"):
+    with pytest.raises(ParameterError, match="expecting 40 features"):
         clf.predict(X[:, :5])
 
 
@@ -286,7 +298,7 @@ def test_failed_refit_keeps_the_previous_fit(blobs) -> None:
     clf = fast(max_epochs=3).fit(X, y)
     before = clf.predict_proba(X)
     classes, scaler, net = clf.classes_, clf.scaler_, clf.net_
-    with pytest.raises(ValueError, match="could not hold out"):
+    with pytest.raises(ParameterError, match="could not hold out"):
         clf.set_params(early_stopping=True, validation_fraction=0.1).fit(
             X[:4], np.array(["x", "y", "x", "y"])
         )
@@ -297,7 +309,7 @@ def test_failed_refit_keeps_the_previous_fit(blobs) -> None:
 def test_early_stopping_split_too_small() -> None:
     X, y = make_blobs(n_samples=12, centers=3, random_state=0)
     clf = fast(early_stopping=True, validation_fraction=0.1)
-    with pytest.raises(ValueError, match="early_stopping=True could not hold out"):
+    with pytest.raises(ParameterError, match="early_stopping=True could not hold out"):
         clf.fit(X, y)
     # a failed first fit leaves the estimator unfitted, not half fitted
     assert not hasattr(clf, "n_features_in_")
@@ -316,7 +328,7 @@ def test_failed_refit_with_other_width_keeps_input_checks(blobs) -> None:
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cuda_requested_without_cuda(blobs) -> None:
-    with pytest.raises(ValueError, match="no CUDA device"):
+    with pytest.raises(ParameterError, match="no CUDA device"):
         fast(device="cuda").fit(*blobs)
 
 

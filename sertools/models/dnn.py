@@ -36,6 +36,7 @@ from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 from torch import nn
 
+from .._exceptions import ParameterError
 from ..features._engine import torch_threads
 
 __all__ = ["DNNClassifier", "PaperMLP", "paper_widths"]
@@ -163,8 +164,22 @@ def _resolve_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was requested but torch reports no CUDA device")
+        raise ParameterError("device='cuda' was requested but torch reports no CUDA device")
     return device
+
+
+def _first_non_finite(X: Any) -> str:
+    """``"X[i, j] = nan: "`` for the first non-finite entry of a 2-D numeric ``X``, else ``""``."""
+    try:
+        with np.errstate(over="ignore"):  # float64 beyond float32's range becomes inf
+            arr = np.asarray(X, dtype=np.float32)
+    except (TypeError, ValueError):
+        return ""
+    bad = np.argwhere(~np.isfinite(arr)) if arr.ndim == 2 else ()
+    if len(bad) == 0:
+        return ""
+    i, j = bad[0]
+    return f"X[{i}, {j}] = {np.asarray(X, dtype=np.float64)[i, j]}: "
 
 
 def _net_input(X: np.ndarray, scaler: StandardScaler | None) -> np.ndarray:
@@ -319,6 +334,10 @@ class DNNClassifier(ClassifierMixin, BaseEstimator):
 
         Raises
         ------
+        ParameterError
+            For non-numeric or non-finite features (the message gives the first
+            such entry), unusable labels, a single class, or a validation split
+            that ``early_stopping`` cannot hold out.
         KeyboardInterrupt
             On Ctrl-C during training: the fit stops (skorch alone would return
             the partly trained net) and a previous fit, if any, is kept whole.
@@ -335,14 +354,27 @@ class DNNClassifier(ClassifierMixin, BaseEstimator):
             vars(self).update(kept)
             raise
 
+    def _validate(self, X: Any, y: Any = None, *, fit: bool = False) -> Any:
+        """``validate_data`` (resetting the input checks in ``fit``), with
+        :class:`~sertools.ParameterError` instead of ``ValueError``."""
+        try:
+            if not fit:
+                return validate_data(self, X, dtype=np.float32, reset=False)
+            X, y = validate_data(self, X, y, dtype=np.float32)
+            check_classification_targets(y)
+            return X, y
+        except ParameterError:
+            raise
+        except ValueError as exc:
+            raise ParameterError(f"{_first_non_finite(X)}{exc}") from exc
+
     def _fit(self, X: Any, y: Any) -> DNNClassifier:
-        X, y = validate_data(self, X, y, dtype=np.float32)
-        check_classification_targets(y)
+        X, y = self._validate(X, y, fit=True)
         encoder = LabelEncoder()
         y_enc = encoder.fit_transform(y).astype(np.int64)
         classes = encoder.classes_
         if len(classes) < 2:
-            raise ValueError(
+            raise ParameterError(
                 f"{type(self).__name__} needs samples of at least 2 classes in the data, "
                 f"but the data contains only 1 class: {classes.tolist()[0]!r}"
             )
@@ -364,7 +396,7 @@ class DNNClassifier(ClassifierMixin, BaseEstimator):
                     random_state=split_seed,
                 )
             except ValueError as exc:
-                raise ValueError(
+                raise ParameterError(
                     "early_stopping=True could not hold out a stratified "
                     f"validation_fraction={self.validation_fraction} of the {len(y_enc)} "
                     f"training samples: {exc}"
@@ -428,7 +460,7 @@ class DNNClassifier(ClassifierMixin, BaseEstimator):
             Columns follow :attr:`classes_`; rows sum to 1.
         """
         check_is_fitted(self, "net_")
-        X = _net_input(validate_data(self, X, dtype=np.float32, reset=False), self.scaler_)
+        X = _net_input(self._validate(X), self.scaler_)
         # the data loader draws a seed from torch's global generator: keep it untouched
         with torch_threads(self.n_threads), torch.random.fork_rng(devices=[]):
             logits = self.net_.forward(X, training=False, device="cpu")
