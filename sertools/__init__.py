@@ -22,7 +22,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ._exceptions import AudioWarning, BackendNotAvailableError, ParameterError
+from ._exceptions import AudioWarning, BackendError, BackendNotAvailableError, ParameterError
 
 __version__ = "0.1.0"
 
@@ -52,6 +52,7 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "AudioWarning",
+    "BackendError",
     "BackendNotAvailableError",
     "ParameterError",
     "__version__",

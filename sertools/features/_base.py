@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .. import audio
+from .._exceptions import BackendError
 
 __all__ = ["BaseEmbedder"]
 
@@ -90,7 +91,10 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         waves = audio.as_waveforms(
             X, sampling_rate=self.sampling_rate, target_rate=self._target_rate()
         )
-        features = np.asarray(self._embed(waves), dtype=np.float32)
+        try:
+            features = np.asarray(self._embed(waves), dtype=np.float32)
+        except BackendError as exc:  # name the files of the failing clips
+            raise exc.naming_files(X) from exc.__cause__
         if features.shape != (len(waves), self.n_features_out_):
             raise RuntimeError(  # an internal contract, not a user error
                 f"{type(self).__name__} produced shape {features.shape}, expected "

@@ -226,9 +226,18 @@ def extract(
     -------
     ndarray of shape (n_clips, backend.n_features), float32
         In input order.
+
+    Raises
+    ------
+    BackendError
+        When the backend fails on a batch: names the clips of that batch by
+        input index and chains the backend's error; ``out_of_memory`` is set
+        (and the message says so) when it ran out of memory.
     """
     import torch
     from tqdm import tqdm
+
+    from .._exceptions import BackendError, ParameterError
 
     min_samples = int(getattr(backend, "min_samples", 1))
     pieces: list[np.ndarray] = []
@@ -254,10 +263,18 @@ def extract(
             batch = np.zeros((len(batch_idx), longest), dtype=np.float32)
             for row, j in enumerate(batch_idx):
                 batch[row, : lengths[j]] = pieces[j]
-            signal = torch.from_numpy(batch).to(device)
-            lens = torch.tensor([lengths[j] for j in batch_idx], dtype=torch.long, device=device)
-            emb = backend(signal, lens)
-            out[batch_idx] = emb.detach().float().cpu().numpy().reshape(len(batch_idx), -1)
+            true_lengths = [lengths[j] for j in batch_idx]
+            try:
+                signal = torch.from_numpy(batch).to(device)
+                lens = torch.tensor(true_lengths, dtype=torch.long, device=device)
+                emb = backend(signal, lens)
+                out[batch_idx] = emb.detach().float().cpu().numpy().reshape(len(batch_idx), -1)
+            except (ParameterError, BackendError):
+                raise
+            except Exception as exc:  # name the clips; the original error is chained
+                clips = sorted({owner[j] for j in batch_idx})
+                error = _batch_error(exc, clips, batch.shape, max_batch_samples, backend, desc)
+                raise error from exc
             bar.update(len(batch_idx))
 
     if len(pieces) == len(waves):  # no chunking happened
@@ -268,3 +285,51 @@ def extract(
     pooled = np.zeros((len(waves), backend.n_features), dtype=np.float64)
     np.add.at(pooled, owner_arr, out * w[:, None])
     return (pooled / totals[:, None]).astype(np.float32)
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` says that a device (or the host) ran out of memory."""
+    import torch
+
+    oom_types = tuple(
+        t
+        for t in (getattr(torch, "OutOfMemoryError", None), torch.cuda.OutOfMemoryError)
+        if isinstance(t, type)
+    )
+    if isinstance(exc, (MemoryError, *oom_types)):
+        return True
+    text = str(exc).lower()
+    return "out of memory" in text or "can't allocate memory" in text
+
+
+def _batch_error(
+    exc: Exception,
+    clips: Sequence[int],
+    shape: tuple[int, ...],
+    max_batch_samples: int,
+    backend: Backend,
+    desc: str,
+):
+    """A :class:`~sertools.BackendError` naming the clips of a failed batch."""
+    from .._exceptions import BackendError
+
+    rate = float(backend.sampling_rate)
+    shown = ", ".join(f"X[{i}]" for i in clips[:10])
+    if len(clips) > 10:
+        shown += f" and {len(clips) - 10} more"
+    lines = str(exc).strip().splitlines()
+    reason = f"{type(exc).__name__}: {lines[0][:300] if lines else ''}"
+    n_pieces, longest = shape
+    message = (
+        f"{desc} failed on a batch of {n_pieces} piece(s) of clips {shown} (padded to "
+        f"{longest / rate:.2f} s): {reason}"
+    )
+    oom = _is_out_of_memory(exc)
+    if oom:
+        message += (
+            f". It ran out of memory: pass a smaller batch_seconds (this batch budget was "
+            f"{max_batch_samples / rate:.3g} s of padded audio)"
+        )
+        if n_pieces == 1:
+            message += "; this batch held a single piece: pass a smaller max_chunk_seconds"
+    return BackendError(message, clips, oom)
