@@ -124,3 +124,68 @@ def write_iemocap_dialog(root: Path, dialog: str, labels: Mapping[str, str]) -> 
         [f"Session{session}/sentences/wav/{dialog}/{utt}.wav" for utt in labels],
         16000,
     )
+
+
+# ------------------------------------------------- trees holding every emotion code
+
+EMOVO_SPEAKERS = ("f1", "f2", "f3", "m1", "m2", "m3")
+EMOVO_CODES = ("dis", "gio", "neu", "pau", "rab", "sor", "tri")
+CREMAD_CODES = ("ANG", "DIS", "FEA", "HAP", "NEU", "SAD")
+CREMAD_LEVELS = ("LO", "MD", "HI", "XX")
+#: IEMOCAP's categorical codes, including those the loader leaves out
+IEMOCAP_CODES = ("ang", "hap", "exc", "neu", "sad", "fru", "sur", "fea", "dis", "oth", "xxx")
+
+
+def every_code_emodb() -> list[str]:
+    """One ``wav/SSa01Ea.wav`` per speaker and emotion letter (70 files)."""
+    return [f"wav/{spk}a01{code}a.wav" for spk in EMODB_SPEAKERS for code in EMODB_COUNTS]
+
+
+def every_code_ravdess() -> list[str]:
+    """Every emotion at every intensity it has, for a male (01) and a female (02) actor."""
+    return [
+        f"Actor_{actor:02d}/03-01-{emo}-0{inten}-01-01-{actor:02d}.wav"
+        for actor in (1, 2)
+        for emo in RAVDESS_EMOTIONS
+        for inten in (("1",) if emo == "01" else ("1", "2"))
+    ]
+
+
+def every_code_savee(*, flat: bool) -> list[str]:
+    """One file per speaker and code, flat (``DC_f01.wav``) or nested (``AudioData/DC/f01.wav``)."""
+    return [
+        f"{spk}_{code}01.wav" if flat else f"AudioData/{spk}/{code}01.wav"
+        for spk in ("DC", "JE", "JK", "KL")
+        for code in SAVEE_COUNTS
+    ]
+
+
+def every_code_cremad() -> list[str]:
+    """Every emotion code at every level, for two actors."""
+    return [
+        f"AudioWAV/{actor}_IEO_{code}_{level}.wav"
+        for actor in ("1001", "1002")
+        for code in CREMAD_CODES
+        for level in CREMAD_LEVELS
+    ]
+
+
+def every_code_emovo() -> list[str]:
+    """One ``SS/eee-SS-b1.wav`` per speaker and emotion code (42 files)."""
+    return [f"{spk}/{code}-{spk}-b1.wav" for spk in EMOVO_SPEAKERS for code in EMOVO_CODES]
+
+
+def every_code_iemocap(root: Path) -> dict[str, str]:
+    """Write two dialogs (sessions 1 and 5) whose utterances carry every IEMOCAP code.
+
+    Returns
+    -------
+    dict
+        Utterance name -> its code.
+    """
+    labels: dict[str, str] = {}
+    for dialog in ("Ses01F_impro01", "Ses05M_script02_1"):
+        turns = {f"{dialog}_{'FM'[i % 2]}{i:03d}": code for i, code in enumerate(IEMOCAP_CODES)}
+        write_iemocap_dialog(root, dialog, turns)
+        labels.update(turns)
+    return labels

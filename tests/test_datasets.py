@@ -12,6 +12,12 @@ import pytest
 import soundfile as sf
 from _fake_corpora import (
     LFS_POINTER,
+    every_code_cremad,
+    every_code_emodb,
+    every_code_emovo,
+    every_code_iemocap,
+    every_code_ravdess,
+    every_code_savee,
     full_emodb_names,
     full_ravdess_names,
     full_savee_names,
@@ -684,6 +690,155 @@ def test_iemocap_without_label_files_raises(tmp_path: Path) -> None:
     (tmp_path / "Session1").mkdir()
     with pytest.raises(ParameterError, match=r"Session\[1-5\]/dialog/EmoEvaluation/\*\.txt"):
         load_iemocap(tmp_path)
+
+
+# ------------------------------------------- every emotion code of every loader
+
+# Each corpus's emotion codes, written out from its documentation independently of
+# the loaders, so that swapping two codes in a loader's map (SAVEE f<->h, RAVDESS
+# 04<->05) fails here: the trees below hold every code, not just a sample.
+EMOTION_CODES = {
+    "emodb": {
+        "W": "angry",  # Wut
+        "L": "boredom",  # Langeweile
+        "E": "disgust",  # Ekel
+        "A": "fear",  # Angst
+        "F": "happy",  # Freude
+        "T": "sad",  # Trauer
+        "N": "neutral",
+    },
+    "ravdess": {
+        "01": "neutral",
+        "02": "calm",
+        "03": "happy",
+        "04": "sad",
+        "05": "angry",
+        "06": "fear",
+        "07": "disgust",
+        "08": "surprise",
+    },
+    "savee": {
+        "a": "angry",
+        "d": "disgust",
+        "f": "fear",
+        "h": "happy",
+        "n": "neutral",
+        "sa": "sad",
+        "su": "surprise",
+    },
+    "cremad": {
+        "ANG": "angry",
+        "DIS": "disgust",
+        "FEA": "fear",
+        "HAP": "happy",
+        "NEU": "neutral",
+        "SAD": "sad",
+    },
+    "emovo": {
+        "dis": "disgust",  # disgusto
+        "gio": "happy",  # gioia
+        "neu": "neutral",
+        "pau": "fear",  # paura
+        "rab": "angry",  # rabbia
+        "sor": "surprise",  # sorpresa
+        "tri": "sad",  # tristezza
+    },
+    "iemocap": {"ang": "angry", "hap": "happy", "exc": "happy", "neu": "neutral", "sad": "sad"},
+}
+EMODB_GENDER = {
+    **dict.fromkeys(["03", "10", "11", "12", "15"], "male"),
+    **dict.fromkeys(["08", "09", "13", "14", "16"], "female"),
+}
+CREMAD_INTENSITY = {"LO": "low", "MD": "medium", "HI": "high", "XX": "unspecified"}
+
+
+def code_in_name(corpus: str, filename: str) -> str:
+    """The emotion code of a file, read from its name by the corpus's own convention."""
+    name = Path(filename).name
+    if corpus == "emodb":
+        return name[5]  # 03a01Fa.wav
+    if corpus == "ravdess":
+        return name.split("-")[2]  # 03-01-05-01-01-01-01.wav
+    if corpus == "savee":
+        return (
+            name.split("_")[-1].removesuffix(".wav").rstrip("0123456789")
+        )  # DC_sa01.wav, sa01.wav
+    if corpus == "cremad":
+        return name.split("_")[2]  # 1001_IEO_ANG_HI.wav
+    return name.split("-")[0]  # emovo: rab-m1-b1.wav
+
+
+@pytest.mark.parametrize(
+    ("corpus", "relpaths", "loader"),
+    [
+        ("emodb", every_code_emodb(), load_emodb),
+        ("ravdess", every_code_ravdess(), load_ravdess),
+        ("savee", every_code_savee(flat=True), load_savee),
+        ("savee", every_code_savee(flat=False), load_savee),
+        ("cremad", every_code_cremad(), load_cremad),
+        ("emovo", every_code_emovo(), load_emovo),
+    ],
+    ids=["emodb", "ravdess", "savee-flat", "savee-nested", "cremad", "emovo"],
+)
+def test_every_emotion_code_is_mapped_by_name(tmp_path: Path, corpus, relpaths, loader) -> None:
+    write_tree(tmp_path, relpaths, 16000)
+    if corpus == "cremad":
+        write_text(tmp_path / "VideoDemographics.csv", DEMOGRAPHICS)
+    with pytest.warns(CorpusWarning, match="differs from the full corpus"):
+        bunch = loader(tmp_path, strict=True)
+    assert len(bunch.filenames) == len(relpaths)  # nothing dropped
+    codes = [code_in_name(corpus, f) for f in bunch.filenames]
+    assert set(codes) == set(EMOTION_CODES[corpus])  # the tree holds every code
+    assert list(bunch.frame["label_code"]) == codes
+    assert list(bunch.target) == [EMOTION_CODES[corpus][code] for code in codes]
+    # speakers and genders, by the corpus's convention too
+    if corpus == "emodb":
+        assert list(bunch.speaker) == [Path(f).name[:2] for f in bunch.filenames]
+        assert list(bunch.gender) == [EMODB_GENDER[s] for s in bunch.speaker]
+        assert set(bunch.speaker) == set(EMODB_GENDER)
+    elif corpus == "ravdess":
+        assert list(bunch.speaker) == [Path(f).stem.split("-")[6] for f in bunch.filenames]
+        assert list(bunch.gender) == [("female", "male")[int(s) % 2] for s in bunch.speaker]
+        intensities = [Path(f).name.split("-")[3] for f in bunch.filenames]
+        assert list(bunch.frame["intensity"]) == [
+            {"01": "normal", "02": "strong"}[i] for i in intensities
+        ]
+    elif corpus == "emovo":
+        assert list(bunch.speaker) == [Path(f).name.split("-")[1] for f in bunch.filenames]
+        assert list(bunch.gender) == [{"f": "female", "m": "male"}[s[0]] for s in bunch.speaker]
+    elif corpus == "cremad":
+        levels = [Path(f).stem.split("_")[3] for f in bunch.filenames]
+        assert list(bunch.frame["intensity"]) == [CREMAD_INTENSITY[lv] for lv in levels]
+        assert list(bunch.gender) == [{"1001": "male", "1002": "female"}[s] for s in bunch.speaker]
+
+
+def test_ravdess_calm_as_neutral_maps_only_calm(tmp_path: Path) -> None:
+    write_tree(tmp_path, every_code_ravdess(), 48000)
+    with pytest.warns(CorpusWarning):
+        bunch = load_ravdess(tmp_path, calm_as_neutral=True)
+    codes = [code_in_name("ravdess", f) for f in bunch.filenames]
+    expected = {**EMOTION_CODES["ravdess"], "02": "neutral"}
+    assert list(bunch.target) == [expected[code] for code in codes]
+    assert list(bunch.frame["label_code"]) == codes
+
+
+@pytest.mark.parametrize("merge_excited", [True, False])
+def test_every_iemocap_code_is_mapped_by_name(tmp_path: Path, merge_excited: bool) -> None:
+    labels = every_code_iemocap(tmp_path)
+    with pytest.warns(CorpusWarning, match="differs from the full corpus"):
+        bunch = load_iemocap(tmp_path, merge_excited=merge_excited, strict=True)
+    expected = dict(EMOTION_CODES["iemocap"])
+    if not merge_excited:
+        del expected["exc"]
+    utterances = [Path(f).stem for f in bunch.filenames]
+    codes = [labels[u] for u in utterances]
+    # every kept code is there; frustration, surprise, fear, disgust, other, xxx are not
+    assert set(codes) == set(expected)
+    assert sorted(utterances) == sorted(u for u, c in labels.items() if c in expected)
+    assert list(bunch.frame["label_code"]) == codes
+    assert list(bunch.target) == [expected[code] for code in codes]
+    assert list(bunch.gender) == [{"F": "female", "M": "male"}[u[-4]] for u in utterances]
+    assert list(bunch.session) == [int(u[4]) for u in utterances]
 
 
 # ---------------------------------------------------------------- dispatcher
