@@ -22,11 +22,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from . import features as _features  # cheap: imports only the feature-set registry
 from ._exceptions import AudioWarning, BackendError, BackendNotAvailableError, ParameterError
 
 __version__ = "0.1.0"
 
-# public name -> submodule that defines it (imported lazily, PEP 562)
+# public name -> submodule that defines it (imported lazily, PEP 562); the
+# features part derives from the feature-set registry (sertools.features._registry)
 _LAZY: dict[str, str] = {
     # metrics
     "unweighted_average_recall": "sertools.metrics",
@@ -34,18 +36,12 @@ _LAZY: dict[str, str] = {
     "uar_scorer": "sertools.metrics",
     "war_scorer": "sertools.metrics",
     "SCORING": "sertools.metrics",
-    # features
-    "MelSpectrogramEmbedder": "sertools.features",
-    "MFCCEmbedder": "sertools.features",
-    "NeMoEmbedder": "sertools.features",
-    "SpeakerNetEmbedder": "sertools.features",
-    "TitaNetEmbedder": "sertools.features",
-    "EcapaTdnnEmbedder": "sertools.features",
-    "AmberNetEmbedder": "sertools.features",
-    "S3PRLEmbedder": "sertools.features",
-    "Wav2Vec2Embedder": "sertools.features",
-    "DecoarEmbedder": "sertools.features",
-    "HubertEmbedder": "sertools.features",
+    # features: the embedders (the extension API stays in sertools.features)
+    **{
+        name: "sertools.features"
+        for name in _features._LAZY
+        if name not in {"BaseEmbedder", "NeuralEmbedder", "Backend"}
+    },
     # models
     "DNNClassifier": "sertools.models",
 }

@@ -285,9 +285,14 @@ def test_wrong_number_of_features(blobs) -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [{"dropout": 1.0}, {"lr": 0.0}, {"batch_size": 1}, {"device": "tpu"},
-     {"validation_fraction": 1.5}, {"max_epochs": 0}],
-)  # fmt: skip
+    [
+        {"dropout": 1.0},
+        {"lr": 0.0},
+        {"batch_size": 1},
+        {"validation_fraction": 1.5},
+        {"max_epochs": 0},
+    ],
+)  # fmt: skip  (device: sertools.utils.resolve_device, tests/test_utils.py)
 def test_invalid_parameters(blobs, params: dict) -> None:
     with pytest.raises(ValueError, match="parameter of DNNClassifier must be"):
         DNNClassifier(**params).fit(*blobs)
@@ -328,7 +333,7 @@ def test_failed_refit_with_other_width_keeps_input_checks(blobs) -> None:
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cuda_requested_without_cuda(blobs) -> None:
-    with pytest.raises(ParameterError, match="no CUDA device"):
+    with pytest.raises(ParameterError, match="CUDA is not available"):
         fast(device="cuda").fit(*blobs)
 
 

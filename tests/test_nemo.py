@@ -402,3 +402,17 @@ def test_n_threads_is_restored(nemo_models, clips):
     before = torch.get_num_threads()
     _embedder("titanet", nemo_models["titanet"], n_threads=1).fit().transform(clips[:2])
     assert torch.get_num_threads() == before
+
+
+def test_fit_records_the_checkpoint_content_hash(nemo_models, tmp_path):
+    import hashlib
+
+    expected = hashlib.sha256(nemo_models["ecapa"].read_bytes()).hexdigest()
+    emb = _embedder("ecapa", nemo_models["ecapa"]).fit()
+    assert emb.model_fingerprint_ == f"sha256:{expected}"
+    # the same bytes under another name: the same model
+    copy = tmp_path / "other_name.nemo"
+    shutil.copy(nemo_models["ecapa"], copy)
+    assert _embedder("ecapa", copy).fit().model_fingerprint_ == emb.model_fingerprint_
+    other = _embedder("titanet", nemo_models["titanet"]).fit().model_fingerprint_
+    assert other.startswith("sha256:") and other != emb.model_fingerprint_

@@ -548,3 +548,13 @@ def test_layerwise_scores_errors():
         layerwise_scores(F[0], y, n_layers=2)
     with pytest.raises(ParameterError, match="5 labels"):
         layerwise_scores(F, y[:5], n_layers=2)
+
+
+def test_fit_records_the_checkpoint_content_hash(checkpoints):
+    import hashlib
+
+    fitted = _embedder("hubert", checkpoints["hubert"]).fit()
+    expected = hashlib.sha256(checkpoints["hubert"].read_bytes()).hexdigest()
+    assert fitted.model_fingerprint_ == f"sha256:{expected}"
+    other = _embedder("wav2vec2", checkpoints["wav2vec2"]).fit().model_fingerprint_
+    assert other.startswith("sha256:") and other != fitted.model_fingerprint_

@@ -1,32 +1,62 @@
 """Feature sets: scikit-learn transformers from raw waveforms to one vector per clip.
 
 Signal features (librosa): :class:`MelSpectrogramEmbedder`, :class:`MFCCEmbedder`.
-Neural embedders share one extraction engine (:mod:`sertools.features._engine`)
-and import their backend (NeMo, S3PRL) only when fitted.
+Neural embedders (:class:`NeuralEmbedder` subclasses) share one extraction
+engine and import their backend (NeMo, S3PRL) only when fitted. The feature
+sets are listed once, in :mod:`sertools.features._registry`
+(:func:`available_feature_sets`); third-party embedders subclass
+:class:`BaseEmbedder` or :class:`NeuralEmbedder` (with a :class:`Backend`) and
+:func:`register_feature_set`.
+
+The names below are imported on first use (PEP 562): ``import sertools.features``
+imports neither librosa nor torch.
 """
 
-from ._base import BaseEmbedder
-from .nemo import (
-    AmberNetEmbedder,
-    EcapaTdnnEmbedder,
-    NeMoEmbedder,
-    SpeakerNetEmbedder,
-    TitaNetEmbedder,
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._registry import (
+    BUILTIN_FEATURE_SETS,
+    FeatureSet,
+    available_feature_sets,
+    get_feature_set,
+    register_feature_set,
 )
-from .s3prl import DecoarEmbedder, HubertEmbedder, S3PRLEmbedder, Wav2Vec2Embedder
-from .signal import MelSpectrogramEmbedder, MFCCEmbedder
+
+# public name -> module defining it: the extension API, the family estimators,
+# and every built-in feature set's class (from the registry)
+_LAZY: dict[str, str] = {
+    "BaseEmbedder": "sertools.features._base",
+    "NeuralEmbedder": "sertools.features._neural",
+    "Backend": "sertools.features._engine",
+    "NeMoEmbedder": "sertools.features.nemo",
+    "S3PRLEmbedder": "sertools.features.s3prl",
+    **{fs.class_name: fs.module for fs in BUILTIN_FEATURE_SETS},
+}
 
 __all__ = [
-    "AmberNetEmbedder",
-    "BaseEmbedder",
-    "DecoarEmbedder",
-    "EcapaTdnnEmbedder",
-    "HubertEmbedder",
-    "MFCCEmbedder",
-    "MelSpectrogramEmbedder",
-    "NeMoEmbedder",
-    "S3PRLEmbedder",
-    "SpeakerNetEmbedder",
-    "TitaNetEmbedder",
-    "Wav2Vec2Embedder",
+    "FeatureSet",
+    "available_feature_sets",
+    "get_feature_set",
+    "register_feature_set",
+    *_LAZY,
 ]
+
+
+_SUBMODULES = {"nemo", "s3prl", "signal"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'sertools.features' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

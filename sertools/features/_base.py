@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .. import audio
 from .._exceptions import BackendError
+from ..utils._sklearn_compat import Interval, validate_estimator_params
 
 __all__ = ["BaseEmbedder"]
 
@@ -52,6 +52,16 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
     def _load(self) -> None:
         """Load models or other resources; called by :meth:`fit` (nothing by default)."""
 
+    def _model_fingerprint(self) -> str:
+        """Identity of the model behind the features, after :meth:`_load`.
+
+        ``""`` for features computed by a fixed algorithm (signal features);
+        neural embedders return the content hash of their checkpoint file(s)
+        (``"sha256:..."``). :meth:`fit` stores it as ``model_fingerprint_``;
+        caches key features on it.
+        """
+        return ""
+
     # --- public API -----------------------------------------------------------
     def fit(self, X: Any = None, y: Any = None) -> BaseEmbedder:
         """Validate the parameters and load what the embedder needs.
@@ -67,9 +77,10 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         self : object
             The fitted embedder.
         """
-        self._validate_params()
+        validate_estimator_params(self)
         self._load()
         self.n_features_out_ = int(self._n_features_out())
+        self.model_fingerprint_ = str(self._model_fingerprint())
         return self
 
     def transform(self, X: Any) -> np.ndarray:

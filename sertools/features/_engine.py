@@ -21,12 +21,13 @@ does not leak into the embeddings of shorter clips.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
+
+from ..utils._torch import resolve_device, torch_threads  # re-exported: one device policy
 
 __all__ = [
     "Backend",
@@ -51,57 +52,6 @@ class Backend(Protocol):
 
     def __call__(self, batch, lengths):  # (B, T) float32, (B,) int64 -> (B, D)
         """Embed a zero-padded batch given the true lengths."""
-
-
-def resolve_device(device: str):
-    """Turn ``"auto" | "cpu" | "cuda" | "cuda:N"`` into a :class:`torch.device`.
-
-    Parameters
-    ----------
-    device : str
-        ``"auto"`` picks CUDA when available, else the CPU.
-
-    Returns
-    -------
-    torch.device
-
-    Raises
-    ------
-    ParameterError
-        If CUDA is asked for but not available.
-    """
-    import torch
-
-    from .._exceptions import ParameterError
-
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ParameterError(f"device={device!r} was asked for, but CUDA is not available here")
-    return dev
-
-
-@contextlib.contextmanager
-def torch_threads(n_threads: int | None) -> Iterator[None]:
-    """Set torch's intra-op thread count for the block, then restore it.
-
-    Parameters
-    ----------
-    n_threads : int or None
-        Threads to use; None leaves torch's setting alone.
-    """
-    import torch
-
-    if n_threads is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(int(n_threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def split_chunks(n_samples: int, max_chunk_samples: int | None) -> list[tuple[int, int]]:

@@ -10,10 +10,12 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..utils._sklearn_compat import Interval, StrOptions
+from ..utils._torch import resolve_device, torch_threads
 from ._base import BaseEmbedder
-from ._engine import Backend, extract, resolve_device, torch_threads
+from ._checkpoints import fingerprint_files
+from ._engine import Backend, extract
 
 __all__ = ["NeuralEmbedder", "clear_backend_cache"]
 
@@ -111,6 +113,10 @@ class NeuralEmbedder(BaseEmbedder):
     def __getstate__(self) -> dict[str, Any]:
         # BaseEstimator.__getstate__ may return the live __dict__: copy, never pop
         return {k: v for k, v in super().__getstate__().items() if k != "_backend"}
+
+    def _model_fingerprint(self) -> str:
+        """SHA-256 of the checkpoint file(s) the backend loaded (its ``checkpoint_files``)."""
+        return fingerprint_files(getattr(self._get_backend(), "checkpoint_files", None) or ())
 
     def _target_rate(self) -> int:
         return int(self._get_backend().sampling_rate)

@@ -52,6 +52,8 @@ class _NeMoBackend:
         Loaded model; it is put in eval mode, in float32, on ``device``.
     device : torch.device
         Where the model runs.
+    checkpoint_files : tuple of str
+        The ``.nemo`` file (or NeMo's cache entry) the model was restored from.
 
     Attributes
     ----------
@@ -80,10 +82,11 @@ class _NeMoBackend:
     is the one NeMo computes for it alone, whatever its batch.
     """
 
-    def __init__(self, model: Any, device: Any) -> None:
+    def __init__(self, model: Any, device: Any, checkpoint_files: tuple[str, ...] = ()) -> None:
         import torch
         from nemo.collections.asr.modules import ECAPAEncoder
 
+        self.checkpoint_files = tuple(checkpoint_files)
         self.model = model.float().to(device).eval()
         self._featurizer = self.model.preprocessor.featurizer
         # Dither adds random noise to the waveform; NeMo applies it in training mode
@@ -358,6 +361,7 @@ class NeMoEmbedder(NeuralEmbedder):
             ) from exc
 
         kind, where = self._source()
+        files: tuple[str, ...] = (where,) if kind == "file" else ()
         quiet = (
             contextlib.nullcontext()
             if self.verbose
@@ -377,12 +381,13 @@ class NeMoEmbedder(NeuralEmbedder):
                     ) from exc
             else:
                 model = self._from_pretrained(EncDecSpeakerLabelModel, where, device)
+                files = self._pretrained_files(EncDecSpeakerLabelModel, where)
         if not isinstance(model, EncDecSpeakerLabelModel):
             raise ParameterError(
                 f"model={os.fspath(self.model)!r} loaded a {type(model).__name__}, not a NeMo "
                 f"speaker/label model ({_SPEAKER_MODEL})"
             )
-        return _NeMoBackend(model, device)
+        return _NeMoBackend(model, device, files)
 
     def _from_pretrained(self, cls: Any, name: str, device: Any) -> Any:
         """``cls.from_pretrained(name)``, turning any failure into a placement hint."""
@@ -391,6 +396,16 @@ class NeMoEmbedder(NeuralEmbedder):
                 return cls.from_pretrained(name, map_location=device)
         except Exception as exc:  # NeMo/urllib/HF raise many types when offline
             raise ParameterError(self._not_found_message(cls, name, exc)) from exc
+
+    @staticmethod
+    def _pretrained_files(cls: Any, name: str) -> tuple[str, ...]:
+        """The file (or folder) in NeMo's cache that ``from_pretrained(name)`` restored."""
+        try:
+            with download_timeout():
+                path = cls.from_pretrained(name, return_model_file=True)
+        except Exception:  # already loaded once: a failure here only loses the identity
+            return ()
+        return (str(path),) if path else ()
 
     def _not_found_message(self, cls: Any, name: str, exc: Exception) -> str:
         folder = self._model_folder()

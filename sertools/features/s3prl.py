@@ -32,9 +32,8 @@ from numbers import Integral
 from pathlib import Path
 from typing import Any
 
-from sklearn.utils._param_validation import StrOptions
-
 from .._exceptions import BackendNotAvailableError, ParameterError
+from ..utils._sklearn_compat import StrOptions
 from ._engine import masked_mean
 from ._exact import make_padding_exact
 from ._neural import NeuralEmbedder, download_timeout
@@ -195,6 +194,8 @@ class _S3PRLModel:
         it in training mode, i.e. with dropout on) on ``device``.
     device : torch.device
         Where the model runs.
+    checkpoint_files : tuple of str
+        The checkpoint file(s) the upstream was loaded from.
 
     Attributes
     ----------
@@ -213,7 +214,8 @@ class _S3PRLModel:
         ``batch_seconds="auto"`` per device type, for padding-exact upstreams.
     """
 
-    def __init__(self, upstream: Any, device: Any) -> None:
+    def __init__(self, upstream: Any, device: Any, checkpoint_files: tuple[str, ...] = ()) -> None:
+        self.checkpoint_files = tuple(checkpoint_files)
         self.upstream = upstream.to(device).eval()
         self.n_layers = int(upstream.num_layers)
         self.hidden_sizes = [int(h) for h in upstream.hidden_sizes]
@@ -283,6 +285,7 @@ class _LayerPooling:
 
     def __init__(self, model: _S3PRLModel, *, layer: int | str, pooling: str) -> None:
         self.model = model
+        self.checkpoint_files = model.checkpoint_files
         self.layer = layer
         self.pooling = pooling
         self.layers = list(range(model.n_layers)) if isinstance(layer, str) else [layer]
@@ -317,6 +320,20 @@ class _LayerPooling:
         if self.layer == "mean":
             return torch.stack(pooled).mean(dim=0)
         return torch.cat(pooled, dim=-1)
+
+
+def _downloaded_files(name: str) -> tuple[str, ...]:
+    """The file(s) in S3PRL's download cache that ``S3PRLUpstream(name)`` loaded."""
+    url = CHECKPOINT_URLS.get(name)
+    if url is None:
+        return ()
+    try:
+        from s3prl.util.download import urls_to_filepaths
+
+        path = Path(urls_to_filepaths(url, download=False))
+    except Exception:  # S3PRL's helper moved: the identity is lost, not the model
+        return ()
+    return (str(path),) if path.is_file() else ()
 
 
 def _check_decoar_checkpoint(path: Path) -> None:
@@ -552,7 +569,9 @@ class S3PRLEmbedder(NeuralEmbedder):
         loader = self._loader(s3prl_nn.S3PRLUpstream.available_names(), path)
         if path is None:
             upstream = self._download(s3prl_nn, loader)
+            files = _downloaded_files(loader)
         else:
+            files = (str(path),)
             if loader == "decoar_local":
                 _check_decoar_checkpoint(path)
             try:
@@ -564,7 +583,7 @@ class S3PRLEmbedder(NeuralEmbedder):
                     f"{path} is not a checkpoint S3PRL's {loader} loader can read into its "
                     f"{self.upstream} model ({type(exc).__name__}: {reason})"
                 ) from exc
-        return _S3PRLModel(upstream, device)
+        return _S3PRLModel(upstream, device, files)
 
     def _download(self, s3prl_nn: Any, name: str) -> Any:
         """``S3PRLUpstream(name)``: S3PRL's cache, else a download; failures explain offline use."""

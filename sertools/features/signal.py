@@ -6,9 +6,9 @@ from numbers import Integral
 from typing import Any
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._exceptions import ParameterError
+from ..utils._sklearn_compat import Interval, StrOptions
 from ._base import BaseEmbedder
 
 __all__ = ["MFCCEmbedder", "MelSpectrogramEmbedder"]

@@ -23,11 +23,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder, StandardScaler
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNetClassifier
@@ -37,7 +36,9 @@ from skorch.helper import predefined_split
 from torch import nn
 
 from .._exceptions import ParameterError
-from ..features._engine import torch_threads
+from ..utils._sklearn_compat import Interval
+from ..utils._sklearn_compat import fit_context as _fit_context
+from ..utils._torch import resolve_device, torch_threads
 
 __all__ = ["DNNClassifier", "PaperMLP", "paper_widths"]
 
@@ -161,11 +162,11 @@ class _InterruptibleNet(NeuralNetClassifier):
 
 
 def _resolve_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ParameterError("device='cuda' was requested but torch reports no CUDA device")
-    return device
+    """The device policy of :func:`sertools.utils.resolve_device`, as ``"cpu"``/``"cuda:N"``."""
+    dev = resolve_device(device)
+    if dev.type == "cuda" and dev.index is None:
+        dev = torch.device("cuda", torch.cuda.current_device())
+    return str(dev)
 
 
 def _first_non_finite(X: Any) -> str:
@@ -222,8 +223,9 @@ class DNNClassifier(ClassifierMixin, BaseEstimator):
         Share of the training data held out when ``early_stopping=True``.
     n_iter_no_change : int, default=10
         Patience of early stopping, in epochs.
-    device : {"cpu", "cuda", "auto"}, default="cpu"
-        Torch device; ``"auto"`` picks CUDA when available.
+    device : str, default="cpu"
+        ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` (CUDA when available);
+        see :func:`sertools.utils.resolve_device`.
     n_threads : int or None, default=1
         Torch intra-op threads used by :meth:`fit` and :meth:`predict_proba`; the
         previous setting is restored afterwards (``None``: leave torch's setting).
@@ -271,7 +273,7 @@ class DNNClassifier(ClassifierMixin, BaseEstimator):
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "device": [StrOptions({"cpu", "cuda", "auto"})],
+        "device": [str],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -311,7 +313,7 @@ class DNNClassifier(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         # CUDA kernels (batch-norm backward) may use non-deterministic atomics.
-        tags.non_deterministic = self.device == "cuda" or (
+        tags.non_deterministic = str(self.device).startswith("cuda") or (
             self.device == "auto" and torch.cuda.is_available()
         )
         return tags
@@ -434,11 +436,12 @@ class DNNClassifier(ClassifierMixin, BaseEstimator):
             device=device,
             verbose=self.verbose,
         )
-        devices = [torch.cuda.current_device()] if device == "cuda" else []
+        devices = [torch.device(device).index] if device.startswith("cuda") else []
         with torch_threads(self.n_threads), torch.random.fork_rng(devices=devices):
             torch.random.default_generator.manual_seed(torch_seed)
-            if device == "cuda":
-                torch.cuda.manual_seed(torch_seed)
+            for index in devices:
+                with torch.cuda.device(index):
+                    torch.cuda.manual_seed(torch_seed)
             try:
                 net.fit(X_train, y_train)
             except _FitInterrupted as stop:

@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import StratifiedKFold, check_cv
 
 from .._exceptions import ParameterError
+from ..features._registry import FeatureSetNames, get_feature_set
 from ..metrics import unweighted_average_recall, weighted_average_recall
 from ._store import STD_DDOF, CellStore, fingerprint
 
@@ -29,18 +30,9 @@ __all__ = [
     "run_study",
 ]
 
-#: feature-set name -> embedder class name in :mod:`sertools.features`
-FEATURE_SETS: dict[str, str] = {
-    "mel": "MelSpectrogramEmbedder",
-    "mfcc": "MFCCEmbedder",
-    "speakernet": "SpeakerNetEmbedder",
-    "titanet": "TitaNetEmbedder",
-    "ecapa": "EcapaTdnnEmbedder",
-    "ambernet": "AmberNetEmbedder",
-    "wav2vec2": "Wav2Vec2Embedder",
-    "decoar": "DecoarEmbedder",
-    "hubert": "HubertEmbedder",
-}
+#: feature-set name -> embedder class name: a live view of the feature-set
+#: registry (:func:`sertools.features.available_feature_sets`)
+FEATURE_SETS: Mapping[str, str] = FeatureSetNames()
 
 #: classifier name -> description (see :func:`make_classifier`)
 CLASSIFIERS: dict[str, str] = {
@@ -62,14 +54,8 @@ PROTOCOLS: dict[str, str] = {
 
 
 def _embedder_class(name: str) -> type:
-    """The embedder class of a feature-set name (one place to swap for a registry)."""
-    from .. import features
-
-    if name not in FEATURE_SETS:
-        raise ParameterError(
-            f"unknown feature set {name!r}; expected one of {', '.join(FEATURE_SETS)}"
-        )
-    return getattr(features, FEATURE_SETS[name])
+    """The embedder class of a feature-set name, from the feature-set registry."""
+    return get_feature_set(name).load()
 
 
 def _accepted(name: str) -> set[str]:

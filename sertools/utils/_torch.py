@@ -1,0 +1,89 @@
+"""The torch policies shared by every torch-based estimator: device and threads.
+
+torch is imported inside the functions, so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from .._exceptions import ParameterError
+
+__all__ = ["resolve_device", "torch_threads"]
+
+_DEVICE_PATTERN = re.compile(r"(auto|cpu|cuda)(:(\d+))?")
+_DEVICE_HELP = "'auto', 'cpu', 'cuda' or 'cuda:N' (N a CUDA device index)"
+
+
+def resolve_device(device: Any) -> Any:
+    """Turn ``"auto" | "cpu" | "cuda" | "cuda:N"`` into a :class:`torch.device`.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        ``"auto"`` picks CUDA (the current CUDA device) when available, else the
+        CPU; ``"cuda"`` the current CUDA device; ``"cuda:N"`` device *N*.
+
+    Returns
+    -------
+    torch.device
+
+    Raises
+    ------
+    ParameterError
+        If ``device`` is not one of the forms above (e.g. ``"gpu0"``), if CUDA
+        is asked for but not available, or if *N* is not a CUDA device index
+        of this machine.
+
+    Examples
+    --------
+    >>> resolve_device("cpu")
+    device(type='cpu')
+    """
+    import torch
+
+    if isinstance(device, torch.device):
+        device = str(device)
+    match = _DEVICE_PATTERN.fullmatch(device) if isinstance(device, str) else None
+    if match is None or (match.group(1) != "cuda" and match.group(2)):
+        raise ParameterError(f"device={device!r} is not a device: expected {_DEVICE_HELP}")
+    kind, index = match.group(1), match.group(3)
+    if kind == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if kind == "cpu":
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise ParameterError(f"device={device!r} was asked for, but CUDA is not available here")
+    if index is not None:
+        count = torch.cuda.device_count()
+        if int(index) >= count:
+            raise ParameterError(
+                f"device={device!r}: no such CUDA device; this machine has {count} "
+                f"(cuda:0 to cuda:{count - 1})"
+            )
+    return torch.device(device)
+
+
+@contextlib.contextmanager
+def torch_threads(n_threads: int | None) -> Iterator[None]:
+    """Set torch's intra-op thread count for the block, then restore it.
+
+    Parameters
+    ----------
+    n_threads : int or None
+        Threads to use; None leaves torch's setting alone.
+    """
+    import torch
+
+    if n_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(int(n_threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
