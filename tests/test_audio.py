@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from sertools import AudioWarning, ParameterError
 from sertools.audio import as_waveforms, audio_info, load_clip, read_audio, to_float32
@@ -241,3 +245,160 @@ def test_audio_layer_does_not_need_librosa():
         "assert 'librosa' not in sys.modules, 'librosa imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ------------------------------------------------------- property-based (hypothesis)
+
+RATES = st.sampled_from([8000, 16000, 22050])
+#: PCM-16 codes: every accepted dtype can hold them (int8/uint8: their top byte) exactly
+PCM16 = st.integers(-(2**15), 2**15 - 1)
+DTYPES = (
+    "float32",
+    "float64",
+    "int16",
+    "int32",
+    "int8",
+    "uint8",
+    "pylist",
+    "file-float",
+    "file-pcm16",
+)
+
+
+def _in_form(codes: np.ndarray, form: str, folder: Path, sr: int) -> tuple[object, np.ndarray]:
+    """One clip as ``form``, and its float32 equivalent (exact: chosen on a shared grid)."""
+    if form in ("int8", "uint8"):
+        codes8 = (codes >> 8).astype(np.int8)  # 8-bit PCM: the top byte
+        equivalent = codes8.astype(np.float32) / 128
+        item = codes8 if form == "int8" else (codes8.astype(np.int16) + 128).astype(np.uint8)
+        return item, equivalent
+    equivalent = codes.astype(np.float32) / 32768  # exact: 16 significant bits
+    if form == "float32":
+        return equivalent.copy(), equivalent
+    if form == "float64":
+        return equivalent.astype(np.float64), equivalent
+    if form == "pylist":
+        return equivalent.astype(np.float64).tolist(), equivalent
+    if form == "int16":
+        return codes.astype(np.int16), equivalent
+    if form == "int32":
+        return codes.astype(np.int32) << 16, equivalent  # same value at 32-bit full scale
+    path = folder / f"clip{len(list(folder.iterdir()))}.wav"
+    if form == "file-float":
+        sf.write(path, equivalent, sr, subtype="FLOAT")
+    else:
+        sf.write(path, codes.astype(np.int16), sr, subtype="PCM_16")
+    return str(path), equivalent
+
+
+@st.composite
+def valid_inputs(draw):
+    """(X, float32 equivalents, sampling_rate) in a random accepted layout."""
+    n = draw(st.integers(1, 4))
+    sr = draw(RATES)
+    layout = draw(st.sampled_from(["list", "tuple", "object", "2d"]))
+    if layout == "2d":  # equal lengths, one array dtype; >= 9 columns: not (n, channels)
+        length = draw(st.integers(9, 300))
+        form = draw(st.sampled_from(DTYPES[:6]))
+        lengths, forms = [length] * n, [form] * n
+    else:
+        lengths = draw(st.lists(st.integers(1, 300), min_size=n, max_size=n))
+        forms = draw(st.lists(st.sampled_from(DTYPES), min_size=n, max_size=n))
+    codes = [draw(hnp.arrays(np.int16, length, elements=PCM16)) for length in lengths]
+    return layout, codes, forms, sr
+
+
+def _build(layout, codes, forms, sr, folder):
+    pairs = [_in_form(c, f, folder, sr) for c, f in zip(codes, forms, strict=True)]
+    items = [item for item, _ in pairs]
+    if layout == "tuple":
+        X = tuple(items)
+    elif layout == "object":
+        X = np.empty(len(items), dtype=object)
+        X[:] = items
+    elif layout == "2d":
+        X = np.stack(items)
+    else:
+        X = items
+    return X, [eq for _, eq in pairs]
+
+
+@settings(max_examples=60, deadline=None)
+@given(valid_inputs(), st.sampled_from([16000, 22050]))
+def test_property_any_valid_form_gives_its_float32_equivalent(case, target_rate):
+    layout, codes, forms, sr = case
+    with tempfile.TemporaryDirectory() as tmp:
+        X, equivalents = _build(layout, codes, forms, sr, Path(tmp))
+        got = as_waveforms(X, sampling_rate=sr, target_rate=target_rate)
+    # exact: every form holds the same float32 values (a grid they all represent), and
+    # the same float32 input goes through the same deterministic resampler
+    expected = [
+        as_waveforms([e], sampling_rate=sr, target_rate=target_rate)[0] for e in equivalents
+    ]
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected, strict=True):
+        assert g.dtype == np.float32
+        np.testing.assert_array_equal(g, e)
+
+
+def _bad_item(kind: str, rng: np.random.Generator, folder: Path):
+    """An invalid clip of ``kind``; returns (item, text its error must contain or None)."""
+    if kind == "nan":
+        x = rng.uniform(-1, 1, 50).astype(rng.choice([np.float32, np.float64]))
+        x[rng.integers(50)] = rng.choice([np.nan, np.inf, -np.inf])
+        return x, None
+    if kind == "empty":
+        return np.zeros(0, rng.choice([np.float32, np.int16])), None
+    if kind == "2d-item":
+        return np.zeros((2, 50), np.float32), None
+    if kind == "int64":
+        return rng.integers(-1000, 1000, 50), None  # numpy's default integer
+    if kind == "int-list":
+        return [int(v) for v in rng.integers(-1000, 1000, 50)], None
+    if kind == "uint16":
+        return np.zeros(50, np.uint16), None
+    if kind == "junk":
+        return [None, {"a": 1}, [0.1, "x"], np.array([True, False]), object()][
+            rng.integers(5)
+        ], None
+    path = folder / f"bad-{kind}.wav"
+    if kind == "nan-file":
+        x = rng.uniform(-1, 1, 400).astype(np.float32)
+        x[rng.integers(400)] = np.nan
+        sf.write(path, x, 16000, subtype="FLOAT")
+    elif kind == "truncated-file":
+        sf.write(path, rng.uniform(-1, 1, 4000).astype(np.float32), 16000, subtype="PCM_16")
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    else:  # not audio, over 1 KiB
+        path.write_bytes(b"<html>" + b"x" * 2000)
+    return str(path), path.name
+
+
+BAD_KINDS = ["nan", "empty", "2d-item", "int64", "int-list", "uint16", "junk"]
+BAD_KINDS += ["nan-file", "truncated-file", "junk-file"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(valid_inputs(), st.sampled_from(BAD_KINDS), st.data())
+def test_property_any_invalid_clip_raises_naming_it(case, kind, data):
+    _, codes, forms, sr = case
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    with tempfile.TemporaryDirectory() as tmp:
+        X, _ = _build("list", codes, forms, sr, Path(tmp))
+        bad, text = _bad_item(kind, rng, Path(tmp))
+        j = data.draw(st.integers(0, len(X)))
+        X.insert(j, bad)
+        if data.draw(st.booleans()):
+            X = tuple(X)
+        with pytest.raises(ParameterError) as info:
+            as_waveforms(X, sampling_rate=sr, target_rate=16000)
+    assert (text or f"X[{j}]") in str(info.value)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(9, 2000), st.integers(1, 8), st.sampled_from([np.float32, np.int16]))
+def test_property_array_shaped_like_channels_is_rejected(n_samples, n_channels, dtype):
+    X = np.zeros((n_samples, n_channels), dtype)
+    with pytest.raises(ParameterError, match="multichannel"):
+        as_waveforms(X, sampling_rate=16000, target_rate=16000)
