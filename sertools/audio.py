@@ -74,6 +74,8 @@ __all__ = [
 ]
 
 _LFS_MAGIC = b"version https://git-lfs"
+#: Git LFS pointer files are about 130 bytes; larger files are not opened to look for one.
+_LFS_MAX_BYTES = 1024
 RESAMPLE_TYPE = "soxr_hq"
 #: Float clips peaking above this are probably integer PCM stored as float.
 PCM_SCALE_PEAK = 1.5
@@ -286,21 +288,23 @@ def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
     path = Path(path)
     if not path.is_file():
         raise ParameterError(f"audio file not found: {path}")
-    if is_lfs_pointer(path):
+    # a pointer is ~130 bytes: only small files are opened to look for one
+    if path.stat().st_size <= _LFS_MAX_BYTES and is_lfs_pointer(path):
         raise ParameterError(
             f"{path} is a Git LFS pointer, not audio: fetch the data with `git lfs pull`"
         )
     try:
-        info = sf.info(str(path))
+        with sf.SoundFile(str(path)) as fh:  # the header only; cheaper than sf.info
+            frames, rate, channels = fh.frames, fh.samplerate, fh.channels
         declared = _declared_frames(path)
     except Exception as exc:  # soundfile raises several types (LibsndfileError, RuntimeError)
         raise ParameterError(f"cannot read audio file {path}: {exc}") from exc
     return AudioInfo(
         path=path,
-        frames=int(info.frames),
+        frames=int(frames),
         declared_frames=declared,
-        sampling_rate=int(info.samplerate),
-        channels=int(info.channels),
+        sampling_rate=int(rate),
+        channels=int(channels),
     )
 
 
