@@ -607,3 +607,110 @@ def test_study_result_load_round_trip(corpus, tmp_path: Path):
     assert back.summary(ci=False).equals(result.summary(ci=False))
     with pytest.raises(ParameterError, match="holds no study results"):
         StudyResult.load(tmp_path / "empty")
+
+
+def test_cross_corpus_on_shared_labels(tmp_path: Path):
+    a = make_synthetic_corpus(n_per_class=6, classes=["angry", "happy", "sad"], random_state=0)
+    b = make_synthetic_corpus(n_per_class=6, classes=["angry", "sad", "fear"], random_state=1)
+    c = make_synthetic_corpus(n_per_class=6, classes=["neutral", "calm"], random_state=2)
+    result = run_study(
+        {"a": a, "b": b, "c": c},
+        features=("mfcc",),
+        classifiers=("svm",),
+        cross_corpus=True,
+        store=tmp_path / "cells",
+    )
+    cross = result.cross.set_index(["train", "test"])
+    assert sorted(cross.index) == [("a", "b"), ("b", "a")]
+    assert cross.loc[("a", "b"), "labels"] == "angry,sad"
+    assert cross.loc[("a", "b"), "n_train"] == 12 and cross.loc[("a", "b"), "n_test"] == 12
+    # the cell equals fitting on a's shared-label clips and scoring b's
+    emb = MFCCEmbedder(sampling_rate=a.sampling_rate)
+    Fa, Fb = emb.fit_transform(a.data), emb.fit_transform(b.data)
+    ma, mb = np.isin(a.target, ["angry", "sad"]), np.isin(b.target, ["angry", "sad"])
+    pred = SVC(C=10, gamma=1e-3).fit(Fa[ma], a.target[ma]).predict(Fb[mb])
+    from sertools.metrics import unweighted_average_recall
+
+    assert cross.loc[("a", "b"), "uar"] == pytest.approx(
+        unweighted_average_recall(b.target[mb], pred)
+    )
+    # pairs with c share no labels: reported per pair, the rest goes on
+    cross_fail = result.failures[result.failures.protocol == "cross-corpus"]
+    assert len(cross_fail) == 4 and cross_fail.reason.str.contains("share 0 label").all()
+    from sertools.study import cross_matrix
+
+    m = cross_matrix(
+        result.cross,
+        "mfcc",
+        "svm",
+        within=result.summary(ci=False).xs(
+            ("paper", "mfcc", "svm"), level=("protocol", "feature", "classifier")
+        ),
+    )
+    assert m.loc["a", "b"] == pytest.approx(100 * cross.loc[("a", "b"), "uar"])
+    assert m.loc["a", "a"] == pytest.approx(
+        result.summary(ci=False).loc[("a", "paper", "mfcc", "svm"), "uar_mean"]
+    )
+    paths = result.save(tmp_path / "out", n_boot=100)
+    assert paths["cross_corpus"].stat().st_size > 0 and paths["cross_mfcc_svm"].stat().st_size
+    assert "Cross-corpus" in paths["report_md"].read_text()
+
+
+def test_reports_table2_layout_and_paper_side_by_side(tmp_path: Path):
+    # two synthetic corpora under the paper's corpus names, so the paper's cells match
+    result = run_study(
+        {
+            "emovo": make_synthetic_corpus(n_per_class=6, random_state=0),
+            "emodb": make_synthetic_corpus(n_per_class=6, random_state=1),
+        },
+        features=("mel", "mfcc"),
+        classifiers=("svm", "svm-scaled"),
+    )
+    from sertools.study import paper_table, table2
+    from sertools.study.report import table2_latex, table2_markdown
+
+    t = table2(result, protocol="paper")
+    assert list(t.columns) == [
+        ("emovo", "UAR"),
+        ("emovo", "WAR"),
+        ("emodb", "UAR"),
+        ("emodb", "WAR"),
+        ("Feature Mean", "UAR"),
+        ("Feature Mean", "WAR"),
+    ]
+    np.testing.assert_allclose(
+        t[("Feature Mean", "UAR")], (t[("emovo", "UAR")] + t[("emodb", "UAR")]) / 2
+    )
+    md = table2_markdown(t, protocol="paper")
+    best = t[("emovo", "UAR")].max()
+    assert f"**{best:.2f}**" in md and "protocol `paper`" in md
+    assert md.count("**") == 2 * sum(int((t[col] == t[col].max()).sum()) for col in t.columns)
+    tex = table2_latex(t, protocol="paper")
+    assert tex.count(r"\textbf{") == md.count("**") // 2 and r"\toprule" in tex
+    paths = result.save(tmp_path, n_boot=100)
+    comp = pd.read_csv(paths["paper_comparison"])
+    # svm-scaled is not in the paper: only svm rows match, 2 features x 2 corpora
+    assert len(comp) == 4 and set(comp.classifier) == {"svm"}
+    ref = paper_table().set_index(["feature", "classifier", "corpus"])
+    for r in comp.itertuples():
+        assert r.uar_paper == ref.loc[(r.feature, r.classifier, r.corpus), "uar"]
+        assert r.uar_diff == pytest.approx(r.uar - r.uar_paper, abs=0.006)  # CSV: 2 decimals
+    assert "| mel | svm | " in paths["paper_comparison_md"].read_text()
+    html = paths["report_html"].read_text()
+    assert "<table>" in html and "data:image/png;base64," in html and "src='http" not in html
+
+
+def test_paper_table_is_transcribed_consistently():
+    from sertools.study import paper_table
+
+    t = paper_table()
+    assert len(t) == 9 * 2 * 7
+    per = t[t.corpus != "mean"].groupby(["feature", "classifier"])[["uar", "war"]].mean()
+    means = t[t.corpus == "mean"].set_index(["feature", "classifier"])[["uar", "war"]]
+    # the paper's Feature Mean column is the mean of its six corpus columns, printed with
+    # two decimals: agreement within rounding (0.015) checks every transcribed cell
+    assert (per - means.loc[per.index]).abs().max().max() < 0.015
+    assert (
+        t.set_index(["feature", "classifier", "corpus"]).loc[("titanet", "dnn", "emodb"), "uar"]
+        == 98.34
+    )

@@ -843,7 +843,33 @@ def run_study(
         say(f"{len(done)} finished cell(s) read back from {store}")
 
     # ---- fail fast on models, before any extraction
-    needed = {f for (_, f) in todo} | ({*embedders} if cross_pairs else set())
+
+    def cross_digest(a: str, b: str, f: str, c: str, labels: list) -> str:
+        return fingerprint(
+            corpora[a].digest,
+            corpora[b].digest,
+            labels,
+            _estimator_spec(emb_for(f, corpora[a])),
+            _estimator_spec(emb_for(f, corpora[b])),
+            _estimator_spec(estimators[c]),
+        )
+
+    needed = {f for (_, f) in todo}
+    if cross_pairs:
+        from .cross import shared_labels
+
+        for a, b in cross_pairs:
+            labels = shared_labels(corpora[a].y, corpora[b].y)
+            if len(labels) < 2:
+                continue
+            for f in embedders:
+                for c in estimators:
+                    key = ("cross", a, b, f, c)
+                    if (
+                        cells_store is None
+                        or cells_store.load(key, cross_digest(a, b, f, c, labels)) is None
+                    ):
+                        needed.add(f)
     errors = _prepare({n: embedders[n] for n in embedders if n in needed}, say)
     if errors and not keep_going:
         raise ParameterError("; ".join(errors.values()))
@@ -932,14 +958,7 @@ def run_study(
             features_of=features_of,
             errors=errors,
             store=cells_store,
-            cell_digest=lambda a, b, f, c, labels: fingerprint(
-                corpora[a].digest,
-                corpora[b].digest,
-                labels,
-                _estimator_spec(emb_for(f, corpora[a])),
-                _estimator_spec(emb_for(f, corpora[b])),
-                _estimator_spec(estimators[c]),
-            ),
+            cell_digest=cross_digest,
             say=say,
         )
         failures += cross_fail
