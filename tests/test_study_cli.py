@@ -213,6 +213,8 @@ def test_unknown_names_and_mismatched_lengths(corpus):
         run_study({"s": corpus}, features=("mfcc",), classifiers=("svm",), protocols=("lopo",))
     with pytest.raises(ParameterError, match="clips but y has"):
         run_study(corpus.data, corpus.target[:-1])
+    with pytest.raises(ParameterError, match=r"unknown corpus 'emovoo'.*emovo"):
+        run_study({"emovoo": "/data/emovo"}, features=("mfcc",))
     with pytest.raises(ParameterError, match="no feature sets given"):
         run_study(corpus.data, corpus.target, features=())
     with pytest.raises(ParameterError, match=r"'dnn'.*'max_epoch'.*max_epochs"):

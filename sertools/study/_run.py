@@ -707,6 +707,10 @@ def run_study(
             name = _canonical(key)
             if name in raw:
                 raise ParameterError(f"corpus {name!r} given more than once")
+            if isinstance(value, (str, os.PathLike)):
+                from ..datasets._corpora import canonical_corpus_name
+
+                canonical_corpus_name(name)  # a folder needs a known corpus name
             raw[name] = value
     else:
         if y is None:

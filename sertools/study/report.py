@@ -57,7 +57,7 @@ SIGNIFICANCE_NOTE = (
 STD_NOTE = f"± std: sample standard deviation over folds (ddof={STD_DDOF})."
 CI_NOTE = (
     "95 % CI: speaker-level (cluster) bootstrap of the pooled out-of-fold UAR "
-    "(speakers resampled with replacement, 1000 resamples, percentile interval)."
+    "(speakers resampled with replacement, {n_boot} resamples, percentile interval)."
 )
 
 
@@ -493,10 +493,11 @@ def write_reports(
         put("failures", "failures.csv", result.failures.to_csv(index=False))
 
     head = f"# {title or 'sertools study'}"
-    md: list[str] = [head, "", STD_NOTE, CI_NOTE, SIGNIFICANCE_NOTE, ""]
+    ci_note = CI_NOTE.format(n_boot=n_boot)
+    md: list[str] = [head, "", STD_NOTE, ci_note, SIGNIFICANCE_NOTE, ""]
     body: list[str] = [f"<h1>{html.escape(title or 'sertools study')}</h1>"]
     body += [
-        f"<p>{html.escape(n.replace('`', ''))}</p>" for n in (STD_NOTE, CI_NOTE, SIGNIFICANCE_NOTE)
+        f"<p>{html.escape(n.replace('`', ''))}</p>" for n in (STD_NOTE, ci_note, SIGNIFICANCE_NOTE)
     ]
     figures: list[tuple[str, bytes]] = []
 
