@@ -697,7 +697,11 @@ def test_reports_table2_layout_and_paper_side_by_side(tmp_path: Path):
     for r in comp.itertuples():
         assert r.uar_paper == ref.loc[(r.feature, r.classifier, r.corpus), "uar"]
         assert r.uar_diff == pytest.approx(r.uar - r.uar_paper, abs=0.006)  # CSV: 2 decimals
-    assert "| mel | svm | " in paths["paper_comparison_md"].read_text()
+    comp_md = paths["paper_comparison_md"].read_text()
+    assert "| mel | svm | " in comp_md
+    # the synthetic stand-ins have 4 classes, the paper's EMOVO and EMODB 7: said so
+    assert "EMOVO: ours 4 classes, the paper's 7" in comp_md
+    assert set(comp.n_classes) == {4} and set(comp.n_classes_paper) == {7}
     html = paths["report_html"].read_text()
     assert "<table>" in html and "data:image/png;base64," in html and "src='http" not in html
 

@@ -49,6 +49,9 @@ CORPUS_TITLES = {
     "savee": "SAVEE",
 }
 
+#: Number of emotion classes per corpus in the paper's Table I.
+PAPER_N_CLASSES = {"cremad": 6, "emovo": 7, "emodb": 7, "iemocap": 4, "ravdess": 7, "savee": 7}
+
 SIGNIFICANCE_NOTE = (
     "`*`: UAR significantly below the best UAR of its corpus (corrected resampled t-test, "
     "Nadeau & Bengio 2003, on fold UARs; Holm-corrected over the cells of a corpus and "
@@ -116,7 +119,9 @@ def paper_comparison(result: Any, *, protocol: str = "paper") -> pd.DataFrame:
     pandas.DataFrame
         One row per matching cell: feature, classifier, corpus, ``uar``,
         ``uar_paper``, ``uar_diff`` (ours minus paper), ``war``,
-        ``war_paper``, ``war_diff``; percent.
+        ``war_paper``, ``war_diff``; percent; ``n_classes`` (ours) and
+        ``n_classes_paper`` (the paper's Table I): where they differ the
+        numbers are not comparable.
     """
     s = result.summary(ci=False).reset_index()
     s = s[s.protocol == protocol]
@@ -128,6 +133,10 @@ def paper_comparison(result: Any, *, protocol: str = "paper") -> pd.DataFrame:
     )
     merged["uar_diff"] = merged.uar - merged.uar_paper
     merged["war_diff"] = merged.war - merged.war_paper
+    p = result.predictions
+    p = p[p.protocol == protocol]
+    merged["n_classes"] = merged.corpus.map(p.groupby("corpus").y_true.nunique())
+    merged["n_classes_paper"] = merged.corpus.map(PAPER_N_CLASSES)
     return merged[
         [
             "feature",
@@ -139,6 +148,8 @@ def paper_comparison(result: Any, *, protocol: str = "paper") -> pd.DataFrame:
             "war",
             "war_paper",
             "war_diff",
+            "n_classes",
+            "n_classes_paper",
         ]
     ]
 
@@ -170,6 +181,21 @@ def paper_comparison_markdown(comp: pd.DataFrame) -> str:
             else:
                 cells += [""] * 6
         lines.append("| " + " | ".join(cells) + " |")
+    if {"n_classes", "n_classes_paper"} <= set(comp.columns):
+        per = comp.drop_duplicates("corpus").set_index("corpus")
+        differ = [
+            f"{CORPUS_TITLES.get(c, c)}: ours {per.loc[c, 'n_classes']} classes, the paper's "
+            f"{per.loc[c, 'n_classes_paper']}"
+            for c in corpora
+            if per.loc[c, "n_classes"] != per.loc[c, "n_classes_paper"]
+        ]
+        if differ:
+            lines += [
+                "",
+                "Not comparable where the label sets differ (so does chance level): "
+                + "; ".join(differ)
+                + ".",
+            ]
     return "\n".join(lines)
 
 

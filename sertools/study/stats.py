@@ -220,8 +220,8 @@ def paired_bootstrap_uar(
     dict
         ``diff`` (UAR of a minus UAR of b), ``low``, ``high`` (percentile
         interval of the difference) and ``p`` (two-sided bootstrap p-value:
-        twice the share of resampled differences on the other side of 0,
-        at most 1).
+        ``2 (k + 1) / (n_boot + 1)`` with ``k`` resampled differences on the
+        other side of 0, at most 1; never below ``2 / (n_boot + 1)``).
     """
     counts, _, n_g = _per_group_confusions(y_true, [y_pred_a, y_pred_b], groups)
     total = counts.sum(axis=0)
@@ -234,10 +234,9 @@ def paired_bootstrap_uar(
     diffs = _uar_from_counts(boot[:, 0]) - _uar_from_counts(boot[:, 1])
     alpha = 1 - confidence
     low, high = np.nanquantile(diffs, [alpha / 2, 1 - alpha / 2])
-    if diff >= 0:
-        p = 2 * np.mean(diffs <= 0)
-    else:
-        p = 2 * np.mean(diffs >= 0)
+    other_side = np.sum(diffs <= 0) if diff >= 0 else np.sum(diffs >= 0)
+    # (count + 1) / (n + 1): a bootstrap p-value is never 0, at least 2 / (n_boot + 1)
+    p = 2 * (other_side + 1) / (n_boot + 1)
     return {"diff": diff, "low": float(low), "high": float(high), "p": float(min(p, 1.0))}
 
 
