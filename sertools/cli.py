@@ -15,7 +15,6 @@ rest, each failure is one line on stderr); 2 bad arguments; 130 interrupted
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from collections.abc import Sequence
@@ -27,7 +26,6 @@ __all__ = ["main"]
 EXIT_FAILED_CELLS = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
 class _UsageError(Exception):
@@ -91,8 +89,14 @@ def _common_run(args: argparse.Namespace, corpora: dict[str, Any], *, title: str
     features = _csv(args.features, "features", list(FEATURE_SETS))
     classifiers = _csv(args.classifiers, "classifiers", list(CLASSIFIERS))
     device = getattr(args, "device", "auto")
-    if not _DEVICE.match(device):
-        raise _UsageError(f"--device {device!r}: expected auto, cpu, cuda, cuda:N or mps")
+    if device != "auto":
+        from ._exceptions import ParameterError
+        from .utils import resolve_device
+
+        try:  # the package's one device policy; fails here, before any work
+            resolve_device(device)
+        except ParameterError as exc:
+            raise _UsageError(f"--device: {exc}") from exc
     params: dict[str, Any] = {}
     if device != "auto":
         params["device"] = device
@@ -294,7 +298,7 @@ def _parser() -> argparse.ArgumentParser:
         "--model-dir", default=None, help="folder of local NeMo checkpoints named <model>.nemo"
     )
     study.add_argument(
-        "--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: %(default)s)"
+        "--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)"
     )
     study.add_argument(
         "--cross-corpus",

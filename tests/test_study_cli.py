@@ -409,7 +409,7 @@ def _one_line_error(capsys) -> str:
         (["--features", ","], "--features ',' names nothing; expected some of mel, mfcc"),
         (["--features", "mfcc,nope"], "unknown feature set 'nope'"),
         (["--classifiers", "rf"], "unknown classifier 'rf'"),
-        (["--device", "gpu0"], "--device 'gpu0': expected auto, cpu, cuda"),
+        (["--device", "gpu0"], "--device: device='gpu0' is not a device: expected 'auto'"),
         (["--model", "titanet"], "--model 'titanet': expected NAME=PATH"),
         (["--model", "mfcc=x.nemo"], "'mfcc' has no pretrained model"),
     ],
