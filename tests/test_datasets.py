@@ -233,16 +233,17 @@ def test_git_lfs_pointer_raises(emodb_tree: Path) -> None:
         load_emodb(emodb_tree)
 
 
-def truncate(path: Path) -> int:
-    """Cut ``path`` to half its bytes; return the frames its header still declares."""
+def truncate(path: Path, keep: float = 0.5) -> int:
+    """Cut ``path`` to ``keep`` of its bytes; return the frames its header still declares."""
     frames = sf.info(str(path)).frames
     data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
+    path.write_bytes(data[: max(44, int(len(data) * keep))])  # 44: a bare WAV header
     return frames
 
 
-def test_truncated_files_are_reported_and_skipped(emodb_tree: Path) -> None:
-    declared = truncate(emodb_tree / "wav" / "08a02Wb.wav")
+@pytest.mark.parametrize("keep", [0.5, 0.0])  # half the bytes; the header alone
+def test_truncated_files_are_reported_and_skipped(emodb_tree: Path, keep: float) -> None:
+    declared = truncate(emodb_tree / "wav" / "08a02Wb.wav", keep)
     held = sf.info(str(emodb_tree / "wav" / "08a02Wb.wav")).frames
     with pytest.warns(CorpusWarning) as record:
         bunch = load_emodb(emodb_tree)

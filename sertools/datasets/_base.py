@@ -315,10 +315,10 @@ def _screen(records: list[Record], spec: CorpusSpec) -> _Screened:
             reason = str(exc.__cause__ or exc).splitlines()[0]
             out.broken.append((record, reason))
             continue
-        if info.frames == 0:
-            out.silent.append(record)
-        elif info.truncated:
+        if info.truncated:  # before "no audio": a header cut off after 0 frames is truncated
             out.truncated.append((record, info))
+        elif info.frames == 0:
+            out.silent.append(record)
         else:
             out.usable.append(record)
             out.rates[path] = info.sampling_rate
