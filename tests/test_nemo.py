@@ -416,3 +416,46 @@ def test_fit_records_the_checkpoint_content_hash(nemo_models, tmp_path):
     assert _embedder("ecapa", copy).fit().model_fingerprint_ == emb.model_fingerprint_
     other = _embedder("titanet", nemo_models["titanet"]).fit().model_fingerprint_
     assert other.startswith("sha256:") and other != emb.model_fingerprint_
+
+
+def test_pickled_pipeline_refuses_another_checkpoint_of_the_same_name(
+    nemo_models, clips, tmp_path, monkeypatch
+):
+    """#10: a fitted pipeline, unpickled where SERTOOLS_MODEL_DIR holds another
+    titanet_large.nemo, must not embed with that other model."""
+    first, second, same = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    for folder in (first, second, same):
+        folder.mkdir()
+    shutil.copy(nemo_models["titanet"], first / "titanet_large.nemo")
+    shutil.copy(nemo_models["titanet"], same / "titanet_large.nemo")
+    _tiny_nemo.save_model("titanet", second / "titanet_large.nemo", seed=1)  # other weights
+
+    monkeypatch.setenv(MODEL_DIR_ENV, str(first))
+    pipe = make_pipeline(TitaNetEmbedder(sampling_rate=SR), SVC()).fit(clips, LABELS)
+    expected = pipe.predict(clips)
+    blob = pickle.dumps(pipe)
+
+    monkeypatch.setenv(MODEL_DIR_ENV, str(same))  # the same bytes elsewhere: fine
+    np.testing.assert_array_equal(pickle.loads(blob).predict(clips), expected)
+
+    monkeypatch.setenv(MODEL_DIR_ENV, str(second))
+    with pytest.raises(ParameterError, match="was fitted with the model") as info:
+        pickle.loads(blob).predict(clips)
+    message = str(info.value)
+    assert str(first / "titanet_large.nemo") in message
+    assert str(second / "titanet_large.nemo") in message
+    assert pipe[0].model_fingerprint_ in message
+    # a refit adopts the new model
+    refit = pickle.loads(blob).fit(clips, LABELS)
+    assert refit[0].model_fingerprint_ not in ("", pipe[0].model_fingerprint_)
+
+
+def test_set_params_without_refit_is_refused(nemo_models, clips):
+    emb = _embedder("titanet", nemo_models["titanet"]).fit()
+    emb.set_params(verbose=False, n_threads=1, batch_seconds=1.0)  # read at transform: fine
+    emb.transform(clips[:2])
+    emb.set_params(model=str(nemo_models["ecapa"]))
+    with pytest.raises(ParameterError, match=r"changed since fit \(model: .*refit after"):
+        emb.transform(clips[:2])
+    emb.fit()
+    assert emb.transform(clips[:2]).shape == (2, emb.n_features_out_)

@@ -344,6 +344,16 @@ def test_reload_gives_the_same_numbers_and_keeps_the_rng(checkpoints, clips):
     np.testing.assert_array_equal(emb.transform(clips), F1)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (checks the CUDA RNG)")
+def test_model_load_keeps_the_cuda_rng(checkpoints):
+    clear_backend_cache()
+    torch.cuda.manual_seed_all(123)
+    expected = torch.rand(4, device="cuda").tolist()
+    torch.cuda.manual_seed_all(123)
+    _embedder("hubert", checkpoints["hubert"], device="cpu").fit()  # S3PRL seeds 0 while loading
+    assert torch.rand(4, device="cuda").tolist() == expected
+
+
 def test_order_restored(checkpoints, clips):
     emb = _embedder("wav2vec2", checkpoints["wav2vec2"], batch_seconds=0.3).fit()
     F = emb.transform(clips)

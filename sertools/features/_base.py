@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .. import audio
-from .._exceptions import BackendError
+from .._exceptions import BackendError, ParameterError
 from ..utils._sklearn_compat import Interval, validate_estimator_params
 
 __all__ = ["BaseEmbedder"]
@@ -35,6 +35,12 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
     }
     #: prefix of the output feature names (``mfcc`` -> ``mfcc0, mfcc1, ...``)
     _feature_prefix: str = "x"
+    #: parameters read afresh at every transform (input rate, progress, threads,
+    #: batching): ``set_params`` may change them on a fitted embedder. A change of
+    #: any other parameter needs a refit (see :meth:`_check_params_unchanged`).
+    _live_params: frozenset[str] = frozenset(
+        {"sampling_rate", "verbose", "n_jobs", "n_threads", "batch_seconds", "max_chunk_seconds"}
+    )
 
     # --- hooks for subclasses -------------------------------------------------
     def _target_rate(self) -> int:
@@ -78,9 +84,11 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
             The fitted embedder.
         """
         validate_estimator_params(self)
+        self.__dict__.pop("_fitted_params", None)
         self._load()
         self.n_features_out_ = int(self._n_features_out())
         self.model_fingerprint_ = str(self._model_fingerprint())
+        self._fitted_params = self.get_params(deep=False)
         return self
 
     def transform(self, X: Any) -> np.ndarray:
@@ -99,6 +107,7 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
             ``set_output(transform="pandas")``).
         """
         check_is_fitted(self, "n_features_out_")
+        self._check_params_unchanged()
         waves = audio.as_waveforms(
             X, sampling_rate=self.sampling_rate, target_rate=self._target_rate()
         )
@@ -140,7 +149,37 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         ndarray of str, shape (n_features_out_,)
         """
         check_is_fitted(self, "n_features_out_")
+        self._check_params_unchanged()
         return np.asarray(self._feature_names(), dtype=object)
+
+    def _check_params_unchanged(self) -> None:
+        """Refuse to transform with parameters other than those of the fit.
+
+        ``set_params(n_mfcc=20)`` on a fitted embedder changes what
+        ``transform`` would compute, but not what ``fit`` prepared (the model,
+        the output width): the results would mix both. Only the parameters in
+        :attr:`_live_params` may change without a refit.
+
+        Raises
+        ------
+        ParameterError
+            Naming the changed parameters, their fitted and current values.
+        """
+        fitted = self.__dict__.get("_fitted_params")
+        if fitted is None:  # fitted by an older sertools: nothing to compare with
+            return
+        current = self.get_params(deep=False)
+        changed = [
+            k
+            for k in current
+            if k not in self._live_params and not _same(fitted.get(k), current[k])
+        ]
+        if changed:
+            what = ", ".join(f"{k}: {fitted.get(k)!r} -> {current[k]!r}" for k in changed)
+            raise ParameterError(
+                f"{type(self).__name__}'s parameters changed since fit ({what}): "
+                "refit after set_params (fit, or fit_transform)"
+            )
 
     def _feature_names(self) -> list[str]:
         return [f"{self._feature_prefix}{i}" for i in range(self.n_features_out_)]
@@ -152,3 +191,13 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         tags.requires_fit = True
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two parameter values are equal (never raising on odd types)."""
+    if a is b:
+        return True
+    try:
+        return bool(a == b)
+    except Exception:  # e.g. arrays: compare by identity only
+        return False

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .._exceptions import ParameterError
 from ..utils._sklearn_compat import Interval, StrOptions
 from ..utils._torch import resolve_device, torch_threads
 from ._base import BaseEmbedder
@@ -91,6 +92,7 @@ class NeuralEmbedder(BaseEmbedder):
         # a refit (e.g. after set_params(model=..., device=...)) must not keep the
         # model of the previous fit: look it up again from the current params
         self.__dict__.pop("_backend", None)
+        self.__dict__.pop("model_fingerprint_", None)  # a refit may load another model
         self.device_ = resolve_device(self.device)
         self._get_backend()
 
@@ -107,16 +109,51 @@ class NeuralEmbedder(BaseEmbedder):
                 _BACKEND_CACHE.popitem(last=False)
         else:
             _BACKEND_CACHE.move_to_end(key)
+        self._check_same_model(backend)
         self._backend = backend
         return backend
+
+    def _check_same_model(self, backend: Backend) -> None:
+        """Refuse a model other than the one this embedder was fitted with.
+
+        A fitted embedder does not pickle its model: after unpickling (or in a
+        joblib worker) it loads it again from its parameters, which may now
+        resolve to another checkpoint (another ``SERTOOLS_MODEL_DIR``, a
+        replaced file). Its features would silently differ from the fitted ones.
+
+        Raises
+        ------
+        ParameterError
+            Naming the fitted and the current checkpoint file(s) and hashes.
+        """
+        fitted = self.__dict__.get("model_fingerprint_")
+        if not fitted:  # not fitted yet (or a model without an identity)
+            return
+        files = tuple(getattr(backend, "checkpoint_files", None) or ())
+        current = fingerprint_files(files)
+        if current == fitted:
+            return
+        was = self.__dict__.get("model_files_") or ("?",)
+        raise ParameterError(
+            f"{type(self).__name__} was fitted with the model {', '.join(was)} ({fitted}), "
+            f"but its parameters now resolve to {', '.join(files) or 'a model of unknown file'} "
+            f"({current or 'no content hash'}): its features would differ from the fitted "
+            "ones. Point it at the original checkpoint (model_dir, SERTOOLS_MODEL_DIR or the "
+            "file path), or refit the pipeline"
+        )
 
     def __getstate__(self) -> dict[str, Any]:
         # BaseEstimator.__getstate__ may return the live __dict__: copy, never pop
         return {k: v for k, v in super().__getstate__().items() if k != "_backend"}
 
     def _model_fingerprint(self) -> str:
-        """SHA-256 of the checkpoint file(s) the backend loaded (its ``checkpoint_files``)."""
-        return fingerprint_files(getattr(self._get_backend(), "checkpoint_files", None) or ())
+        """SHA-256 of the checkpoint file(s) the backend loaded (its ``checkpoint_files``).
+
+        Also records those files as ``model_files_``.
+        """
+        files = tuple(getattr(self._get_backend(), "checkpoint_files", None) or ())
+        self.model_files_ = files
+        return fingerprint_files(files)
 
     def _target_rate(self) -> int:
         return int(self._get_backend().sampling_rate)

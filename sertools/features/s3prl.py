@@ -101,7 +101,7 @@ def _quiet(verbose: bool) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _keep_rng_state() -> Iterator[None]:
-    """Restore Python's and torch's global RNGs after the block.
+    """Restore Python's and torch's global RNGs (CPU and every CUDA device) after the block.
 
     ``S3PRLUpstream.__init__`` probes the model with pseudo waveforms made after
     ``random.seed(0)`` and ``torch.manual_seed(0)``: without this, every model
@@ -110,8 +110,11 @@ def _keep_rng_state() -> Iterator[None]:
     import torch
 
     state = random.getstate()
+    # every CUDA device's generator too (torch.manual_seed reseeds them all); on a
+    # machine without CUDA there are none, and fork_rng then touches no CUDA state
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
     try:
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=devices):
             yield
     finally:
         random.setstate(state)
