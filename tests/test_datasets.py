@@ -264,6 +264,7 @@ def test_non_audio_file_whose_name_parses_is_reported(emodb_tree: Path, name: st
         bunch = load_emodb(emodb_tree)
     [message] = [str(w.message) for w in record if "not readable audio" in str(w.message)]
     assert f"1 EMODB file(s) under {emodb_tree} are not readable audio: wav/{name} (" in message
+    assert message.count(name) == 1  # the reason is soundfile's, without the path again
     assert name not in names(bunch)
     with pytest.raises(ParameterError, match=rf"not readable audio: wav/{name}"):
         load_emodb(emodb_tree, strict=True)

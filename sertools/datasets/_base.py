@@ -312,7 +312,8 @@ def _screen(records: list[Record], spec: CorpusSpec) -> _Screened:
         try:
             info = audio_info(path)
         except ParameterError as exc:
-            reason = str(exc.__cause__ or exc).splitlines()[0]
+            cause = exc.__cause__  # soundfile's own words, without the path again
+            reason = getattr(cause, "error_string", None) or str(cause or exc).splitlines()[0]
             out.broken.append((record, reason))
             continue
         if info.truncated:  # before "no audio": a header cut off after 0 frames is truncated
