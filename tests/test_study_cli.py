@@ -720,3 +720,41 @@ def test_paper_table_is_transcribed_consistently():
         t.set_index(["feature", "classifier", "corpus"]).loc[("titanet", "dnn", "emodb"), "uar"]
         == 98.34
     )
+
+
+def test_speaker_protocol_on_iemocap_is_leave_one_session_out(tmp_path: Path):
+    import warnings
+
+    from _fake_corpora import write_iemocap_dialog
+
+    root = tmp_path / "IEMOCAP"
+    codes = ["ang", "hap", "neu", "sad"] * 3
+    for s in range(1, 6):
+        for g in "FM":
+            d = f"Ses0{s}{g}_impro01"
+            write_iemocap_dialog(root, d, {f"{d}_{g}{i:03d}": c for i, c in enumerate(codes)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # librosa: clips shorter than n_fft
+        result = run_study(
+            {"iemocap": root}, features=("mfcc",), classifiers=("svm",), protocols=("speaker",)
+        )
+    assert result.ok
+    p = result.predictions
+    # five folds, each testing both speakers of one session and nothing else
+    assert result.scores.fold.nunique() == 5
+    for k, block in p.groupby("fold"):
+        assert sorted(block.group.unique()) == [f"Ses0{k + 1}F", f"Ses0{k + 1}M"]
+
+
+def test_progress_bar_and_lines(corpus, capsys):
+    run_study({"synthetic": corpus}, features=("mfcc",), classifiers=("svm",), progress=True)
+    err = capsys.readouterr()
+    text = err.err + err.out
+    assert "cells" in text and "1/1" in text
+    assert "[synthetic/paper/mfcc/svm] UAR" in text
+    lines = []
+    run_study(
+        {"synthetic": corpus}, features=("mfcc",), classifiers=("svm",), progress=lines.append
+    )
+    assert lines[0] == f"[synthetic/mfcc] embedding {len(corpus.target)} clips"
+    assert lines[-1].startswith("[synthetic/paper/mfcc/svm] UAR ")
