@@ -285,7 +285,9 @@ def _parser() -> argparse.ArgumentParser:
     study.add_argument(
         "--root", default=None, help="folder of the corpus when a single --corpus NAME is given"
     )
-    _add_run_options(study, features="mel,mfcc", classifiers="svm,dnn", protocols=["paper"])
+    _add_run_options(
+        study, features="mel,mfcc", classifiers="svm,dnn,svm-scaled", protocols=["paper"]
+    )
     study.add_argument(
         "--model",
         action="append",

@@ -758,3 +758,30 @@ def test_progress_bar_and_lines(corpus, capsys):
     )
     assert lines[0] == f"[synthetic/mfcc] embedding {len(corpus.target)} clips"
     assert lines[-1].startswith("[synthetic/paper/mfcc/svm] UAR ")
+
+
+def test_report_says_when_the_unscaled_svm_is_near_chance(corpus):
+    from sertools.study.report import scaling_notes
+
+    # MFCCs x 100: distances so large that SVC(gamma=1e-3)'s kernel is ~0 between clips
+    # (measured: x1 57.5 %, x10 45 %, x100 25 % = chance for 4 classes)
+    F = MFCCEmbedder(sampling_rate=corpus.sampling_rate).fit_transform(corpus.data) * 100
+    result = run_study(
+        {"tiny": (list(F), corpus.target, corpus.speaker)},
+        features={"mfcc": _Identity()},
+        classifiers=("svm", "svm-scaled"),
+    )
+    s = result.summary(ci=False)
+    assert s.loc[("tiny", "paper", "mfcc", "svm"), "uar_mean"] == pytest.approx(25.0)
+    notes = scaling_notes(result)
+    assert len(notes) == 1 and notes[0].startswith("tiny/paper/mfcc: the unscaled SVM")
+
+
+class _Identity(MFCCEmbedder):
+    """Rows in, the same rows out: lets precomputed features through the study."""
+
+    def fit(self, X=None, y=None):
+        return self
+
+    def transform(self, X):
+        return np.asarray(list(X), dtype=np.float32)

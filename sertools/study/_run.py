@@ -132,7 +132,8 @@ def make_classifier(name: str, *, random_state: int | None = 0, **params: Any) -
     ----------
     name : {"svm", "dnn", "svm-scaled"}
         ``svm``: ``SVC(C=10, gamma=1e-3)`` on unscaled features (the paper;
-        near chance on small-magnitude embeddings such as eGeMAPS);
+        near chance when the features' scale does not suit ``gamma=1e-3``,
+        e.g. large magnitudes);
         ``dnn``: :class:`sertools.models.DNNClassifier` with its defaults;
         ``svm-scaled``: ``make_pipeline(StandardScaler(), SVC(C=10, gamma="scale"))``.
     random_state : int or None, default=0
