@@ -271,7 +271,7 @@ def _parser() -> argparse.ArgumentParser:
         "extraction, so a missing checkpoint stops the run at once (unless --keep-going). "
         "Writes OUT/report.md, OUT/report.html (self-contained), Table II per protocol "
         "(table2_<protocol>.md/.tex/.csv), paper_comparison.md/.csv (the paper's Table II "
-        "beside ours), summary.csv (mean, std with ddof=1, 95 %% speaker-bootstrap CI), "
+        "beside ours), summary.csv (mean, std with ddof=1, 95 % speaker-bootstrap CI), "
         "significance.csv, scores.csv, predictions.csv (every out-of-fold prediction) and "
         "PNG figures.",
     )
