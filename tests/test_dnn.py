@@ -148,6 +148,26 @@ def test_standardize_stores_training_scaler(blobs) -> None:
     assert fast(standardize=False).fit(X, y).scaler_ is None
 
 
+def test_scaler_is_applied_in_fit_and_predict(blobs) -> None:
+    """Checked by its effect: a scaler fitted but not applied fails here."""
+    X, y = blobs
+    X = X.astype(np.float32)
+    # Scaling by a power of two is exact in binary floating point, and so are the
+    # scaler's mean, variance and square root of the scaled data: the standardised
+    # inputs, hence training and predictions, are bit for bit those of X.
+    clf, big = fast().fit(X, y), fast().fit(X * 256, y)
+    np.testing.assert_array_equal(big.predict_proba(X * 256), clf.predict_proba(X))
+    # the network sees standardised features at prediction time too
+    Z = torch.as_tensor(clf.scaler_.transform(X), dtype=torch.float32)
+    with torch.no_grad():
+        logits = clf.net_.module_.eval()(Z).double()
+    # the same float32 network on the same inputs; only the softmax may differ in rounding
+    np.testing.assert_allclose(clf.predict_proba(X), torch.softmax(logits, 1), rtol=0, atol=1e-6)
+    # without standardisation the raw scale does change the training
+    raw, raw_big = fast(standardize=False).fit(X, y), fast(standardize=False).fit(X * 256, y)
+    assert not np.array_equal(raw.predict_proba(X), raw_big.predict_proba(X * 256))
+
+
 def test_float32_and_float64_inputs_agree(blobs) -> None:
     X, y = blobs
     clf = fast().fit(X, y)
@@ -169,9 +189,20 @@ def test_clone_and_pickle(blobs) -> None:
 
 def test_grid_search(blobs) -> None:
     X, y = blobs
-    search = GridSearchCV(fast(max_epochs=10), {"lr": [1e-3, 1e-2]}, cv=2).fit(X, y)
-    assert search.best_params_["lr"] in (1e-3, 1e-2)
-    assert search.predict(X).shape == (len(X),)
+    cv = StratifiedKFold(2, shuffle=True, random_state=0)
+    grid = {"lr": [1e-6, 1e-2]}  # 10 epochs at 1e-6 barely move the initial weights
+    search = GridSearchCV(fast(max_epochs=10), grid, cv=cv, scoring="balanced_accuracy")
+    search.fit(X, y)
+    # every candidate scores exactly as the classifier cross-validated with its lr
+    for i, lr in enumerate(grid["lr"]):
+        ref = cross_validate(fast(max_epochs=10, lr=lr), X, y, cv=cv, scoring="balanced_accuracy")
+        split = [search.cv_results_[f"split{k}_test_score"][i] for k in range(2)]
+        np.testing.assert_array_equal(split, ref["test_score"])
+    assert search.cv_results_["mean_test_score"][0] < 0.5  # 4 classes: chance is 0.25
+    assert search.cv_results_["mean_test_score"][1] > 0.95
+    assert search.best_params_ == {"lr": 1e-2}
+    refit = fast(max_epochs=10, lr=1e-2).fit(X, y)
+    np.testing.assert_array_equal(search.predict_proba(X), refit.predict_proba(X))
 
 
 def test_cross_validate_in_parallel(blobs) -> None:
@@ -342,7 +373,7 @@ def test_cuda_requested_without_cuda(blobs) -> None:
 
 @pytest.mark.realdata
 def test_real_emovo_mfcc_pipeline(emovo_root) -> None:
-    """The paper's MFCC + DNN on real EMOVO, 5-fold stratified CV: UAR >= 40 %.
+    """The paper's MFCC + DNN on real EMOVO, 5-fold stratified CV: UAR >= 68 %.
 
     ``MFCCEmbedder`` is stateless, so cross-validating the pipeline equals
     cross-validating the DNN on MFCCs extracted once; extracting once keeps the test
@@ -363,7 +394,10 @@ def test_real_emovo_mfcc_pipeline(emovo_root) -> None:
     scores = cross_validate(
         DNNClassifier(random_state=0), features, y, cv=cv, scoring="balanced_accuracy"
     )
-    assert scores["test_score"].mean() >= 0.40
+    # Measured 0.737 (folds 0.69-0.78) with the defaults; 0.693 without standardisation,
+    # chance is 1/7. The bound leaves ~5 points for float differences between machines
+    # (the MFCCs differ in the last bits, which changes the training slightly).
+    assert scores["test_score"].mean() >= 0.68
 
     train, test = next(cv.split(features, y))
     pipe = make_pipeline(MFCCEmbedder(n_jobs=2), DNNClassifier(random_state=0))
