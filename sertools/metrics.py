@@ -49,8 +49,9 @@ def _per_class_recall(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]
         )
     if y_true.shape[0] == 0:
         raise ParameterError("y_true and y_pred are empty; at least one sample is needed")
-    classes, inverse, supports = np.unique(y_true, return_inverse=True, return_counts=True)
-    hits = np.bincount(inverse, weights=(y_true == y_pred), minlength=classes.size)
+    _, inverse, supports = np.unique(y_true, return_inverse=True, return_counts=True)
+    # every class of y_true occurs in inverse, so there is one bin per class
+    hits = np.bincount(inverse, weights=(y_true == y_pred))
     return hits / supports, supports
 
 

@@ -68,10 +68,15 @@ def test_classes_only_in_predictions_do_not_count():
 def test_errors(func):
     with pytest.raises(ParameterError, match="different lengths: 3 != 2"):
         func([1, 2, 3], [1, 2])
-    with pytest.raises(ParameterError, match="empty"):
+    with pytest.raises(ParameterError, match=r"^y_true and y_pred are empty; at least one sample"):
         func([], [])
-    with pytest.raises(ParameterError, match="1-D"):
+    with pytest.raises(ParameterError, match=r"^y_true and y_pred must be 1-D label arrays"):
         func([[1, 2]], [[1, 2]])
+    # one 2-D side alone is an error too (it would broadcast against the other)
+    with pytest.raises(ParameterError, match=r"got shapes \(3,\) and \(3, 1\)"):
+        func([1, 2, 3], [[1], [2], [3]])
+    with pytest.raises(ParameterError, match=r"got shapes \(3, 1\) and \(3,\)"):
+        func([[1], [2], [3]], [1, 2, 3])
     assert issubclass(ParameterError, ValueError)
 
 
