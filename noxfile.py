@@ -1,4 +1,5 @@
-"""Developer tasks: ``nox -s tests``, ``nox -s lint``, ``nox -s demo``, ``nox -s bench``.
+"""Developer tasks: ``nox -s tests``, ``nox -s lint``, ``nox -s demo``, ``nox -s bench``,
+``nox -s mutation``.
 
 Two software stacks are needed because the backends disagree on torch:
 
@@ -46,6 +47,21 @@ def tests(session: nox.Session, stack: str) -> None:
         args = [*args, "tests/test_s3prl.py", "tests/test_exact.py", "tests/test_engine.py"]
         args = [*args, "tests/test_dnn.py"]
     session.run("pytest", *args, env={"MPLBACKEND": "Agg"})
+
+
+@nox.session(python=PYTHON)
+def mutation(session: nox.Session) -> None:
+    """Mutation testing (never part of ``nox -s tests``): ``tools/mutation.py``.
+
+    Curated deliberate bugs (label maps, audio, log-Mel, engine, metrics, DNN), each
+    run against a fast subset of the tests, then mutmut on ``sertools/metrics.py``;
+    prints killed/survived and the score. Arguments go to the runner, e.g.
+    ``nox -s mutation -- --only savee-f-h --jobs 2``.
+    """
+    _install(session, "nemo", "test")
+    session.install("mutmut==3.8.1")
+    args = session.posargs or ["--mutmut"]
+    session.run("python", "tools/mutation.py", *args, env={"MPLBACKEND": "Agg"})
 
 
 @nox.session(python=PYTHON)
