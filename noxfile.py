@@ -39,7 +39,11 @@ def tests(session: nox.Session, stack: str) -> None:
     Real-corpus tests run when ``SERTOOLS_TEST_DATA`` points at the shared data
     folder and skip with the reason otherwise.
     """
-    _install(session, stack, f"test,{stack}")
+    _install(session, stack, f"test,{stack}" + (",opensmile,hf" if stack == "nemo" else ""))
+    if stack == "nemo":
+        # GE2E reads the weights in resemblyzer's wheel; webrtcvad-wheels (no build, no
+        # pkg_resources) lets the tests import resemblyzer itself for reference values
+        session.install("--no-deps", "resemblyzer==0.1.4", "webrtcvad-wheels>=2.0.14")
     args = session.posargs or ["-q", "-p", "no:cacheprovider", "--durations=10"]
     if stack == "s3prl" and not session.posargs:
         # The core suite already ran on the nemo stack; here run the S3PRL
