@@ -131,6 +131,10 @@ BUILTIN_FEATURE_SETS: tuple[FeatureSet, ...] = (
     _builtin("wav2vec2", "s3prl", "Wav2Vec2Embedder", "s3prl", "wav2vec 2.0 Base hidden states"),
     _builtin("decoar", "s3prl", "DecoarEmbedder", "s3prl", "DeCoAR hidden states"),
     _builtin("hubert", "s3prl", "HubertEmbedder", "s3prl", "HuBERT Base hidden states"),
+    # beyond the paper (#14)
+    _builtin("egemaps", "opensmile", "EGeMAPSEmbedder", "opensmile", "eGeMAPS v02 functionals"),
+    _builtin("compare", "opensmile", "ComParEEmbedder", "opensmile", "ComParE 2016 functionals"),
+    _builtin("ge2e", "ge2e", "GE2EEmbedder", "ge2e", "GE2E speaker embedding (Resemblyzer)"),
 )
 
 _registered: dict[str, FeatureSet] = {}

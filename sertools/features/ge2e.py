@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
 
 from .._exceptions import BackendNotAvailableError, ParameterError
+from ..utils._sklearn_compat import Interval
 from ._neural import NeuralEmbedder
 
 __all__ = ["GE2EEmbedder", "packaged_checkpoint"]
@@ -139,6 +139,7 @@ def _load_network(path: Path) -> Any:
         )
     # the checkpoint also holds the training loss's similarity_weight/bias: not ours
     net.load_state_dict({k: weights[k] for k in expected})
+    net.checkpoint_files = (str(path),)  # the model's identity (model_fingerprint_)
     return net.eval()
 
 
@@ -204,6 +205,7 @@ class _GE2EBackend:
 
     def __init__(self, net: Any, device: Any, *, partials: bool, rate: float, coverage: float):
         self.net = net
+        self.checkpoint_files = net.checkpoint_files
         self.device = device
         self.partials = partials
         self.rate = rate

@@ -24,9 +24,9 @@ from numbers import Integral
 from typing import Any
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
 
 from .._exceptions import BackendNotAvailableError
+from ..utils._sklearn_compat import Interval
 from ._base import BaseEmbedder
 
 __all__ = ["ComParEEmbedder", "EGeMAPSEmbedder"]
