@@ -13,6 +13,18 @@ class ParameterError(ValueError):
     Every error that sertools raises for bad user input is a ``ParameterError``,
     a :class:`ValueError` subclass, whose message names the offending item
     (clip index, file path, label, folder, checkpoint) and what was expected.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sertools
+    >>> try:
+    ...     sertools.MFCCEmbedder().fit_transform([np.zeros(16000)])
+    ... except sertools.ParameterError as err:
+    ...     print(err)
+    clip X[0] is an array but sampling_rate is None; pass the rate of the waveforms, ...
+    >>> issubclass(sertools.ParameterError, ValueError)
+    True
     """
 
 
@@ -20,6 +32,15 @@ class BackendNotAvailableError(ImportError):
     """An optional backend (NeMo, S3PRL) is not installed.
 
     The message names the extra to install, e.g. ``pip install 'sertools[nemo]'``.
+    It is raised by ``fit``, never by ``import sertools`` or by the constructor, so
+    an embedder can be built, cloned and pickled where its backend is missing.
+
+    Examples
+    --------
+    >>> import sertools
+    >>> issubclass(sertools.BackendNotAvailableError, ImportError)
+    True
+    >>> emb = sertools.TitaNetEmbedder()  # no NeMo needed until fit
     """
 
 
