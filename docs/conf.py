@@ -64,7 +64,7 @@ nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 
 # -- autodoc / autosummary / numpydoc ---------------------------------------------------------
-autosummary_generate = True
+# autosummary_generate: set below, once the API pages are written
 autosummary_imported_members = True
 autodoc_default_options = {"members": True, "inherited-members": False, "show-inheritance": True}
 autodoc_typehints = "none"  # numpydoc's Parameters sections carry the types
@@ -283,4 +283,7 @@ def copy_notebooks(src: Path, out: Path) -> None:
 
 
 write_api(HERE / "api")
+# The pages to generate stubs from, listed explicitly: on an incremental build Sphinx's
+# list of documents is the previous build's, which lacks a module page new since then.
+autosummary_generate = sorted(str(p.relative_to(HERE)) for p in (HERE / "api").glob("*.rst"))
 copy_notebooks(ROOT / "examples", HERE / "examples")
