@@ -118,6 +118,7 @@ ALLOWED: dict[str, set[str]] = {
     "sertools.study.plot_layerwise": {"RT03", "EX01"},
     "sertools.study.plot_scores": {"PR07", "RT03", "EX01"},
     "sertools.study.report.paper_comparison": {"PR07", "EX01"},
+    "sertools.study.report.scaling_notes": {"PR01", "RT03", "EX01"},
     "sertools.study.report.table2_latex": {"PR01", "RT01", "EX01"},
     "sertools.study.report.table2_markdown": {"PR01", "RT01", "EX01"},
     "sertools.study.run_study": {"RT03", "EX01"},
