@@ -117,7 +117,7 @@ def notebooks(session: nox.Session) -> None:
     ``nox -s notebooks -- examples/01_quickstart.ipynb`` runs one. Real-corpus cells
     use ``SERTOOLS_TEST_DATA`` when it is set.
     """
-    _install(session, "nemo", "test,docs,nemo")
+    _install(session, "nemo", "test,docs,nemo,hf")
     names = session.posargs or sorted(
         f"examples/{nb}" for nb in os.listdir("examples") if nb.endswith(".ipynb")
     )
