@@ -49,7 +49,7 @@ def tests(session: nox.Session, stack: str) -> None:
         # The core suite already ran on the nemo stack; here run the S3PRL
         # tests and the core tests that touch torch (engine, DNN).
         args = [*args, "tests/test_s3prl.py", "tests/test_exact.py", "tests/test_engine.py"]
-        args = [*args, "tests/test_dnn.py"]
+        args = [*args, "tests/test_dnn.py", "tests/test_gpu.py"]
     session.run("pytest", *args, env={"MPLBACKEND": "Agg"})
 
 
@@ -90,6 +90,8 @@ def bench(session: nox.Session, stack: str) -> None:
     """Benchmarks (never part of the tests): writes docs/benchmarks-*.md."""
     _install(session, stack, f"test,{stack}")
     session.run("python", f"benchmarks/bench_{stack}.py", "--out", f"docs/benchmarks-{stack}.md")
+    # GPU throughput (a short CPU smoke mode without CUDA); one page section per stack
+    session.run("python", "benchmarks/bench_gpu.py", "--out", "docs/benchmarks-gpu.md")
 
 
 @nox.session(python=PYTHON)

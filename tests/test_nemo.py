@@ -103,6 +103,7 @@ def test_defaults_and_params():
         "batch_seconds": "auto",
         "max_chunk_seconds": 30.0,
         "n_threads": None,
+        "precision": "fp32",
         "sampling_rate": None,
         "verbose": False,
     }

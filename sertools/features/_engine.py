@@ -12,7 +12,9 @@ the model's rate) and a *backend*: any callable mapping a zero-padded batch
 3. sorts the pieces by length and fills batches up to a padded-audio budget
    (``batch_size * longest <= max_batch_samples``, at least one piece a batch);
 4. zero-pads each batch, runs the backend under ``torch.inference_mode()``
-   on the chosen device, with a progress bar when asked;
+   on the chosen device (from page-locked memory on CUDA; under
+   ``torch.autocast`` for ``precision="bf16"|"fp16"``), with a progress bar
+   when asked;
 5. restores the input order.
 
 Backends pool over *valid* frames only (see :func:`masked_mean`), so padding
@@ -21,6 +23,7 @@ does not leak into the embeddings of shorter clips.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Sequence
 from typing import Protocol
@@ -30,7 +33,9 @@ import numpy as np
 from ..utils._torch import resolve_device, torch_threads  # re-exported: one device policy
 
 __all__ = [
+    "PRECISIONS",
     "Backend",
+    "autocast",
     "extract",
     "masked_mean",
     "plan_batches",
@@ -142,6 +147,30 @@ def masked_mean(hidden, lengths):
     return summed / lengths[:, None].to(hidden.dtype)
 
 
+#: ``precision=`` values and the autocast dtype each runs the backend under
+PRECISIONS = {"fp32": None, "bf16": "bfloat16", "fp16": "float16"}
+
+
+def autocast(device, precision: str):
+    """``torch.autocast`` to ``precision`` on ``device``'s type (a no-op for ``"fp32"``).
+
+    Parameters
+    ----------
+    device : torch.device
+    precision : {"fp32", "bf16", "fp16"}
+
+    Returns
+    -------
+    context manager
+    """
+    import torch
+
+    dtype = PRECISIONS[precision]
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=getattr(torch, dtype))
+
+
 def extract(
     waves: Sequence[np.ndarray],
     backend: Backend,
@@ -151,6 +180,7 @@ def extract(
     max_chunk_samples: int | None = None,
     verbose: bool = False,
     desc: str = "embedding",
+    precision: str = "fp32",
 ) -> np.ndarray:
     """Embed clips in length-sorted, zero-padded batches.
 
@@ -171,6 +201,11 @@ def extract(
         Show a tqdm progress bar over pieces.
     desc : str
         Progress bar label.
+    precision : {"fp32", "bf16", "fp16"}
+        ``"bf16"`` / ``"fp16"`` run the backend under ``torch.autocast`` with
+        that dtype (faster on GPUs; embeddings drift slightly, see
+        docs/benchmarks-gpu.md). On CUDA, batches are copied from page-locked
+        host memory without blocking.
 
     Returns
     -------
@@ -204,8 +239,10 @@ def extract(
 
     lengths = [len(p) for p in pieces]
     out = np.zeros((len(pieces), backend.n_features), dtype=np.float32)
+    cuda = device.type == "cuda"
     with (
         torch.inference_mode(),
+        autocast(device, precision),
         tqdm(total=len(pieces), desc=desc, unit="clip", disable=not verbose, leave=False) as bar,
     ):
         for batch_idx in plan_batches(lengths, max_batch_samples=max_batch_samples):
@@ -215,9 +252,12 @@ def extract(
                 batch[row, : lengths[j]] = pieces[j]
             true_lengths = [lengths[j] for j in batch_idx]
             try:
-                signal = torch.from_numpy(batch).to(device)
-                lens = torch.tensor(true_lengths, dtype=torch.long, device=device)
-                emb = backend(signal, lens)
+                signal = torch.from_numpy(batch)
+                lens = torch.tensor(true_lengths, dtype=torch.long)
+                if cuda:  # page-locked: the host-to-device copies run asynchronously
+                    signal, lens = signal.pin_memory(), lens.pin_memory()
+                signal = signal.to(device, non_blocking=cuda)
+                emb = backend(signal, lens.to(device, non_blocking=cuda))
                 out[batch_idx] = emb.detach().float().cpu().numpy().reshape(len(batch_idx), -1)
             except (ParameterError, BackendError):
                 raise

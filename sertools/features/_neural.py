@@ -78,6 +78,9 @@ class NeuralEmbedder(BaseEmbedder):
         "batch_seconds": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "max_chunk_seconds": [Interval(Real, 0.5, None, closed="left"), None],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        # opt-in reduced precision (torch.autocast); subclasses without the
+        # parameter run in float32
+        "precision": [StrOptions({"fp32", "bf16", "fp16"})],
     }
 
     # --- subclass hooks -------------------------------------------------------
@@ -179,4 +182,5 @@ class NeuralEmbedder(BaseEmbedder):
                 max_chunk_samples=chunk,
                 verbose=bool(self.verbose),
                 desc=type(self).__name__,
+                precision=getattr(self, "precision", "fp32"),
             )

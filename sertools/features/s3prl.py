@@ -449,6 +449,10 @@ class S3PRLEmbedder(NeuralEmbedder):
         are averaged, weighted by duration; None embeds every clip whole.
     n_threads : int or None, default=None
         torch intra-op threads during ``transform`` (None: torch's setting).
+    precision : {"fp32", "bf16", "fp16"}, default="fp32"
+        ``"bf16"`` / ``"fp16"`` run the model under ``torch.autocast`` with
+        that dtype: faster on a GPU, embeddings drift slightly from float32
+        (measured in docs/benchmarks-gpu.md). Opt-in; float32 otherwise.
     sampling_rate : int or None, default=None
         Rate of array input in Hz (file paths carry their own).
     verbose : bool, default=False
@@ -505,6 +509,7 @@ class S3PRLEmbedder(NeuralEmbedder):
         batch_seconds: str | float = "auto",
         max_chunk_seconds: float | None = 30.0,
         n_threads: int | None = None,
+        precision: str = "fp32",
         sampling_rate: int | None = None,
         verbose: bool = False,
     ) -> None:
@@ -516,6 +521,7 @@ class S3PRLEmbedder(NeuralEmbedder):
         self.batch_seconds = batch_seconds
         self.max_chunk_seconds = max_chunk_seconds
         self.n_threads = n_threads
+        self.precision = precision
         self.sampling_rate = sampling_rate
         self.verbose = verbose
 
@@ -692,6 +698,7 @@ class _FixedUpstreamEmbedder(S3PRLEmbedder):
         batch_seconds: str | float = "auto",
         max_chunk_seconds: float | None = 30.0,
         n_threads: int | None = None,
+        precision: str = "fp32",
         sampling_rate: int | None = None,
         verbose: bool = False,
     ) -> None:
@@ -702,6 +709,7 @@ class _FixedUpstreamEmbedder(S3PRLEmbedder):
         self.batch_seconds = batch_seconds
         self.max_chunk_seconds = max_chunk_seconds
         self.n_threads = n_threads
+        self.precision = precision
         self.sampling_rate = sampling_rate
         self.verbose = verbose
 
