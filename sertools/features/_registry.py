@@ -135,6 +135,14 @@ BUILTIN_FEATURE_SETS: tuple[FeatureSet, ...] = (
     _builtin("egemaps", "opensmile", "EGeMAPSEmbedder", "opensmile", "eGeMAPS v02 functionals"),
     _builtin("compare", "opensmile", "ComParEEmbedder", "opensmile", "ComParE 2016 functionals"),
     _builtin("ge2e", "ge2e", "GE2EEmbedder", "ge2e", "GE2E speaker embedding (Resemblyzer)"),
+    _builtin("wavlm", "hf", "WavLMBaseEmbedder", "hf", "WavLM Base hidden states"),
+    _builtin("wavlm-base-plus", "hf", "WavLMBasePlusEmbedder", "hf", "WavLM Base+ hidden states"),
+    _builtin("wavlm-large", "hf", "WavLMLargeEmbedder", "hf", "WavLM Large hidden states"),
+    _builtin("hf-hubert", "hf", "HFHubertEmbedder", "hf", "HuBERT Base (transformers)"),
+    _builtin("hf-wav2vec2", "hf", "HFWav2Vec2Embedder", "hf", "wav2vec 2.0 Base (transformers)"),
+    _builtin("data2vec", "hf", "Data2VecAudioEmbedder", "hf", "data2vec-audio Base hidden states"),
+    _builtin("whisper-base", "hf", "WhisperBaseEmbedder", "hf", "Whisper base encoder states"),
+    _builtin("whisper-small", "hf", "WhisperSmallEmbedder", "hf", "Whisper small encoder states"),
 )
 
 _registered: dict[str, FeatureSet] = {}
