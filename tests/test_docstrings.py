@@ -79,7 +79,6 @@ ALLOWED: dict[str, set[str]] = {
     "sertools.features.FeatureSet.class_name": {"EX01"},
     "sertools.features.FeatureSet.load": {"RT01", "EX01"},
     "sertools.features.FeatureSet.module": {"EX01"},
-    "sertools.features.GE2EEmbedder": {"PR08"},
     "sertools.features.HubertEmbedder": {"PR01", "EX01"},
     "sertools.features.NeMoEmbedder": {"PR08"},
     "sertools.features.NeuralEmbedder": {"EX01"},

@@ -273,7 +273,7 @@ class GE2EEmbedder(NeuralEmbedder):
         averaged, weighted by duration; None (the default) keeps clips whole:
         memory grows with the number of windows only.
     n_threads : int or None, default=None
-        torch intra-op threads during ``transform`` (None: torch's setting).
+        Torch intra-op threads during ``transform`` (None: torch's setting).
     sampling_rate : int or None, default=None
         Rate of array input in Hz (file paths carry their own).
     verbose : bool, default=False

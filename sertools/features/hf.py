@@ -247,7 +247,7 @@ class HFEmbedder(NeuralEmbedder):
         averaged, weighted by duration; None keeps clips whole. Whisper never
         takes more than its window (30 s): longer chunks are cut to it.
     n_threads : int or None, default=None
-        torch intra-op threads during ``transform``.
+        Torch intra-op threads during ``transform``.
     sampling_rate : int or None, default=None
         Rate of array input in Hz (file paths carry their own).
     verbose : bool, default=False
@@ -544,13 +544,13 @@ class HFHubertEmbedder(HFEmbedder):
 
 
 class HFWav2Vec2Embedder(HFEmbedder):
-    """wav2vec 2.0 Base (``facebook/wav2vec2-base``, 13 x 768) through transformers, not S3PRL."""
+    """The wav2vec 2.0 Base (``facebook/wav2vec2-base``, 13 x 768) through transformers."""
 
     _default_model = "facebook/wav2vec2-base"
 
 
 class Data2VecAudioEmbedder(HFEmbedder):
-    """data2vec-audio Base (``facebook/data2vec-audio-base``, 13 x 768; layer-normed, masked)."""
+    """The data2vec-audio Base (``facebook/data2vec-audio-base``, 13 x 768), layer-normed."""
 
     _default_model = "facebook/data2vec-audio-base"
 
@@ -565,3 +565,27 @@ class WhisperSmallEmbedder(HFEmbedder):
     """Whisper small's encoder (``openai/whisper-small``, 13 x 768), clip frames only."""
 
     _default_model = "openai/whisper-small"
+
+
+def _share_docs() -> None:
+    """Give the fixed-checkpoint classes :class:`HFEmbedder`'s parameter documentation."""
+    doc = HFEmbedder.__doc__ or ""
+    sections = doc[doc.index("    Parameters\n") :]
+    for cls in (
+        WavLMBaseEmbedder,
+        WavLMBasePlusEmbedder,
+        WavLMLargeEmbedder,
+        HFHubertEmbedder,
+        HFWav2Vec2Embedder,
+        Data2VecAudioEmbedder,
+        WhisperBaseEmbedder,
+        WhisperSmallEmbedder,
+    ):
+        own = (cls.__doc__ or "").rstrip()
+        cls.__doc__ = (
+            f"{own}\n\n    ``model=None`` loads ``{cls._default_model}``; the other parameters "
+            f"are :class:`HFEmbedder`'s.\n\n{sections}"
+        )
+
+
+_share_docs()
