@@ -228,7 +228,8 @@ def section(results: list[dict], args: argparse.Namespace, wall: float, stack: s
         f"* {where}",
         f"* {versions}; written {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC by "
         f"`python benchmarks/bench_gpu.py {' '.join(args.argv)}` in {wall / 60:.1f} min.",
-        f"* Clips: {results[0]['n_clips']} EMOVO files spread over the length range, "
+        f"* Clips: {results[0]['n_clips']} EMOVO files spread over the "
+        f"{'shorter half of the ' if smoke else ''}length range, "
         f"{results[0]['audio_s']:.0f} s of audio; best of {args.repeats} round(s).",
         "",
         "| model | run | precision | x real time | speed-up over one at a time | "
