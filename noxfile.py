@@ -92,6 +92,8 @@ def bench(session: nox.Session, stack: str) -> None:
     session.run("python", f"benchmarks/bench_{stack}.py", "--out", f"docs/benchmarks-{stack}.md")
     # GPU throughput (a short CPU smoke mode without CUDA); one page section per stack
     session.run("python", "benchmarks/bench_gpu.py", "--out", "docs/benchmarks-gpu.md")
+    if stack == "nemo":  # the cache benchmark needs MFCC + a tiny NeMo model and real EMOVO
+        session.run("python", "benchmarks/bench_cache.py", "--out", "docs/benchmarks-cache.md")
 
 
 @nox.session(python=PYTHON)

@@ -47,12 +47,15 @@ The caller's arrays are never modified: every returned waveform is a new array.
 
 from __future__ import annotations
 
+import collections
+import functools
+import itertools
 import math
 import os
 import struct
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -67,7 +70,9 @@ __all__ = [
     "audio_info",
     "clip_items",
     "is_lfs_pointer",
+    "iter_clips",
     "load_clip",
+    "read_ahead",
     "read_audio",
     "resample",
     "to_float32",
@@ -619,3 +624,130 @@ def load_clip(
     if wave.shape[0] == 0:
         raise ParameterError(f"{name} is too short to resample to {target_rate} Hz")
     return wave
+
+
+# --- streaming reader --------------------------------------------------------------
+# (appended by the cache/streaming work; the functions above are the single clip path)
+
+#: threads that read, validate and resample clips ahead of the consumer
+READ_THREADS = 4
+
+
+def read_ahead(
+    pairs: Iterable[tuple[int, Any]],
+    *,
+    sampling_rate: int | None,
+    target_rate: int,
+    n_threads: int = READ_THREADS,
+    prefetch: int | None = None,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Read clips lazily with a few threads working ahead, in the given order.
+
+    Parameters
+    ----------
+    pairs : iterable of (int, item)
+        Position in ``X`` (named in errors) and clip (path or array), e.g.
+        ``enumerate(clip_items(X, sampling_rate=sr))``; consumed lazily.
+    sampling_rate : int or None
+        Rate of array clips.
+    target_rate : int
+        Rate in Hz to resample every clip to.
+    n_threads : int, default=READ_THREADS
+        Reading threads (reading, decoding and resampling release the GIL);
+        0 reads in the consumer's thread.
+    prefetch : int or None
+        Clips read ahead of the consumer (default ``2 * n_threads``); memory
+        holds at most this many decoded clips besides the consumer's own.
+
+    Yields
+    ------
+    index : int
+    wave : ndarray of shape (n_samples,), float32
+        As :func:`load_clip` returns it.
+
+    Raises
+    ------
+    ParameterError
+        From :func:`load_clip`, when the consumer reaches the bad clip (clips
+        before it have been yielded). Closing the generator (or an exception in
+        the consumer) cancels the reads not yet started.
+
+    Warns
+    -----
+    AudioWarning
+        Once, after the last clip, naming every float clip that peaks above 1.5
+        (as :func:`as_waveforms`).
+    """
+    loud: list[str] = []  # float clips at PCM scale: one AudioWarning at the end
+    load = functools.partial(
+        load_clip, sampling_rate=sampling_rate, target_rate=target_rate, loud=loud
+    )
+    if n_threads <= 0:
+        for i, item in pairs:
+            yield i, load(item, i)
+    else:
+        yield from _read_in_threads(pairs, load, n_threads, prefetch)
+    if loud:
+        _warn_pcm_scale(loud)
+
+
+def _read_in_threads(
+    pairs: Iterable[tuple[int, Any]], load: Any, n_threads: int, prefetch: int | None
+) -> Iterator[tuple[int, np.ndarray]]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    window = max(1, prefetch if prefetch is not None else 2 * n_threads)
+    source = iter(pairs)
+    pool = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="sertools-read")
+    pending: collections.deque = collections.deque()
+    try:
+        for i, item in itertools.islice(source, window):
+            pending.append((i, pool.submit(load, item, i)))
+        while pending:
+            i, future = pending.popleft()
+            wave = future.result()
+            for j, item in itertools.islice(source, 1):
+                pending.append((j, pool.submit(load, item, j)))
+            yield i, wave
+    finally:
+        for _, future in pending:
+            future.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def iter_clips(
+    X: Any,
+    *,
+    sampling_rate: int | None,
+    target_rate: int,
+    n_threads: int = READ_THREADS,
+) -> Iterator[np.ndarray]:
+    """Stream the clips of ``X`` as :func:`as_waveforms` would return them, lazily.
+
+    Peak memory depends on the read-ahead window, not on the number of clips.
+
+    Parameters
+    ----------
+    X : sequence of clips, or ndarray of shape (n_clips, n_samples)
+        See :func:`as_waveforms`.
+    sampling_rate : int or None
+    target_rate : int
+    n_threads : int, default=READ_THREADS
+
+    Yields
+    ------
+    ndarray of shape (n_samples_i,), float32
+        In input order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [w.shape for w in iter_clips([np.zeros(800), np.ones(400)],
+    ...                               sampling_rate=8000, target_rate=16000)]
+    [(1600,), (800,)]
+    """
+    items = clip_items(X, sampling_rate=sampling_rate)
+    for _, wave in read_ahead(
+        enumerate(items), sampling_rate=sampling_rate, target_rate=target_rate, n_threads=n_threads
+    ):
+        yield wave

@@ -106,6 +106,7 @@ def test_defaults_and_params():
         "precision": "fp32",
         "sampling_rate": None,
         "verbose": False,
+        "cache": None,
     }
     with pytest.raises(TypeError):
         TitaNetEmbedder("titanet_large")  # keyword-only

@@ -152,6 +152,7 @@ def test_defaults_and_params():
         "precision": "fp32",
         "sampling_rate": None,
         "verbose": False,
+        "cache": None,
     }
     for cls, upstream in [
         (HubertEmbedder, "hubert"),

@@ -31,6 +31,8 @@ _LAZY: dict[str, str] = {
     "BaseEmbedder": "sertools.features._base",
     "NeuralEmbedder": "sertools.features._neural",
     "Backend": "sertools.features._engine",
+    "EmbeddingCache": "sertools.features._cache",
+    "CacheWarning": "sertools.features._cache",
     "NeMoEmbedder": "sertools.features.nemo",
     "S3PRLEmbedder": "sertools.features.s3prl",
     **{fs.class_name: fs.module for fs in BUILTIN_FEATURE_SETS},

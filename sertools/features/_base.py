@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from numbers import Integral
 from typing import Any
 
@@ -9,9 +11,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .. import audio
 from .._exceptions import BackendError, ParameterError
 from ..utils._sklearn_compat import Interval, validate_estimator_params
+from ._cache import EmbeddingCache, resolve_cache
 
 __all__ = ["BaseEmbedder"]
 
@@ -22,7 +24,10 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
     Subclasses set :attr:`_feature_prefix`, implement :meth:`_target_rate`,
     :meth:`_n_features_out` and :meth:`_embed`, and may override :meth:`_load`
     (called by :meth:`fit`; neural embedders load their model there). Input
-    validation, reading and resampling happen once, in :mod:`sertools.audio`.
+    validation, reading and resampling happen once, in :mod:`sertools.audio`,
+    lazily and a few clips ahead; the per-clip cache (``cache`` parameter, see
+    :mod:`sertools.features._cache`) and the spreading of chunks over joblib
+    workers are :meth:`transform`'s, the same for every embedder.
 
     The embedders are unsupervised and work per clip: ``fit`` learns nothing
     from the data (it only validates parameters and loads models), so fitting
@@ -32,14 +37,28 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
     _parameter_constraints: dict[str, list[Any]] = {
         "sampling_rate": [Interval(Integral, 1, None, closed="left"), None],
         "verbose": ["verbose"],
+        "cache": [str, os.PathLike, EmbeddingCache, "boolean", None],
     }
+    #: parameters that never change the vectors: left out of the cache key
+    #: (``device``: CPU and GPU floats differ at rounding level only, see docs/cache.md)
+    _cache_ignore: frozenset[str] = frozenset(
+        {"cache", "verbose", "n_jobs", "n_threads", "device", "sampling_rate"}
+    )
     #: prefix of the output feature names (``mfcc`` -> ``mfcc0, mfcc1, ...``)
     _feature_prefix: str = "x"
     #: parameters read afresh at every transform (input rate, progress, threads,
     #: batching): ``set_params`` may change them on a fitted embedder. A change of
     #: any other parameter needs a refit (see :meth:`_check_params_unchanged`).
     _live_params: frozenset[str] = frozenset(
-        {"sampling_rate", "verbose", "n_jobs", "n_threads", "batch_seconds", "max_chunk_seconds"}
+        {
+            "sampling_rate",
+            "verbose",
+            "n_jobs",
+            "n_threads",
+            "batch_seconds",
+            "max_chunk_seconds",
+            "cache",
+        }
     )
 
     # --- hooks for subclasses -------------------------------------------------
@@ -85,6 +104,7 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         """
         validate_estimator_params(self)
         self.__dict__.pop("_fitted_params", None)
+        resolve_cache(getattr(self, "cache", None))  # an unusable cache folder fails here
         self._load()
         self.n_features_out_ = int(self._n_features_out())
         self.model_fingerprint_ = str(self._model_fingerprint())
@@ -105,20 +125,30 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         ndarray of shape (n_clips, n_features_out_), float32
             One row per clip, in input order (a DataFrame after
             ``set_output(transform="pandas")``).
+
+        Notes
+        -----
+        Clips are read lazily, a few ahead, and embedded in chunks (memory
+        depends on the chunk, not on ``X``). With a cache (``cache`` parameter
+        or ``$SERTOOLS_CACHE``), clips embedded before — by this or any earlier
+        process — are taken from it and new vectors are stored chunk by chunk.
+        Sets ``n_embedded_`` (clips the model embedded) and ``n_from_cache_``
+        (clips found in the cache, or repeats of a clip already in ``X``);
+        with ``verbose``, prints them.
         """
+        from ._extract import embed_clips
+
         check_is_fitted(self, "n_features_out_")
         self._check_params_unchanged()
-        waves = audio.as_waveforms(
-            X, sampling_rate=self.sampling_rate, target_rate=self._target_rate()
-        )
         try:
-            features = np.asarray(self._embed(waves), dtype=np.float32)
+            features, self.n_embedded_, self.n_from_cache_ = embed_clips(self, X)
         except BackendError as exc:  # name the files of the failing clips
             raise exc.naming_files(X) from exc.__cause__
-        if features.shape != (len(waves), self.n_features_out_):
-            raise RuntimeError(  # an internal contract, not a user error
-                f"{type(self).__name__} produced shape {features.shape}, expected "
-                f"({len(waves)}, {self.n_features_out_})"
+        if self.verbose:
+            print(
+                f"{type(self).__name__}: {len(features)} clips, {self.n_embedded_} embedded, "
+                f"{self.n_from_cache_} from the cache",
+                file=sys.stderr,
             )
         return features
 

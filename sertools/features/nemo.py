@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import BackendNotAvailableError, ParameterError
+from ._cache import EmbeddingCache
 from ._neural import NeuralEmbedder, download_timeout
 
 __all__ = [
@@ -263,6 +264,14 @@ class NeMoEmbedder(NeuralEmbedder):
         Rate of array input in Hz (file paths carry their own).
     verbose : bool, default=False
         Progress bar, and NeMo's log messages while loading.
+    cache : str, path-like, EmbeddingCache or bool, default=None
+        Per-clip embedding cache: a folder (or a
+        :class:`~sertools.features.EmbeddingCache`) where each clip's vector is
+        stored, keyed on its decoded samples and everything that changes the
+        output; a clip found there is never embedded again, in this process or
+        any later one. None: the folder in ``$SERTOOLS_CACHE`` when set, else
+        no cache; False: no cache. ``transform`` sets ``n_embedded_`` and
+        ``n_from_cache_``. See docs/cache.md.
 
     Attributes
     ----------
@@ -304,6 +313,7 @@ class NeMoEmbedder(NeuralEmbedder):
         precision: str = "fp32",
         sampling_rate: int | None = None,
         verbose: bool = False,
+        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
     ) -> None:
         self.model = model
         self.model_dir = model_dir
@@ -314,6 +324,7 @@ class NeMoEmbedder(NeuralEmbedder):
         self.precision = precision
         self.sampling_rate = sampling_rate
         self.verbose = verbose
+        self.cache = cache
 
     # --- model resolution -----------------------------------------------------
     def _model_folder(self) -> tuple[Path, str] | None:
@@ -457,6 +468,7 @@ class SpeakerNetEmbedder(NeMoEmbedder):
         precision: str = "fp32",
         sampling_rate: int | None = None,
         verbose: bool = False,
+        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
     ) -> None:
         super().__init__(
             model=model,
@@ -468,6 +480,7 @@ class SpeakerNetEmbedder(NeMoEmbedder):
             precision=precision,
             sampling_rate=sampling_rate,
             verbose=verbose,
+            cache=cache,
         )
 
 
@@ -494,6 +507,7 @@ class TitaNetEmbedder(NeMoEmbedder):
         precision: str = "fp32",
         sampling_rate: int | None = None,
         verbose: bool = False,
+        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
     ) -> None:
         super().__init__(
             model=model,
@@ -505,6 +519,7 @@ class TitaNetEmbedder(NeMoEmbedder):
             precision=precision,
             sampling_rate=sampling_rate,
             verbose=verbose,
+            cache=cache,
         )
 
 
@@ -532,6 +547,7 @@ class EcapaTdnnEmbedder(NeMoEmbedder):
         precision: str = "fp32",
         sampling_rate: int | None = None,
         verbose: bool = False,
+        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
     ) -> None:
         super().__init__(
             model=model,
@@ -543,6 +559,7 @@ class EcapaTdnnEmbedder(NeMoEmbedder):
             precision=precision,
             sampling_rate=sampling_rate,
             verbose=verbose,
+            cache=cache,
         )
 
 
@@ -569,6 +586,7 @@ class AmberNetEmbedder(NeMoEmbedder):
         precision: str = "fp32",
         sampling_rate: int | None = None,
         verbose: bool = False,
+        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
     ) -> None:
         super().__init__(
             model=model,
@@ -580,4 +598,5 @@ class AmberNetEmbedder(NeMoEmbedder):
             precision=precision,
             sampling_rate=sampling_rate,
             verbose=verbose,
+            cache=cache,
         )

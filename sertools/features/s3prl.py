@@ -34,6 +34,7 @@ from typing import Any
 
 from .._exceptions import BackendNotAvailableError, ParameterError
 from ..utils._sklearn_compat import StrOptions
+from ._cache import EmbeddingCache
 from ._engine import masked_mean
 from ._exact import make_padding_exact
 from ._neural import NeuralEmbedder, download_timeout
@@ -457,6 +458,14 @@ class S3PRLEmbedder(NeuralEmbedder):
         Rate of array input in Hz (file paths carry their own).
     verbose : bool, default=False
         Progress bar, and S3PRL's warnings and log messages.
+    cache : str, path-like, EmbeddingCache or bool, default=None
+        Per-clip embedding cache: a folder (or a
+        :class:`~sertools.features.EmbeddingCache`) where each clip's vector is
+        stored, keyed on its decoded samples and everything that changes the
+        output; a clip found there is never embedded again, in this process or
+        any later one. None: the folder in ``$SERTOOLS_CACHE`` when set, else
+        no cache; False: no cache. ``transform`` sets ``n_embedded_`` and
+        ``n_from_cache_``. See docs/cache.md.
 
     Attributes
     ----------
@@ -512,6 +521,7 @@ class S3PRLEmbedder(NeuralEmbedder):
         precision: str = "fp32",
         sampling_rate: int | None = None,
         verbose: bool = False,
+        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
     ) -> None:
         self.upstream = upstream
         self.checkpoint = checkpoint
@@ -524,6 +534,7 @@ class S3PRLEmbedder(NeuralEmbedder):
         self.precision = precision
         self.sampling_rate = sampling_rate
         self.verbose = verbose
+        self.cache = cache
 
     # --- model resolution -----------------------------------------------------
     def _checkpoint_path(self) -> Path | None:
@@ -701,6 +712,7 @@ class _FixedUpstreamEmbedder(S3PRLEmbedder):
         precision: str = "fp32",
         sampling_rate: int | None = None,
         verbose: bool = False,
+        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
     ) -> None:
         self.checkpoint = checkpoint
         self.layer = layer
@@ -712,6 +724,7 @@ class _FixedUpstreamEmbedder(S3PRLEmbedder):
         self.precision = precision
         self.sampling_rate = sampling_rate
         self.verbose = verbose
+        self.cache = cache
 
 
 class Wav2Vec2Embedder(_FixedUpstreamEmbedder):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from numbers import Integral
 from typing import Any
 
@@ -10,6 +11,7 @@ import numpy as np
 from .._exceptions import ParameterError
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._base import BaseEmbedder
+from ._cache import EmbeddingCache
 
 __all__ = ["MFCCEmbedder", "MelSpectrogramEmbedder"]
 
@@ -67,18 +69,10 @@ class _LibrosaEmbedder(BaseEmbedder):
             raise ParameterError(f"clip X[{index}]: librosa rejected it: {exc}") from exc
 
     def _embed(self, waves: list[np.ndarray]) -> np.ndarray:
-        from joblib import Parallel, delayed
-        from tqdm import tqdm
-
-        progress = tqdm(
-            waves, desc=type(self).__name__, disable=not self.verbose, unit="clip", leave=False
-        )
-        if self.n_jobs in (None, 1):
-            rows = [self._one(i, w) for i, w in enumerate(progress)]
-        else:
-            rows = Parallel(n_jobs=self.n_jobs)(
-                delayed(self._one)(i, w) for i, w in enumerate(progress)
-            )
+        # n_jobs and the progress bar are BaseEmbedder.transform's (chunks over workers);
+        # transform passes the clips' positions in X (``indices``) for error messages
+        indices = getattr(waves, "indices", range(len(waves)))
+        rows = [self._one(i, w) for i, w in zip(indices, waves, strict=True)]
         return np.stack(rows).astype(np.float32)
 
     def _feature_names(self) -> list[str]:
@@ -122,6 +116,14 @@ class MelSpectrogramEmbedder(_LibrosaEmbedder):
         Clips processed in parallel with joblib (None or 1: sequential).
     verbose : bool, default=False
         Show a progress bar.
+    cache : str, path-like, EmbeddingCache or bool, default=None
+        Per-clip embedding cache: a folder (or a
+        :class:`~sertools.features.EmbeddingCache`) where each clip's vector is
+        stored, keyed on its decoded samples and everything that changes the
+        output; a clip found there is never embedded again, in this process or
+        any later one. None: the folder in ``$SERTOOLS_CACHE`` when set, else
+        no cache; False: no cache. ``transform`` sets ``n_embedded_`` and
+        ``n_from_cache_``. See docs/cache.md.
 
     Attributes
     ----------
@@ -156,6 +158,7 @@ class MelSpectrogramEmbedder(_LibrosaEmbedder):
         pooling: str = "mean",
         n_jobs: int | None = None,
         verbose: bool = False,
+        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
     ) -> None:
         self.sampling_rate = sampling_rate
         self.target_sampling_rate = target_sampling_rate
@@ -167,6 +170,7 @@ class MelSpectrogramEmbedder(_LibrosaEmbedder):
         self.pooling = pooling
         self.n_jobs = n_jobs
         self.verbose = verbose
+        self.cache = cache
 
     def _n_coefficients(self) -> int:
         return int(self.n_mels)
@@ -216,6 +220,14 @@ class MFCCEmbedder(_LibrosaEmbedder):
         Clips processed in parallel with joblib (None or 1: sequential).
     verbose : bool, default=False
         Show a progress bar.
+    cache : str, path-like, EmbeddingCache or bool, default=None
+        Per-clip embedding cache: a folder (or a
+        :class:`~sertools.features.EmbeddingCache`) where each clip's vector is
+        stored, keyed on its decoded samples and everything that changes the
+        output; a clip found there is never embedded again, in this process or
+        any later one. None: the folder in ``$SERTOOLS_CACHE`` when set, else
+        no cache; False: no cache. ``transform`` sets ``n_embedded_`` and
+        ``n_from_cache_``. See docs/cache.md.
 
     Attributes
     ----------
@@ -252,6 +264,7 @@ class MFCCEmbedder(_LibrosaEmbedder):
         pooling: str = "mean",
         n_jobs: int | None = None,
         verbose: bool = False,
+        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
     ) -> None:
         self.sampling_rate = sampling_rate
         self.target_sampling_rate = target_sampling_rate
@@ -263,6 +276,7 @@ class MFCCEmbedder(_LibrosaEmbedder):
         self.pooling = pooling
         self.n_jobs = n_jobs
         self.verbose = verbose
+        self.cache = cache
 
     def _n_coefficients(self) -> int:
         return int(self.n_mfcc)

@@ -1,0 +1,556 @@
+"""The per-clip embedding cache, the streaming reader and the scale-out of ``transform``."""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import shutil
+import sqlite3
+import threading
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from sklearn.base import clone
+from sklearn.model_selection import StratifiedKFold, cross_validate
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import SVC
+
+import sertools
+from sertools import ParameterError, audio
+from sertools.features import (
+    CacheWarning,
+    EmbeddingCache,
+    MelSpectrogramEmbedder,
+    MFCCEmbedder,
+    _cache,
+    _extract,
+)
+from sertools.features.signal import _LibrosaEmbedder
+
+RATE = 16000
+
+
+def _clip(seed: int, seconds: float) -> np.ndarray:
+    """A noisy tone whose pitch depends on the class (seed % 3)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * RATE)) / RATE
+    f0 = (150, 300, 600)[seed % 3] * rng.uniform(0.9, 1.1)
+    tone = np.sin(2 * np.pi * f0 * t) * 0.3
+    return (tone + 0.02 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> tuple[np.ndarray, np.ndarray]:
+    """30 WAV files (3 classes of 10), 0.3-0.8 s, as an array of paths, and labels."""
+    folder = tmp_path_factory.mktemp("cache_corpus")
+    paths, labels = [], []
+    for i in range(30):
+        path = folder / f"clip{i:02d}.wav"
+        sf.write(path, _clip(i, 0.3 + 0.5 * (i % 7) / 6), RATE, subtype="PCM_16")
+        paths.append(str(path))
+        labels.append(f"class{i % 3}")
+    return np.asarray(paths), np.asarray(labels)
+
+
+@pytest.fixture
+def count_frames(monkeypatch) -> list[int]:
+    """Count the real librosa computations (one per clip embedded)."""
+    calls = [0]
+    original = _LibrosaEmbedder._one
+
+    def counted(self, index, wave):
+        calls[0] += 1
+        return original(self, index, wave)
+
+    monkeypatch.setattr(_LibrosaEmbedder, "_one", counted)
+    return calls
+
+
+# --- one embedding per clip -----------------------------------------------------------
+
+
+def test_cross_validate_with_two_classifiers_embeds_each_clip_once(corpus, tmp_path, count_frames):
+    from sertools.models import DNNClassifier
+
+    X, y = corpus
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    folder = tmp_path / "cache"
+
+    def run() -> list[float]:
+        scores = []
+        for clf in (SVC(C=10, gamma=1e-3), DNNClassifier(max_epochs=5, random_state=0)):
+            pipe = make_pipeline(MFCCEmbedder(cache=folder), clf)
+            res = cross_validate(pipe, X, y, cv=cv, scoring=sertools.uar_scorer)
+            scores.append(res["test_score"].mean())
+        return scores
+
+    cold = run()
+    # without a cache: 2 classifiers x 5 folds x every clip (train + test) = 10 N
+    assert count_frames[0] == len(X)
+    count_frames[0] = 0
+    warm = run()
+    assert count_frames[0] == 0
+    assert warm == cold  # same vectors, same folds, seeded DNN
+
+
+def test_transform_reports_embedded_and_cached_counts(corpus, tmp_path, capsys):
+    X, _ = corpus
+    emb = MFCCEmbedder(cache=tmp_path, verbose=True).fit()
+    F = emb.transform(X[:10])
+    assert (emb.n_embedded_, emb.n_from_cache_) == (10, 0)
+    G = emb.transform(X[5:15])
+    assert (emb.n_embedded_, emb.n_from_cache_) == (5, 5)
+    np.testing.assert_array_equal(G[:5], F[5:])
+    assert "5 embedded, 5 from the cache" in capsys.readouterr().err
+    # the cached vectors are exactly those computed without a cache
+    np.testing.assert_array_equal(MFCCEmbedder().fit().transform(X[5:15]), G)
+
+
+def test_arrays_are_cached_by_content(tmp_path):
+    clips = [_clip(i, 0.4) for i in range(4)]
+    emb = MFCCEmbedder(sampling_rate=RATE, cache=tmp_path).fit()
+    F = emb.transform(clips)
+    # a new list of equal arrays (other objects) is found without embedding
+    again = emb.transform([c.copy() for c in clips])
+    assert (emb.n_embedded_, emb.n_from_cache_) == (0, 4)
+    np.testing.assert_array_equal(again, F)
+    # the same audio as int16 at another rate is another clip: it is embedded
+    pcm = [(c * 32767).astype(np.int16) for c in clips]
+    emb.set_params(sampling_rate=8000).fit().transform(pcm)
+    assert emb.n_embedded_ == 4
+
+
+def test_same_audio_under_another_path_is_found_by_content(corpus, tmp_path):
+    X, _ = corpus
+    emb = MFCCEmbedder(cache=tmp_path / "cache").fit()
+    F = emb.transform(X[:3])
+    copies = []
+    for p in X[:3]:
+        copies.append(str(tmp_path / ("copy_" + Path(p).name)))
+        shutil.copy(p, copies[-1])
+    G = emb.transform(copies)
+    assert (emb.n_embedded_, emb.n_from_cache_) == (0, 3)
+    np.testing.assert_array_equal(G, F)
+
+
+def test_an_edited_file_is_embedded_again(corpus, tmp_path):
+    X, _ = corpus
+    path = tmp_path / "edited.wav"
+    shutil.copy(X[0], path)
+    emb = MFCCEmbedder(cache=tmp_path / "cache").fit()
+    before = emb.transform([path])
+    sf.write(path, _clip(99, 0.5), RATE, subtype="PCM_16")
+    after = emb.transform([path])
+    assert emb.n_embedded_ == 1
+    np.testing.assert_array_equal(after, MFCCEmbedder().fit().transform([path]))
+    assert not np.allclose(after, before)
+
+
+# --- the fingerprint -------------------------------------------------------------------
+
+
+def test_output_parameters_change_the_key_execution_parameters_do_not(corpus, tmp_path):
+    X, _ = corpus
+    folder = tmp_path / "cache"
+    MFCCEmbedder(cache=folder).fit().transform(X[:4])
+    same = MFCCEmbedder(cache=folder, verbose=False, n_jobs=1, sampling_rate=8000).fit()
+    same.transform(X[:4])
+    assert same.n_from_cache_ == 4
+    for params in ({"n_mfcc": 20}, {"hop_length": 256}, {"pooling": "mean+std"}):
+        other = MFCCEmbedder(cache=folder, **params).fit()
+        F = other.transform(X[:4])
+        assert other.n_embedded_ == 4, params
+        np.testing.assert_array_equal(F, MFCCEmbedder(**params).fit().transform(X[:4]))
+    # another embedder class with the same parameter values is another family
+    mel = MelSpectrogramEmbedder(cache=folder).fit()
+    mel.transform(X[:4])
+    assert mel.n_embedded_ == 4
+
+
+def test_fingerprint_covers_model_identity_and_versions(monkeypatch):
+    emb = MFCCEmbedder().fit()
+    base = _cache.embedder_fingerprint(emb)
+    assert _cache.embedder_fingerprint(clone(emb).fit()) == base
+    # the checkpoint content hash of a neural embedder (fitted attribute)
+    emb.model_fingerprint_ = "sha256:aaaa"
+    with_model = _cache.embedder_fingerprint(emb)
+    emb.model_fingerprint_ = "sha256:bbbb"
+    assert len({base, with_model, _cache.embedder_fingerprint(emb)}) == 3
+    del emb.model_fingerprint_
+    monkeypatch.setattr(sertools, "__version__", "99.0")
+    assert _cache.embedder_fingerprint(emb) != base
+    monkeypatch.undo()
+    real = _cache.metadata.version
+    monkeypatch.setattr(
+        _cache.metadata, "version", lambda name: "0.0" if name == "librosa" else real(name)
+    )
+    assert _cache.embedder_fingerprint(emb) != base
+
+
+def test_another_sertools_version_recomputes_cleanly(corpus, tmp_path, monkeypatch):
+    X, _ = corpus
+    MFCCEmbedder(cache=tmp_path).fit().transform(X[:3])
+    monkeypatch.setattr(sertools, "__version__", "99.0")
+    emb = MFCCEmbedder(cache=tmp_path).fit()
+    F = emb.transform(X[:3])
+    assert emb.n_embedded_ == 3
+    np.testing.assert_array_equal(F, MFCCEmbedder().fit().transform(X[:3]))
+
+
+# --- bad stores ------------------------------------------------------------------------
+
+
+def test_damaged_entry_is_reported_once_and_recomputed(corpus, tmp_path):
+    X, _ = corpus
+    emb = MFCCEmbedder(cache=tmp_path).fit()
+    F = emb.transform(X[:3])
+    store = _cache.resolve_cache(tmp_path)
+    keys = [k for k in store._store.iterkeys() if k.startswith("v:")]
+    victim = keys[0]
+    blob = bytearray(store._store.get(victim))
+    blob[12] ^= 0xFF  # one flipped byte inside the vector, same size
+    store._store.set(victim, bytes(blob))
+    with pytest.warns(CacheWarning, match=victim) as record:
+        G = emb.transform(X[:3])
+    assert len([w for w in record if issubclass(w.category, CacheWarning)]) == 1
+    assert (emb.n_embedded_, emb.n_from_cache_) == (1, 2)
+    np.testing.assert_array_equal(G, F)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheWarning)
+        emb.transform(X[:3])  # rewritten: found intact
+    assert emb.n_from_cache_ == 3
+
+
+def test_damaged_fast_key_is_recomputed(corpus, tmp_path):
+    X, _ = corpus
+    emb = MFCCEmbedder(cache=tmp_path).fit()
+    F = emb.transform(X[:2])
+    store = _cache.resolve_cache(tmp_path)
+    key = next(k for k in store._store.iterkeys() if k.startswith("f:"))
+    store._store.set(key, b"garbage")
+    with pytest.warns(CacheWarning, match=key):
+        G = emb.transform(X[:2])
+    np.testing.assert_array_equal(G, F)
+
+
+def test_unusable_folders_are_clear_errors(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    for folder in (blocker, blocker / "cache"):
+        with pytest.raises(ParameterError, match=str(blocker)):
+            MFCCEmbedder(cache=folder).fit()
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "cache.db").write_bytes(b"\x00garbage" * 512)
+    with pytest.raises(ParameterError, match="cannot be used"):
+        MFCCEmbedder(cache=tmp_path / "db").fit()
+    with pytest.raises(ValueError, match="'cache' parameter"):
+        MFCCEmbedder(cache=3).fit()
+    with pytest.raises(ParameterError, match="not a cache"):
+        _cache.resolve_cache(3)
+
+
+def test_store_of_another_format_is_refused(tmp_path):
+    import diskcache
+
+    with diskcache.Cache(str(tmp_path)) as raw:
+        raw.set(_cache._FORMAT_KEY, 999)
+        raw.set(_cache._VERSION_KEY, "9.9")
+    with pytest.raises(ParameterError, match=r"format 999 \(written by sertools 9.9\)"):
+        EmbeddingCache(tmp_path)
+
+
+def test_full_disk_returns_vectors_uncached(corpus, tmp_path, monkeypatch):
+    import diskcache
+
+    X, _ = corpus
+    store = EmbeddingCache(tmp_path)
+
+    def full(self, *args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(diskcache.Cache, "set", full)
+    emb = MFCCEmbedder(cache=store).fit()
+    with pytest.warns(CacheWarning, match="cannot be written") as record:
+        F = emb.transform(X[:6])
+    assert len([w for w in record if issubclass(w.category, CacheWarning)]) == 1
+    np.testing.assert_array_equal(F, MFCCEmbedder().fit().transform(X[:6]))
+    assert len(store) == 0
+
+
+def test_cache_parameter_forms_and_environment(corpus, tmp_path, monkeypatch):
+    X, _ = corpus
+    monkeypatch.setenv(_cache.CACHE_ENV, str(tmp_path / "env"))
+    emb = MFCCEmbedder().fit()  # cache=None: the environment's folder
+    emb.transform(X[:2])
+    assert len(EmbeddingCache(tmp_path / "env")) == 2
+    off = MFCCEmbedder(cache=False).fit()
+    off.transform(X[:2])
+    assert (off.n_embedded_, off.n_from_cache_) == (2, 0)
+    on = MFCCEmbedder(cache=True).fit()
+    on.transform(X[:2])
+    assert on.n_from_cache_ == 2
+    monkeypatch.delenv(_cache.CACHE_ENV)
+    with pytest.raises(ParameterError, match=_cache.CACHE_ENV):
+        MFCCEmbedder(cache=True).fit()
+    plain = MFCCEmbedder().fit()
+    plain.transform(X[:2])
+    assert plain.n_embedded_ == 2
+
+
+def test_store_objects_clone_and_pickle(corpus, tmp_path):
+    X, _ = corpus
+    store = EmbeddingCache(tmp_path)
+    emb = MFCCEmbedder(cache=store).fit()
+    F = emb.transform(X[:3])
+    twin = clone(emb)
+    assert twin.get_params()["cache"] is store
+    restored = pickle.loads(pickle.dumps(emb))
+    assert restored.cache.directory == store.directory
+    np.testing.assert_array_equal(restored.transform(X[:3]), F)
+    assert restored.n_from_cache_ == 3
+
+
+# --- concurrency and interrupts -------------------------------------------------------
+
+
+def _embed_in_child(folder: str, paths: list[str], barrier) -> np.ndarray:
+    emb = MFCCEmbedder(cache=folder).fit()
+    barrier.wait()  # both processes write the same keys at the same time
+    return emb.transform(paths)
+
+
+def test_two_processes_writing_the_same_keys(corpus, tmp_path):
+    X, _ = corpus
+    paths = list(X[:12])
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager:
+        barrier = manager.Barrier(2)
+        with ctx.Pool(2) as pool:
+            jobs = [
+                pool.apply_async(_embed_in_child, (str(tmp_path), paths, barrier)) for _ in range(2)
+            ]
+            a, b = (job.get(timeout=120) for job in jobs)
+    np.testing.assert_array_equal(a, b)
+    assert len(EmbeddingCache(tmp_path)) == len(paths)  # one entry per clip
+    emb = MFCCEmbedder(cache=tmp_path).fit()
+    np.testing.assert_array_equal(emb.transform(paths), a)
+    assert emb.n_from_cache_ == len(paths)
+
+
+def test_interrupted_run_keeps_finished_chunks(corpus, tmp_path, monkeypatch, count_frames):
+    X, _ = corpus
+    monkeypatch.setattr(_extract, "CHUNK_CLIPS", 4)
+    original = _LibrosaEmbedder._one
+
+    def interrupted(self, index, wave):
+        if count_frames[0] >= 10:
+            raise KeyboardInterrupt
+        return original(self, index, wave)
+
+    monkeypatch.setattr(_LibrosaEmbedder, "_one", interrupted)
+    emb = MFCCEmbedder(cache=tmp_path).fit()
+    with pytest.raises(KeyboardInterrupt):
+        emb.transform(X[:12])
+    assert len(EmbeddingCache(tmp_path)) == 8  # two whole chunks of 4
+    monkeypatch.setattr(_LibrosaEmbedder, "_one", original)
+    emb.transform(X[:12])
+    assert (emb.n_embedded_, emb.n_from_cache_) == (4, 8)
+
+
+# --- streaming ----------------------------------------------------------------------------
+
+
+def test_reader_keeps_order_and_reads_a_bounded_window_ahead(monkeypatch):
+    started = []
+    original = audio.load_clip
+
+    def counted(item, index, **kwargs):
+        started.append(index)
+        return original(item, index, **kwargs)
+
+    monkeypatch.setattr(audio, "load_clip", counted)
+    clips = [np.full(100 + i, i / 100, dtype=np.float32) for i in range(40)]
+    reader = audio.read_ahead(
+        enumerate(clips), sampling_rate=RATE, target_rate=RATE, n_threads=2, prefetch=5
+    )
+    for k, (i, wave) in enumerate(reader):
+        assert i == k and wave.shape == (100 + k,) and wave[0] == np.float32(k / 100)
+        # submitted reads never run more than the window ahead of the consumer
+        assert len(started) <= k + 1 + 5
+    assert sorted(started) == list(range(40))
+
+
+def test_reader_reports_a_bad_clip_at_its_position():
+    clips = [np.zeros(100, np.float32), np.zeros(100, np.float32), np.array([], np.float32)]
+    got = []
+    with pytest.raises(ParameterError, match=r"X\[2\]"):
+        for i, _ in audio.read_ahead(enumerate(clips), sampling_rate=RATE, target_rate=RATE):
+            got.append(i)
+    assert got == [0, 1]
+    waves = list(audio.iter_clips(clips[:2], sampling_rate=8000, target_rate=RATE))
+    assert [w.shape for w in waves] == [(200,), (200,)]
+
+
+def test_transform_embeds_in_bounded_chunks(corpus, monkeypatch):
+    X, _ = corpus
+    monkeypatch.setattr(_extract, "CHUNK_CLIPS", 4)
+    sizes = []
+    original = _LibrosaEmbedder._embed
+
+    def recorded(self, waves):
+        sizes.append(len(waves))
+        return original(self, waves)
+
+    monkeypatch.setattr(_LibrosaEmbedder, "_embed", recorded)
+    F = MFCCEmbedder().fit().transform(X[:10])
+    assert sizes == [4, 4, 2]
+    monkeypatch.setattr(_extract, "CHUNK_CLIPS", 64)
+    np.testing.assert_array_equal(F, MFCCEmbedder().fit().transform(X[:10]))
+
+
+# --- scale-out --------------------------------------------------------------------------
+
+
+def test_n_jobs_spreads_chunks_over_processes(corpus, tmp_path, monkeypatch):
+    X, _ = corpus
+    monkeypatch.setattr(_extract, "CHUNK_CLIPS", 8)
+    one = MFCCEmbedder().fit().transform(X)
+    emb = MFCCEmbedder(n_jobs=2, cache=tmp_path).fit()
+    two = emb.transform(X)
+    # loky workers may use another BLAS thread count: float32 sums in another order
+    # move the MFCCs by a few float32 ulps (measured up to 1.2e-5 relative)
+    np.testing.assert_allclose(two, one, rtol=1e-4, atol=1e-5)
+    assert (emb.n_embedded_, emb.n_from_cache_) == (len(X), 0)
+    assert len(EmbeddingCache(tmp_path)) == len(X)  # written by this process
+    emb.transform(X)
+    assert emb.n_from_cache_ == len(X)
+
+
+# module level, so that joblib's dask backend pickles it by reference
+_RAN_IN: list[str] = []
+_ORIGINAL_WORKER = _extract._worker
+
+
+def _recorded_worker(*args):
+    _RAN_IN.append(threading.current_thread().name)
+    return _ORIGINAL_WORKER(*args)
+
+
+def test_dask_cluster_gives_the_single_process_vectors(corpus, tmp_path, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    from joblib import parallel_backend
+
+    X, _ = corpus
+    monkeypatch.setattr(_extract, "CHUNK_CLIPS", 8)
+    single = MFCCEmbedder().fit().transform(X)
+    _RAN_IN.clear()
+    monkeypatch.setattr(_extract, "_worker", _recorded_worker)
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=False,
+            protocol="tcp://",  # real sockets on the loopback, as between machines
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+        parallel_backend("dask"),
+    ):
+        emb = MFCCEmbedder(cache=tmp_path).fit()
+        F = emb.transform(X)
+        assert len(client.scheduler_info()["workers"]) == 2
+    # 4 groups of 8 clips, each run by a dask worker thread
+    assert len(_RAN_IN) == 4 and "MainThread" not in _RAN_IN
+    np.testing.assert_array_equal(F, single)  # same chunks, same code, same process
+    assert emb.n_embedded_ == len(X)
+    assert len(EmbeddingCache(tmp_path)) == len(X)
+
+
+def test_warm_run_reads_no_audio(corpus, tmp_path, monkeypatch):
+    X, _ = corpus
+    emb = MFCCEmbedder(cache=tmp_path).fit()
+    F = emb.transform(X)
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("a warm run must not read audio")
+
+    monkeypatch.setattr(audio, "load_clip", no_reading)
+    np.testing.assert_array_equal(emb.transform(X), F)
+
+
+# --- a neural embedder (tiny random-weight NeMo model) -------------------------------------
+
+
+@pytest.fixture
+def count_nemo(monkeypatch) -> list[int]:
+    """Count the clips that go through the real NeMo model."""
+    pytest.importorskip("nemo.collections.asr")
+    from sertools.features import nemo
+
+    embedded = [0]
+    original = nemo._NeMoBackend.__call__
+
+    def counted(self, batch, lengths):
+        embedded[0] += int(batch.shape[0])
+        return original(self, batch, lengths)
+
+    monkeypatch.setattr(nemo._NeMoBackend, "__call__", counted)
+    return embedded
+
+
+@pytest.mark.nemo
+def test_nemo_cross_validate_embeds_each_clip_once(corpus, tmp_path, count_nemo):
+    import _tiny_nemo
+
+    X, y = corpus
+    model = str(_tiny_nemo.save_model("titanet", tmp_path / "titanet.nemo"))
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+
+    def run() -> list[float]:
+        scores = []
+        for clf in (SVC(C=10, gamma=1e-3), SVC(C=1, kernel="linear")):
+            emb = sertools.TitaNetEmbedder(model=model, device="cpu", cache=tmp_path / "cache")
+            res = cross_validate(make_pipeline(emb, clf), X, y, cv=cv)
+            scores.append(res["test_score"].mean())
+        return scores
+
+    cold = run()
+    assert count_nemo[0] == len(X)
+    count_nemo[0] = 0
+    assert run() == cold
+    assert count_nemo[0] == 0
+
+
+@pytest.mark.nemo
+def test_nemo_replaced_checkpoint_is_not_served_from_the_cache(corpus, tmp_path, count_nemo):
+    import _tiny_nemo
+
+    X, _ = corpus
+    path = tmp_path / "model.nemo"
+    _tiny_nemo.save_model("titanet", path, seed=0)
+    emb = sertools.TitaNetEmbedder(model=str(path), device="cpu", cache=tmp_path / "cache")
+    before = clone(emb).fit().transform(X[:4])
+    _tiny_nemo.save_model("titanet", path, seed=1)  # same path, other weights
+    refit = clone(emb).fit()
+    after = refit.transform(X[:4])
+    assert (refit.n_embedded_, refit.n_from_cache_) == (4, 0)
+    fresh = sertools.TitaNetEmbedder(model=str(path), device="cpu").fit().transform(X[:4])
+    np.testing.assert_array_equal(after, fresh)
+    assert not np.allclose(after, before, atol=1e-3)
+
+
+def test_merge_from_copies_intact_entries(corpus, tmp_path):
+    X, _ = corpus
+    MFCCEmbedder(cache=tmp_path / "a").fit().transform(X[:3])
+    MFCCEmbedder(cache=tmp_path / "b").fit().transform(X[2:5])
+    target = EmbeddingCache(tmp_path / "a")
+    # 2 new clips: a vector and a fast key each
+    assert target.merge_from(tmp_path / "b") == 4
+    assert len(target) == 5
+    emb = MFCCEmbedder(cache=target).fit()
+    emb.transform(X[:5])
+    assert emb.n_from_cache_ == 5
