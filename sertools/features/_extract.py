@@ -11,14 +11,15 @@
    soon as they exist: an interrupted run keeps every finished chunk.
 4. When ``joblib.effective_n_jobs(embedder.n_jobs)`` is above one (``n_jobs``
    of the embedder, or the ``n_jobs`` of an enclosing ``joblib.parallel_config``
-   / ``parallel_backend`` such as ``"dask"``), groups of :data:`CHUNK_CLIPS`
-   clips go to joblib workers, which read and embed them and return the vectors;
-   this process writes the cache. The chunking is the same in both paths.
+   / ``parallel_backend`` such as ``"dask"``), groups of clips (at least four
+   per worker, at most :data:`CHUNK_CLIPS`) go to joblib workers, which read and
+   embed them and return the vectors; this process writes the cache. Per-clip
+   features (MFCC, Mel) are identical either way; a neural model batches within
+   smaller groups, which moves its floats at rounding level only.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import re
 import sys
@@ -96,7 +97,10 @@ def _quiet(embedder: Any) -> Any:
     """The embedder without its own progress bar (the caller shows one over all clips)."""
     if not getattr(embedder, "verbose", False):
         return embedder
-    quiet = copy.copy(embedder)
+    # a plain attribute copy: copy.copy would go through __getstate__, which drops
+    # a neural embedder's loaded model
+    quiet = object.__new__(type(embedder))
+    quiet.__dict__.update(embedder.__dict__)
     quiet.verbose = False
     return quiet
 
@@ -224,7 +228,10 @@ def embed_clips(embedder: Any, X: Any) -> tuple[np.ndarray, int, int]:
         chunks: Any = _stream(embedder, todo, store, fingerprint)
     else:
         directory = None if store is None else str(store.directory)
-        groups = [todo[k : k + CHUNK_CLIPS] for k in range(0, len(todo), CHUNK_CLIPS)]
+        # at least 4 groups per worker (load balance), at most CHUNK_CLIPS clips each
+        n_groups = max(-(-len(todo) // CHUNK_CLIPS), min(len(todo), 4 * n_jobs))
+        size = -(-len(todo) // n_groups)
+        groups = [todo[k : k + size] for k in range(0, len(todo), size)]
         results = Parallel(n_jobs=n_jobs, return_as="generator")(
             delayed(_worker)(embedder, group, directory, fingerprint) for group in groups
         )
