@@ -72,6 +72,14 @@ def count_frames(monkeypatch) -> list[int]:
 # --- one embedding per clip -----------------------------------------------------------
 
 
+def test_every_feature_set_takes_cache():
+    from sertools.features import available_feature_sets
+
+    for name, feature_set in available_feature_sets().items():
+        params = feature_set.load()().get_params()
+        assert "cache" in params and params["cache"] is None, name
+
+
 def test_cross_validate_with_two_classifiers_embeds_each_clip_once(corpus, tmp_path, count_frames):
     from sertools.models import DNNClassifier
 
