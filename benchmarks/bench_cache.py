@@ -258,6 +258,9 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="Markdown file to write")
     parser.add_argument("--max-clips", type=int, default=None, help="stratified EMOVO subset")
     parser.add_argument("--dnn-epochs", type=int, default=None, help="DNN max_epochs")
+    parser.add_argument(
+        "--rss-max-clips", type=int, default=None, help="EMOVO subset of the memory part"
+    )
     parser.add_argument("--rss-child", choices=["stream", "eager"], help=argparse.SUPPRESS)
     parser.add_argument("--repeat", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -267,7 +270,7 @@ def main() -> None:
 
     # first, while this process is small: Linux carries the parent's peak RSS over
     # into a child's ru_maxrss when the parent is the larger
-    rss_rows = peak_memory(args.root, args.max_clips)
+    rss_rows = peak_memory(args.root, args.rss_max_clips)
 
     import _tiny_nemo
     import soundfile as sf
@@ -281,6 +284,7 @@ def main() -> None:
         )
     job_rows = jobs(X)
     text = report(cv_rows, rss_rows, job_rows, args, len(X), total_s)
+    text += f"\nCommand: `python benchmarks/bench_cache.py {' '.join(sys.argv[1:])}`\n"
     print(text)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")

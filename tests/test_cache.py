@@ -562,3 +562,13 @@ def test_merge_from_copies_intact_entries(corpus, tmp_path):
     emb = MFCCEmbedder(cache=target).fit()
     emb.transform(X[:5])
     assert emb.n_from_cache_ == 5
+
+
+def test_a_clip_given_twice_is_embedded_once(corpus, tmp_path, count_frames):
+    X, _ = corpus
+    emb = MFCCEmbedder(cache=tmp_path).fit()
+    F = emb.transform(np.concatenate([X[:3], X[:3], X[:1]]))
+    assert count_frames[0] == 3
+    assert (emb.n_embedded_, emb.n_from_cache_) == (3, 4)
+    np.testing.assert_array_equal(F[3:6], F[:3])
+    np.testing.assert_array_equal(F[6], F[0])

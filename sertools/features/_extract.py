@@ -218,7 +218,20 @@ def embed_clips(embedder: Any, X: Any) -> tuple[np.ndarray, int, int]:
         )
         for i, vec in found.items():
             out[i] = vec
-    todo = [(i, items[i]) for i in range(n) if i not in found]
+    # a clip given twice (same file, same array) is read and embedded once
+    first: dict[str, int] = {}
+    copies: dict[int, int] = {}
+    todo = []
+    for i in range(n):
+        if i in found:
+            continue
+        key = fast.get(i)
+        if key is not None and key in first:
+            copies[i] = first[key]
+            continue
+        if key is not None:
+            first[key] = i
+        todo.append((i, items[i]))
 
     n_embedded, n_from_cache = 0, len(found)
     if not todo:
@@ -269,4 +282,7 @@ def embed_clips(embedder: Any, X: Any) -> tuple[np.ndarray, int, int]:
         close = getattr(chunks, "close", None)
         if close is not None:
             close()
+    for i, j in copies.items():
+        out[i] = out[j]
+    n_from_cache += len(copies)  # served by the vector stored for their first occurrence
     return out, n_embedded, n_from_cache
