@@ -34,6 +34,7 @@ import numpy as np
 
 from .._exceptions import BackendNotAvailableError, ParameterError
 from ..utils._sklearn_compat import Interval
+from ._cache import EmbeddingCache
 from ._neural import NeuralEmbedder
 
 __all__ = ["GE2EEmbedder", "packaged_checkpoint"]
@@ -278,6 +279,9 @@ class GE2EEmbedder(NeuralEmbedder):
         Rate of array input in Hz (file paths carry their own).
     verbose : bool, default=False
         Show a progress bar.
+    cache : str, path-like, EmbeddingCache or bool, default=None
+        Per-clip embedding cache (a folder or a store; None: ``$SERTOOLS_CACHE``
+        if set; False: off): see :class:`~sertools.features.EmbeddingCache`.
 
     Attributes
     ----------
@@ -330,6 +334,7 @@ class GE2EEmbedder(NeuralEmbedder):
         n_threads: int | None = None,
         sampling_rate: int | None = None,
         verbose: bool = False,
+        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
     ) -> None:
         self.checkpoint = checkpoint
         self.partials = partials
@@ -341,6 +346,7 @@ class GE2EEmbedder(NeuralEmbedder):
         self.n_threads = n_threads
         self.sampling_rate = sampling_rate
         self.verbose = verbose
+        self.cache = cache
 
     def _checkpoint_path(self) -> Path:
         if self.checkpoint is None:

@@ -265,13 +265,8 @@ class NeMoEmbedder(NeuralEmbedder):
     verbose : bool, default=False
         Progress bar, and NeMo's log messages while loading.
     cache : str, path-like, EmbeddingCache or bool, default=None
-        Per-clip embedding cache: a folder (or a
-        :class:`~sertools.features.EmbeddingCache`) where each clip's vector is
-        stored, keyed on its decoded samples and everything that changes the
-        output; a clip found there is never embedded again, in this process or
-        any later one. None: the folder in ``$SERTOOLS_CACHE`` when set, else
-        no cache; False: no cache. ``transform`` sets ``n_embedded_`` and
-        ``n_from_cache_``. See docs/cache.md.
+        Per-clip embedding cache (a folder or a store; None: ``$SERTOOLS_CACHE``
+        if set; False: off): see :class:`~sertools.features.EmbeddingCache`.
 
     Attributes
     ----------

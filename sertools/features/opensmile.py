@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
 from numbers import Integral
 from typing import Any
 
@@ -28,6 +29,7 @@ import numpy as np
 from .._exceptions import BackendNotAvailableError
 from ..utils._sklearn_compat import Interval
 from ._base import BaseEmbedder
+from ._cache import EmbeddingCache
 
 __all__ = ["ComParEEmbedder", "EGeMAPSEmbedder"]
 
@@ -71,10 +73,12 @@ class _OpenSmileEmbedder(BaseEmbedder):
         sampling_rate: int | None = None,
         target_sampling_rate: int = 16000,
         verbose: bool = False,
+        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
     ) -> None:
         self.sampling_rate = sampling_rate
         self.target_sampling_rate = target_sampling_rate
         self.verbose = verbose
+        self.cache = cache
 
     # --- BaseEmbedder hooks -----------------------------------------------------
     def _target_rate(self) -> int:
@@ -151,6 +155,9 @@ class EGeMAPSEmbedder(_OpenSmileEmbedder):
         eGeMAPS anyway).
     verbose : bool, default=False
         Show a progress bar.
+    cache : str, path-like, EmbeddingCache or bool, default=None
+        Per-clip embedding cache (a folder or a store; None: ``$SERTOOLS_CACHE``
+        if set; False: off): see :class:`~sertools.features.EmbeddingCache`.
 
     Attributes
     ----------
@@ -201,6 +208,9 @@ class ComParEEmbedder(_OpenSmileEmbedder):
         Rate clips are resampled to before openSMILE sees them.
     verbose : bool, default=False
         Show a progress bar.
+    cache : str, path-like, EmbeddingCache or bool, default=None
+        Per-clip embedding cache (a folder or a store; None: ``$SERTOOLS_CACHE``
+        if set; False: off): see :class:`~sertools.features.EmbeddingCache`.
 
     Attributes
     ----------
