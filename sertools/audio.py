@@ -677,6 +677,14 @@ def read_ahead(
     AudioWarning
         Once, after the last clip, naming every float clip that peaks above 1.5
         (as :func:`as_waveforms`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> clips = [np.zeros(800), np.ones(400) * 0.1]
+    >>> [(i, w.shape) for i, w in read_ahead(enumerate(clips), sampling_rate=8000,
+    ...                                      target_rate=16000)]
+    [(0, (1600,)), (1, (800,))]
     """
     loud: list[str] = []  # float clips at PCM scale: one AudioWarning at the end
     load = functools.partial(
@@ -731,8 +739,11 @@ def iter_clips(
     X : sequence of clips, or ndarray of shape (n_clips, n_samples)
         See :func:`as_waveforms`.
     sampling_rate : int or None
+        Rate of array clips (required for them).
     target_rate : int
+        Rate in Hz to resample every clip to.
     n_threads : int, default=READ_THREADS
+        Reading threads (0: read in the consumer's thread).
 
     Yields
     ------

@@ -75,7 +75,17 @@ _MODULE_PACKAGES = {
 
 
 class CacheWarning(UserWarning):
-    """A cache entry or folder could not be used; the vectors were recomputed."""
+    """A cache entry or folder could not be used; the vectors were recomputed.
+
+    Issued once per damaged entry (naming its key) and once per store that
+    cannot be read or written; the vectors returned are computed afresh.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", CacheWarning)  # a damaged entry is fatal here
+    """
 
 
 def _sha256(*parts: bytes) -> str:
@@ -394,7 +404,7 @@ class EmbeddingCache:
             )
             return None
 
-    def get_contents(self, fast_keys: Mapping[int, str | None]) -> dict[int, str]:
+    def _get_contents(self, fast_keys: Mapping[int, str | None]) -> dict[int, str]:
         """Look up content hashes by fast key.
 
         Parameters
@@ -419,7 +429,7 @@ class EmbeddingCache:
                 found[i] = payload.decode("ascii")
         return found
 
-    def get_vectors(self, keys: Mapping[int, str], width: int) -> dict[int, np.ndarray]:
+    def _get_vectors(self, keys: Mapping[int, str], width: int) -> dict[int, np.ndarray]:
         """Look up vectors.
 
         Parameters
@@ -452,7 +462,7 @@ class EmbeddingCache:
             found[i] = vec.astype(np.float32)
         return found
 
-    def put(
+    def _put(
         self,
         vectors: Iterable[tuple[str, np.ndarray]] = (),
         contents: Iterable[tuple[str, str]] = (),
@@ -502,11 +512,19 @@ class EmbeddingCache:
         Parameters
         ----------
         other : EmbeddingCache or folder
+            The store to copy from (left unchanged); entries failing their
+            checksum are skipped.
 
         Returns
         -------
         int
-            Number of entries copied.
+            Number of entries copied (vectors and fast keys).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> EmbeddingCache(tempfile.mkdtemp()).merge_from(tempfile.mkdtemp())
+        0
         """
         src = other if isinstance(other, EmbeddingCache) else EmbeddingCache(other)
         copied = 0
@@ -522,12 +540,30 @@ class EmbeddingCache:
         return copied
 
     def clear(self) -> None:
-        """Delete every stored vector and fast key (the folder stays usable)."""
+        """Delete every stored vector and fast key (the folder stays usable).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> store = EmbeddingCache(tempfile.mkdtemp())
+        >>> store.clear()
+        >>> len(store)
+        0
+        """
         self._store.clear()
         self._store.add(_FORMAT_KEY, FORMAT)
 
     def close(self) -> None:
-        """Close this process's connection (reopened on next use)."""
+        """Close this process's connection (reopened on next use).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> store = EmbeddingCache(tempfile.mkdtemp())
+        >>> store.close()
+        >>> len(store)
+        0
+        """
         self._store.close()
 
 

@@ -120,7 +120,7 @@ def _process(
         contents = [content_hash(w) for w in waves]
         if store is not None:  # the same audio may be cached under another path
             keys = {k: vector_key(c, fingerprint) for k, c in enumerate(contents)}
-            hits = store.get_vectors(keys, width)
+            hits = store._get_vectors(keys, width)
     for k, vec in hits.items():
         vectors[k] = vec
     todo = [k for k in range(len(waves)) if k not in hits]
@@ -212,8 +212,8 @@ def embed_clips(embedder: Any, X: Any) -> tuple[np.ndarray, int, int]:
             i: fast_key(x, sampling_rate=sampling_rate, target_rate=rate)
             for i, x in enumerate(items)
         }
-        contents = store.get_contents(fast)
-        found = store.get_vectors(
+        contents = store._get_contents(fast)
+        found = store._get_vectors(
             {i: vector_key(c, fingerprint) for i, c in contents.items()}, width
         )
         for i, vec in found.items():
@@ -264,7 +264,7 @@ def embed_clips(embedder: Any, X: Any) -> tuple[np.ndarray, int, int]:
             n_embedded += n_new
             n_from_cache += len(chunk.indices) - n_new
             if store is not None and chunk.contents is not None:
-                store.put(
+                store._put(
                     vectors=[
                         (vector_key(c, fingerprint), v)
                         for c, v, new in zip(
