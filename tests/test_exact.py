@@ -329,3 +329,21 @@ def test_unknown_precision_is_rejected_at_fit(checkpoints):
     emb = _embedder("hubert", checkpoints["hubert"], precision="int8")
     with pytest.raises(ValueError, match="precision"):
         emb.fit()
+
+
+def test_transformers_embedder_precision(tmp_path, clips):
+    """HFEmbedder passes ``precision`` to the engine: bf16 moves the vectors a little."""
+    pytest.importorskip("transformers")
+    from _tiny_hf import save_tiny
+
+    from sertools.features.hf import HFEmbedder
+
+    folder = save_tiny("wav2vec2", tmp_path / "wav2vec2")
+    picked = [clips[i] for i in (1, 4, 7)]
+    params = {"model": folder, "sampling_rate": SR, "device": "cpu", "layer": "all"}
+    ref = HFEmbedder(**params).fit()
+    low = HFEmbedder(precision="bf16", **params).fit()
+    R, L = ref.transform(picked), low.transform(picked)
+    assert not np.array_equal(L, R)
+    # bf16 (8 mantissa bits): see test_reduced_precision_drifts_a_little
+    assert _layer_cosines(L, R, ref.n_layers_).min() >= 0.999

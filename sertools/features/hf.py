@@ -248,6 +248,10 @@ class HFEmbedder(NeuralEmbedder):
         takes more than its window (30 s): longer chunks are cut to it.
     n_threads : int or None, default=None
         Torch intra-op threads during ``transform``.
+    precision : {"fp32", "bf16", "fp16"}, default="fp32"
+        ``"bf16"`` / ``"fp16"`` run the model under ``torch.autocast`` with
+        that dtype: faster on a GPU, embeddings drift slightly from float32
+        (docs/benchmarks-gpu.md). Opt-in; float32 otherwise.
     sampling_rate : int or None, default=None
         Rate of array input in Hz (file paths carry their own).
     verbose : bool, default=False
@@ -292,6 +296,7 @@ class HFEmbedder(NeuralEmbedder):
         batch_seconds: str | float = "auto",
         max_chunk_seconds: float | None = 30.0,
         n_threads: int | None = None,
+        precision: str = "fp32",
         sampling_rate: int | None = None,
         verbose: bool = False,
     ) -> None:
@@ -303,6 +308,7 @@ class HFEmbedder(NeuralEmbedder):
         self.batch_seconds = batch_seconds
         self.max_chunk_seconds = max_chunk_seconds
         self.n_threads = n_threads
+        self.precision = precision
         self.sampling_rate = sampling_rate
         self.verbose = verbose
 
@@ -479,6 +485,7 @@ class HFEmbedder(NeuralEmbedder):
                 max_chunk_samples=chunk,
                 verbose=bool(self.verbose),
                 desc=type(self).__name__,
+                precision=self.precision,
             )
 
     def _feature_names(self) -> list[str]:
