@@ -95,11 +95,17 @@ def make_embedder(name: str, **params: Any) -> BaseEstimator:
     Returns
     -------
     BaseEmbedder
+        Unfitted embedder of the set's class with ``params``.
 
     Raises
     ------
     ParameterError
         For an unknown name or parameter.
+
+    Examples
+    --------
+    >>> make_embedder("mfcc", n_mfcc=20)
+    MFCCEmbedder(n_mfcc=20)
     """
     cls = _embedder_class(name)
     valid = _accepted(name)
@@ -115,8 +121,21 @@ def make_embedder(name: str, **params: Any) -> BaseEstimator:
 def model_param(name: str) -> str | None:
     """The parameter naming the pretrained model of a feature set, if it has one.
 
-    ``"checkpoint"`` for the S3PRL sets, ``"model"`` for the NeMo sets, None for
-    the signal features.
+    Parameters
+    ----------
+    name : str
+        A feature-set name of :data:`FEATURE_SETS`.
+
+    Returns
+    -------
+    str or None
+        ``"checkpoint"`` (S3PRL sets and others taking a checkpoint file),
+        ``"model"`` (NeMo sets), None (signal features).
+
+    Examples
+    --------
+    >>> model_param("titanet"), model_param("hubert"), model_param("mfcc")
+    ('model', 'checkpoint', None)
     """
     accepted = _accepted(name)
     for key in ("checkpoint", "model"):
@@ -145,11 +164,17 @@ def make_classifier(name: str, *, random_state: int | None = 0, **params: Any) -
     Returns
     -------
     estimator
+        Unfitted scikit-learn classifier.
 
     Raises
     ------
     ParameterError
         For an unknown name or parameter.
+
+    Examples
+    --------
+    >>> make_classifier("svm-scaled", C=1)
+    Pipeline(steps=[('standardscaler', StandardScaler()), ('svc', SVC(C=1))])
     """
     if name == "svm":
         from sklearn.svm import SVC
@@ -328,6 +353,7 @@ def extract_features(
     embedder : BaseEmbedder
         Unfitted embedder.
     X : sequence of clips
+        Waveforms or file paths.
     cache_dir : str or Path or None
         Folder of ``.npy`` caches keyed by the embedder's parameters and the
         clips' content (paths: resolved path, size, mtime). None disables it.
@@ -335,6 +361,7 @@ def extract_features(
     Returns
     -------
     ndarray of shape (n_clips, n_features)
+        One embedding per clip, in the order of ``X``.
     """
     from ._store import atomic_write_bytes
 
@@ -384,7 +411,7 @@ def _fit_fold(clf: BaseEstimator, F: np.ndarray, y: np.ndarray, train, test):
 class StudyResult:
     """Per-fold scores, out-of-fold predictions and failures of a study.
 
-    Attributes
+    Parameters
     ----------
     scores : pandas.DataFrame
         One row per (corpus, protocol, feature, classifier, repeat, fold):
@@ -404,6 +431,9 @@ class StudyResult:
         Cross-corpus cells (empty unless asked for): feature, classifier,
         ``train``, ``test``, ``labels``, ``uar``, ``war``, ``n_train``,
         ``n_test``, ``fit_time``.
+    cross_predictions : pandas.DataFrame
+        Test-corpus predictions of the cross-corpus cells: feature,
+        classifier, train, test, ``index``, ``group``, ``y_true``, ``y_pred``.
     """
 
     scores: pd.DataFrame
@@ -433,6 +463,7 @@ class StudyResult:
         n_boot : int, default=1000
             Bootstrap resamples.
         random_state : int, default=0
+            Seed of the bootstrap.
 
         Returns
         -------
@@ -478,11 +509,33 @@ class StudyResult:
         return table
 
     def best(self) -> tuple[str, str, str, str]:
-        """Key (corpus, protocol, feature, classifier) of the highest mean UAR."""
+        """The cell with the highest mean UAR.
+
+        Returns
+        -------
+        tuple of str
+            Its key (corpus, protocol, feature, classifier).
+        """
         return self.summary(ci=False)["uar_mean"].idxmax()
 
     def cell_predictions(self, corpus: str, protocol: str, feature: str, classifier: str):
-        """Out-of-fold predictions of one cell (rows of :attr:`predictions`)."""
+        """Out-of-fold predictions of one cell.
+
+        Parameters
+        ----------
+        corpus, protocol, feature, classifier : str
+            The cell's key.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Its rows of :attr:`predictions`.
+
+        Raises
+        ------
+        ParameterError
+            If the study has no such cell (the message lists the cells).
+        """
         p = self.predictions
         mask = (
             (p.corpus == corpus)
@@ -500,9 +553,19 @@ class StudyResult:
     def confusion_matrix(
         self, corpus: str, protocol: str, feature: str, classifier: str
     ) -> pd.DataFrame:
-        """Out-of-fold confusion matrix of one cell (rows: true, columns: predicted).
+        """Out-of-fold confusion matrix of one cell.
 
         Counts every prediction made (all repeats); clips never tested do not count.
+
+        Parameters
+        ----------
+        corpus, protocol, feature, classifier : str
+            The cell's key.
+
+        Returns
+        -------
+        pandas.DataFrame of shape (n_labels, n_labels)
+            Counts; rows: true label, columns: predicted label.
         """
         from sklearn.metrics import confusion_matrix
 
@@ -512,7 +575,13 @@ class StudyResult:
         return pd.DataFrame(cm, index=labels, columns=labels)
 
     def to_markdown(self) -> str:
-        """The summary as a Markdown table (``mean ± std`` over folds, ddof=1, percent)."""
+        """The summary as a Markdown table.
+
+        Returns
+        -------
+        str
+            One row per cell, ``mean ± std`` over folds (ddof=1), percent.
+        """
         s = self.summary(ci=False)
         lines = [
             "| corpus | protocol | feature | classifier | UAR % | WAR % |",
@@ -555,7 +624,22 @@ class StudyResult:
         )
 
     def save(self, out_dir: str | Path, *, title: str = "", **kwargs: Any) -> dict[str, Path]:
-        """Write every table, figure and the HTML report (see :func:`~.report.write_reports`)."""
+        """Write every table, figure and the HTML report.
+
+        Parameters
+        ----------
+        out_dir : str or Path
+            Created if needed.
+        title : str
+            Title of the reports.
+        **kwargs
+            Passed to :func:`~sertools.study.report.write_reports`.
+
+        Returns
+        -------
+        dict of str -> Path
+            The files written.
+        """
         from .report import write_reports
 
         return write_reports(self, out_dir, title=title, **kwargs)
@@ -687,6 +771,7 @@ def run_study(
     Returns
     -------
     StudyResult
+        Scores, predictions, failures and cross-corpus cells.
 
     Raises
     ------

@@ -31,10 +31,17 @@ def shared_labels(y_train: Any, y_test: Any) -> list:
     Parameters
     ----------
     y_train, y_test : array-like of shape (n,)
+        Labels of the training and of the test corpus.
 
     Returns
     -------
     list
+        The labels found in both, sorted.
+
+    Examples
+    --------
+    >>> shared_labels(["angry", "sad", "boredom"], ["sad", "angry", "surprise"])
+    ['angry', 'sad']
     """
     return sorted(set(np.asarray(y_train).tolist()) & set(np.asarray(y_test).tolist()))
 
@@ -52,6 +59,27 @@ def run_cross(
     say: Callable[[str], None],
 ) -> tuple[list[dict], list[pd.DataFrame], list[dict]]:
     """Compute (or read back) every cross-corpus cell; used by :func:`run_study`.
+
+    Parameters
+    ----------
+    corpora : mapping of str -> corpus
+        The study's loaded corpora (``name``, ``y``, ``groups``).
+    pairs : sequence of (str, str)
+        (training corpus, test corpus) pairs.
+    embedders : sequence of str
+        Feature-set names.
+    estimators : mapping of str -> estimator
+        Classifiers by name.
+    features_of : callable
+        ``features_of(corpus, feature)`` -> (features, extraction seconds).
+    errors : mapping of str -> str
+        Feature sets that could not be prepared, with the reason.
+    store : CellStore or None
+        Where finished cells are read from and written to.
+    cell_digest : callable
+        ``cell_digest(train, test, feature, classifier, labels)`` -> digest.
+    say : callable
+        Receives progress lines.
 
     Returns
     -------
@@ -154,6 +182,7 @@ def cross_matrix(
     cross : pandas.DataFrame
         :attr:`StudyResult.cross`.
     feature, classifier : str
+        The cells to arrange.
     within : pandas.DataFrame, optional
         :meth:`StudyResult.summary` of the in-corpus study of one protocol
         (indexed by corpus); its mean UAR fills the diagonal.

@@ -174,6 +174,7 @@ def plot_layerwise(table: pd.DataFrame, path: str | Path, *, title: str = "") ->
     Returns
     -------
     Path
+        The file written.
     """
     plt = _pyplot()
     metrics = [c[: -len("_mean")] for c in table.columns if c.endswith("_mean")]

@@ -111,6 +111,7 @@ def paper_comparison(result: Any, *, protocol: str = "paper") -> pd.DataFrame:
     Parameters
     ----------
     result : StudyResult
+        A finished study.
     protocol : str, default="paper"
         Protocol of our cells (the paper's numbers are all from its own
         random 5-fold protocol).
@@ -207,7 +208,9 @@ def table2(result: Any, *, protocol: str) -> pd.DataFrame:
     Parameters
     ----------
     result : StudyResult
+        A finished study.
     protocol : str
+        The protocol whose cells fill the table.
 
     Returns
     -------
@@ -269,7 +272,23 @@ def _formatted(table: pd.DataFrame, marks: set, bold: tuple[str, str]) -> list[l
 def table2_markdown(
     table: pd.DataFrame, *, protocol: str, significance: pd.DataFrame | None = None
 ) -> str:
-    """Markdown of :func:`table2`; best per column in bold, ``*`` significantly below the best."""
+    """Markdown of :func:`table2`; best per column in bold, ``*`` significantly below the best.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`table2`.
+    protocol : str
+        Protocol named in the caption.
+    significance : pandas.DataFrame, optional
+        Output of :func:`~sertools.study.stats.significance_table`; its
+        significant rows are marked ``*``.
+
+    Returns
+    -------
+    str
+        A caption line and a pipe table.
+    """
     if table.empty:
         return f"_No finished cells under protocol {protocol!r}._"
     head = ["Feature", "Model"] + [f"{CORPUS_TITLES.get(c, c)} {m}" for c, m in table.columns]
@@ -299,7 +318,23 @@ def _tex(s: str) -> str:
 def table2_latex(
     table: pd.DataFrame, *, protocol: str, significance: pd.DataFrame | None = None
 ) -> str:
-    """LaTeX (booktabs) of :func:`table2`, best per column in ``\\textbf``."""
+    """LaTeX (booktabs) of :func:`table2`, best per column in ``\\textbf``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`table2`.
+    protocol : str
+        Protocol named in the caption.
+    significance : pandas.DataFrame, optional
+        Output of :func:`~sertools.study.stats.significance_table`; its
+        significant rows are marked ``*``.
+
+    Returns
+    -------
+    str
+        A ``table`` environment.
+    """
     if table.empty:
         return f"% no finished cells under protocol {protocol}\n"
     corpora = list(dict.fromkeys(c for c, _ in table.columns))
@@ -366,9 +401,17 @@ def scaling_notes(result: Any, *, margin: float = 10.0) -> list[str]:
     (100 / number of classes) and ``svm-scaled`` is more than ``margin``
     points above it.
 
+    Parameters
+    ----------
+    result : StudyResult
+        A finished study.
+    margin : float, default=10.0
+        Percentage points.
+
     Returns
     -------
     list of str
+        One sentence per such feature set.
     """
     s = result.summary(ci=False)
     if s.empty:
@@ -406,6 +449,7 @@ def plot_confusion(cm: pd.DataFrame, path: str | Path | None = None, *, title: s
     Returns
     -------
     Path or bytes
+        The file written, or the PNG when ``path`` is None.
     """
     from sklearn.metrics import ConfusionMatrixDisplay
 
@@ -431,10 +475,12 @@ def plot_scores(summary: pd.DataFrame, path: str | Path | None = None, *, title:
     path : str or Path, optional
         PNG file to write; None returns the PNG bytes.
     title : str
+        Plot title.
 
     Returns
     -------
     Path or bytes
+        The file written, or the PNG when ``path`` is None.
     """
     plt = _pyplot()
     labels = ["\n".join(map(str, k)) if isinstance(k, tuple) else str(k) for k in summary.index]
@@ -513,6 +559,7 @@ def write_reports(
     Parameters
     ----------
     result : StudyResult
+        A finished study.
     out_dir : str or Path
         Created if needed.
     title : str
@@ -524,6 +571,7 @@ def write_reports(
     alpha : float, default=0.05
         Level of the significance marks.
     random_state : int, default=0
+        Seed of the bootstraps.
 
     Returns
     -------

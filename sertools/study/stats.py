@@ -102,8 +102,11 @@ def cluster_bootstrap_uar(
         Speaker of each prediction. With one group per prediction this is an
         utterance-level bootstrap (too narrow for correlated utterances).
     n_boot : int, default=1000
+        Bootstrap resamples.
     confidence : float, default=0.95
+        Coverage of the interval.
     random_state : int or None, default=0
+        Seed of the resampling.
 
     Returns
     -------
@@ -166,9 +169,19 @@ def corrected_resampled_ttest(
     Returns
     -------
     t : float
+        The corrected t statistic (positive when ``scores_a`` is higher).
     p : float
         Two-sided p-value. When every difference is equal, ``t`` is 0 and
         ``p`` is 1 if they are zero; otherwise ``t`` is ±inf and ``p`` is 0.
+
+    Examples
+    --------
+    >>> t, p = corrected_resampled_ttest(
+    ...     [0.71, 0.69, 0.75, 0.70, 0.73], [0.66, 0.68, 0.70, 0.64, 0.69],
+    ...     n_train=400, n_test=100,
+    ... )
+    >>> round(t, 2), round(p, 3)
+    (3.25, 0.031)
     """
     a = np.asarray(scores_a, dtype=float)
     b = np.asarray(scores_b, dtype=float)
@@ -212,8 +225,11 @@ def paired_bootstrap_uar(
     y_true, y_pred_a, y_pred_b, groups : array-like of shape (n_predictions,)
         Aligned: row ``i`` is the same clip (and repeat) for both pipelines.
     n_boot : int, default=1000
+        Bootstrap resamples.
     confidence : float, default=0.95
+        Coverage of the interval.
     random_state : int or None, default=0
+        Seed of the resampling.
 
     Returns
     -------
@@ -263,11 +279,14 @@ def compare(
     Parameters
     ----------
     result : StudyResult
+        A finished study (or :meth:`StudyResult.load` of its folder).
     cell_a, cell_b : str or tuple
         ``"corpus/protocol/feature/classifier"`` or a 4-tuple; both cells
         must share corpus and protocol (same clips, same folds).
     n_boot : int, default=1000
+        Bootstrap resamples.
     random_state : int or None, default=0
+        Seed of the resampling.
 
     Returns
     -------
@@ -341,11 +360,14 @@ def significance_table(
     Parameters
     ----------
     result : StudyResult
+        A finished study (or :meth:`StudyResult.load` of its folder).
     alpha : float, default=0.05
         Level of the corrected resampled t-test, after Holm's correction over
         the comparisons of one corpus and protocol.
     n_boot : int, default=1000
+        Bootstrap resamples.
     random_state : int or None, default=0
+        Seed of the resampling.
 
     Returns
     -------
