@@ -77,6 +77,25 @@ def test_chunking_averages_by_duration(waves):
     assert max(t for _, t in model.calls) <= 16000  # memory stays bounded
 
 
+class SampleMean(torch.nn.Module):
+    """Mean of each clip's valid samples (one feature): chunking must not change it."""
+
+    sampling_rate = 16000
+    n_features = 1
+    min_samples = 1
+
+    def forward(self, batch: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return masked_mean(batch[:, :, None], lengths)
+
+
+def test_chunks_of_unequal_length_are_weighted_by_duration():
+    x = np.arange(10, dtype=np.float32) ** 2  # chunks of 3, 4 and 3 samples
+    got = extract([x], SampleMean(), device=CPU, max_batch_samples=10**9, max_chunk_samples=4)
+    # the duration-weighted mean of the chunk means is the clip mean (28.5); an
+    # unweighted one would be 29.28. float32 sums of a few small integers: exact to 1e-6
+    np.testing.assert_allclose(got[0, 0], x.mean(), rtol=1e-6)
+
+
 def test_short_clips_are_padded_to_the_minimum():
     model = FrameModel().eval()
     out = extract([np.ones(100, np.float32)], model, device=CPU, max_batch_samples=1)
