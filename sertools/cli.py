@@ -121,6 +121,7 @@ def _common_run(args: argparse.Namespace, corpora: dict[str, Any], *, title: str
         classifier_params=cparams,
         cross_corpus=getattr(args, "cross_corpus", False),
         store=out / "cells",
+        cache_dir=out / "embeddings",
         keep_going=getattr(args, "keep_going", False),
         n_jobs=args.n_jobs,
         random_state=args.seed,
@@ -265,7 +266,9 @@ def _parser() -> argparse.ArgumentParser:
         help="run a study on local copies of corpora",
         description="Cross-validate every (corpus, protocol, feature set, classifier) cell. "
         "Each finished cell is stored atomically in OUT/cells and a re-run with the same "
-        "settings reads it back (no fit, no embedding); an interrupted run resumes. A cell "
+        "settings reads it back (no fit, no embedding); an interrupted run resumes. Each clip "
+        "is embedded once per feature set: the vectors go to the per-clip cache OUT/embeddings, "
+        "so an interrupted extraction resumes where it stopped. A cell "
         "that fails (unreadable corpus, corpus without speakers under 'speaker', failing "
         "extraction) is reported while the rest goes on. Every model is loaded before any "
         "extraction, so a missing checkpoint stops the run at once (unless --keep-going). "

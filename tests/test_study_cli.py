@@ -108,8 +108,6 @@ def test_run_study_equals_pipeline_cross_validation(corpus, tmp_path: Path):
         summary = result.summary(ci=False)
         key = ("corpus", "cv", "mfcc", name)
         assert summary.loc[key, "uar_mean"] == pytest.approx(100 * ref["test_uar"].mean())
-    # features were cached once; a second run reads them back
-    assert len(list((tmp_path / "cache").glob("mfcc-*.npy"))) == 1
 
 
 def test_paper_protocol_is_stratified_shuffled_seeded_5_fold(corpus):
@@ -587,18 +585,17 @@ def test_cli_help_documents_everything():
     assert "demo" in top and "study" in top and "compare" in top and "Exit status" in top
 
 
-def test_import_is_lazy_and_fast():
+def test_import_is_lazy():
+    # which modules an import pulls in, not how long it takes (no timed assertions)
     code = (
-        "import sys, time; t = time.perf_counter(); import sertools; "
+        "import sys; import sertools; "
         "import sertools.features, sertools.datasets, sertools.metrics, sertools.study; "
-        "dt = time.perf_counter() - t; "
-        "bad = [m for m in ('nemo', 's3prl', 'torchaudio') if m in sys.modules]; "
-        "print(dt, bad)"
+        "import sertools.cli; "
+        "print([m for m in ('nemo', 's3prl', 'torchaudio', 'torch', 'matplotlib') "
+        "if m in sys.modules])"
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    seconds, bad = res.stdout.split(maxsplit=1)
-    assert bad.strip() == "[]"
-    assert float(seconds) < 10  # generous bound for a loaded CI box; typically well under 2 s
+    assert res.stdout.strip() == "[]"
 
 
 def test_study_result_load_round_trip(corpus, tmp_path: Path):
@@ -785,3 +782,32 @@ class _Identity(MFCCEmbedder):
 
     def transform(self, X):
         return np.asarray(list(X), dtype=np.float32)
+
+
+class EmbedCountingMFCC(MFCCEmbedder):
+    """MFCC embedder that counts the clips its model embeds (cache misses)."""
+
+    embedded = 0
+
+    def _embed(self, waves):
+        type(self).embedded += len(waves)
+        return super()._embed(waves)
+
+
+def test_cache_dir_embeds_each_clip_once(corpus, tmp_path: Path):
+    def run(clf):
+        return run_study(
+            {"synthetic": corpus},
+            features={"mfcc": EmbedCountingMFCC(sampling_rate=corpus.sampling_rate)},
+            classifiers={"svm": clf},
+            cache_dir=tmp_path / "embeddings",
+        )
+
+    EmbedCountingMFCC.embedded = 0
+    first = run(SVC(C=10, gamma=1e-3))
+    assert EmbedCountingMFCC.embedded == len(corpus.target)
+    # another classifier: a new cell, but every clip's vector comes from the per-clip cache
+    EmbedCountingMFCC.embedded = 0
+    second = run(SVC(C=1, gamma=1e-3))
+    assert EmbedCountingMFCC.embedded == 0
+    assert list(second.predictions["index"]) == list(first.predictions["index"])

@@ -344,42 +344,33 @@ def extract_features(
     *,
     cache_dir: str | Path | None = None,
 ) -> np.ndarray:
-    """Embed ``X`` once, reusing a cached result when one matches.
+    """Embed ``X`` with a fresh clone of ``embedder``, through its per-clip cache.
 
     Parameters
     ----------
     name : str
-        Feature-set name (part of the cache file name).
+        Feature-set name (used in messages).
     embedder : BaseEmbedder
         Unfitted embedder.
     X : sequence of clips
         Waveforms or file paths.
     cache_dir : str or Path or None
-        Folder of ``.npy`` caches keyed by the embedder's parameters and the
-        clips' content (paths: resolved path, size, mtime). None disables it.
+        Folder of the embedders' per-clip cache (``embedder.set_params(cache=
+        cache_dir)``, see :mod:`sertools.features._cache`): a clip already
+        embedded by the same model with the same parameters is read back, and
+        an interrupted extraction resumes where it stopped. None: the
+        embedder's own ``cache`` setting. An embedder without a ``cache``
+        parameter embeds every clip.
 
     Returns
     -------
     ndarray of shape (n_clips, n_features)
         One embedding per clip, in the order of ``X``.
     """
-    from ._store import atomic_write_bytes
-
-    path = None
-    if cache_dir is not None:
-        params = {k: v for k, v in embedder.get_params(deep=False).items() if k not in _VOLATILE}
-        key = fingerprint(type(embedder).__name__, params, clips=X)
-        path = Path(cache_dir) / f"{name}-{key}.npy"
-        if path.is_file():
-            return np.load(path)
-    features = np.asarray(clone(embedder).fit_transform(X))
-    if path is not None:
-        import io
-
-        buf = io.BytesIO()
-        np.save(buf, features)
-        atomic_write_bytes(path, buf.getvalue())
-    return features
+    emb = clone(embedder)
+    if cache_dir is not None and "cache" in emb.get_params(deep=False):
+        emb.set_params(cache=os.fspath(cache_dir))
+    return np.asarray(emb.fit_transform(X))
 
 
 #: parameters that do not change results (left out of cell and cache keys)
@@ -752,7 +743,9 @@ def run_study(
         written atomically when it finishes, so an interrupted study resumes.
         A feature set whose cells are all finished is not embedded at all.
     cache_dir : str or Path, optional
-        Folder of whole-corpus feature caches (see :func:`extract_features`).
+        Folder of the embedders' per-clip cache (``cache=`` of every embedder,
+        see :func:`extract_features`): each clip is embedded once per feature
+        set across runs, classifiers and protocols.
     keep_going : bool, default=False
         If False, a feature set whose model cannot be loaded stops the study
         before any extraction (``ParameterError`` listing every such set). If
