@@ -306,7 +306,7 @@ def run_mutant(mutant: Mutant, workdir: Path, timeout: float) -> tuple[str, floa
     return "error", seconds, f"pytest exit status {code}: {last}"
 
 
-def run_mutmut(timeout: float) -> None:
+def run_mutmut(timeout: float) -> bool:
     """mutmut 3 (every operator) on sertools/metrics.py against tests/test_metrics.py."""
     with tempfile.TemporaryDirectory(prefix="sertools-mutmut-") as tmp:
         work = Path(tmp)
@@ -319,19 +319,25 @@ def run_mutmut(timeout: float) -> None:
                 'pytest_add_cli_args_test_selection = ["tests/test_metrics.py"]\n'
             )
         env = _env(work)
-        env.pop("PYTHONPATH", None)  # mutmut puts its mutants/ folder first itself
+        # mutmut puts its own mutants/ folder first on the path
+        env["PYTHONPATH"] = os.environ.get("PYTHONPATH", "")
         run = [sys.executable, "-m", "mutmut"]
         print("\nmutmut on sertools/metrics.py (tests/test_metrics.py) ...", flush=True)
-        subprocess.run([*run, "run", "--max-children", "2"], cwd=work, env=env, timeout=timeout,
-                       stdout=subprocess.DEVNULL, check=False)  # fmt: skip
+        done = subprocess.run([*run, "run", "--max-children", "2"], cwd=work, env=env,
+                              timeout=timeout, capture_output=True, text=True)  # fmt: skip
         res = subprocess.run([*run, "results", "--all", "true"], cwd=work, env=env,
-                             capture_output=True, text=True, check=False)  # fmt: skip
-        rows = [ln.strip() for ln in res.stdout.splitlines() if ": " in ln]
+                             capture_output=True, text=True)  # fmt: skip
+        rows = [ln.strip() for ln in res.stdout.splitlines() if ln.strip().startswith("sertools.")]
+        if done.returncode != 0 or not rows:
+            print(f"mutmut did not run (exit status {done.returncode}):")
+            print((done.stdout + done.stderr)[-2000:])
+            return False
         killed = sum(ln.endswith(": killed") for ln in rows)
         print(f"mutmut: {killed}/{len(rows)} killed")
         for ln in rows:
             if not ln.endswith(": killed"):
                 print("  " + ln)
+        return killed == len(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -396,9 +402,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nmutation score: {len(killed)}/{len(mutants)} killed", flush=True)
     for mid in others:
         print(f"  {results[mid][0]}: {mid}")
-    if args.mutmut:
-        run_mutmut(args.timeout * 4)
-    return 0 if not others else 1
+    mutmut_ok = run_mutmut(args.timeout * 4) if args.mutmut else True
+    return 0 if not others and mutmut_ok else 1
 
 
 if __name__ == "__main__":
