@@ -44,6 +44,7 @@ import numpy as np
 from .._exceptions import BackendNotAvailableError, ParameterError
 from ..utils._sklearn_compat import StrOptions
 from ..utils._torch import torch_threads
+from ._cache import EmbeddingCache
 from ._engine import extract
 from ._neural import NeuralEmbedder, download_timeout
 from .s3prl import _LayerPooling
@@ -256,6 +257,9 @@ class HFEmbedder(NeuralEmbedder):
         Rate of array input in Hz (file paths carry their own).
     verbose : bool, default=False
         Progress bar and transformers' log messages.
+    cache : str, path-like, EmbeddingCache or bool, default=None
+        Per-clip embedding cache (a folder or a store; None: ``$SERTOOLS_CACHE``
+        if set; False: off): see :class:`~sertools.features.EmbeddingCache`.
 
     Attributes
     ----------
@@ -299,6 +303,7 @@ class HFEmbedder(NeuralEmbedder):
         precision: str = "fp32",
         sampling_rate: int | None = None,
         verbose: bool = False,
+        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
     ) -> None:
         self.model = model
         self.model_dir = model_dir
@@ -311,6 +316,7 @@ class HFEmbedder(NeuralEmbedder):
         self.precision = precision
         self.sampling_rate = sampling_rate
         self.verbose = verbose
+        self.cache = cache
 
     # --- model resolution -----------------------------------------------------
     def _model_folder(self) -> tuple[Path, str] | None:
