@@ -122,6 +122,8 @@ def notebooks(session: nox.Session) -> None:
     use ``SERTOOLS_TEST_DATA`` when it is set.
     """
     _install(session, "nemo", "test,docs,nemo,hf")
+    # GE2E reads the pretrained weights shipped in resemblyzer's wheel (never imported)
+    session.install("--no-deps", "resemblyzer==0.1.4")
     names = session.posargs or sorted(
         f"examples/{nb}" for nb in os.listdir("examples") if nb.endswith(".ipynb")
     )
