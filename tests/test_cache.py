@@ -572,3 +572,23 @@ def test_a_clip_given_twice_is_embedded_once(corpus, tmp_path, count_frames):
     assert (emb.n_embedded_, emb.n_from_cache_) == (3, 4)
     np.testing.assert_array_equal(F[3:6], F[:3])
     np.testing.assert_array_equal(F[6], F[0])
+
+
+@pytest.mark.nemo
+def test_nemo_moved_checkpoint_keeps_its_vectors(corpus, tmp_path, count_nemo):
+    import _tiny_nemo
+
+    X, _ = corpus
+    first = _tiny_nemo.save_model("titanet", tmp_path / "a" / "model.nemo")
+    moved = tmp_path / "b" / "renamed.nemo"
+    moved.parent.mkdir()
+    shutil.copy(first, moved)
+    folder = tmp_path / "cache"
+    before = sertools.TitaNetEmbedder(model=str(first), device="cpu", cache=folder).fit()
+    F = before.transform(X[:4])
+    # the checkpoint is identified by its content hash, not by where it lies
+    after = sertools.TitaNetEmbedder(model=str(moved), device="cpu", cache=folder).fit()
+    assert after.model_fingerprint_ == before.model_fingerprint_
+    count_nemo[0] = 0
+    np.testing.assert_array_equal(after.transform(X[:4]), F)
+    assert (count_nemo[0], after.n_from_cache_) == (0, 4)
