@@ -109,6 +109,15 @@ def is_lfs_pointer(path: str | os.PathLike[str]) -> bool:
     -------
     bool
         True if the file starts with the Git LFS pointer header.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> pointer = Path(tempfile.mkdtemp()) / "03a01Fa.wav"
+    >>> _ = pointer.write_text("version https://git-lfs.github.com/spec/v1\\n")
+    >>> is_lfs_pointer(pointer)
+    True
     """
     try:
         with open(path, "rb") as fh:
@@ -139,6 +148,14 @@ def to_float32(x: np.ndarray, *, name: str = "clip") -> np.ndarray:
     ParameterError
         For ``int64`` (e.g. a Python list of integers), unsigned types wider
         than 8 bits, and non-real dtypes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_float32(np.array([-32768, 0, 16384], dtype=np.int16))
+    array([-1. ,  0. ,  0.5], dtype=float32)
+    >>> to_float32(np.array([0, 128, 192], dtype=np.uint8))
+    array([-1. ,  0. ,  0.5], dtype=float32)
     """
     dtype = x.dtype
     if dtype.kind == "f":
@@ -378,6 +395,12 @@ def resample(x: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
     -------
     ndarray of shape (ceil(n_samples * target_sr / orig_sr),), float32
         ``x`` itself when the rates are equal.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> resample(np.zeros(22050, dtype=np.float32), orig_sr=22050, target_sr=16000).shape
+    (16000,)
     """
     if orig_sr == target_sr:
         return x
