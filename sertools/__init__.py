@@ -40,7 +40,7 @@ _LAZY: dict[str, str] = {
     **{
         name: "sertools.features"
         for name in _features._LAZY
-        if name not in {"BaseEmbedder", "NeuralEmbedder", "Backend"}
+        if name.endswith("Embedder") and name not in {"BaseEmbedder", "NeuralEmbedder"}
     },
     # models
     "DNNClassifier": "sertools.models",

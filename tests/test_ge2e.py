@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _contract import check_waveform_transformer
 from _signals import noisy_tones, row_cosine
 
 import sertools.features.ge2e as ge2e
 from sertools import BackendNotAvailableError, ParameterError
 from sertools.features.ge2e import GE2EEmbedder, packaged_checkpoint, partial_starts
+from sertools.utils.estimator_checks import check_embedder
 
 SR = 16000
 LABELS = ["low", "high"] * 4
@@ -38,7 +38,7 @@ def clips():
 
 
 def test_contract(clips):
-    F = check_waveform_transformer(
+    F = check_embedder(
         GE2EEmbedder(sampling_rate=SR, device="cpu"),
         clips,
         LABELS,

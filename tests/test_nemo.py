@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from _contract import check_waveform_transformer
 from _signals import noisy_tones, row_cosine
 from _tolerance import assert_reordered_close
 from sklearn.base import clone
@@ -39,6 +38,7 @@ from sertools import (
 from sertools.features._engine import split_chunks
 from sertools.features._neural import clear_backend_cache
 from sertools.features.nemo import MODEL_DIR_ENV
+from sertools.utils.estimator_checks import check_embedder
 
 pytest.importorskip("nemo.collections.asr")
 import _tiny_nemo
@@ -115,7 +115,7 @@ def test_defaults_and_params():
 # --- the scikit-learn contract, per family -------------------------------------------------
 @pytest.mark.parametrize("family", FAMILIES)
 def test_contract(family, nemo_models, clips):
-    F = check_waveform_transformer(
+    F = check_embedder(
         _embedder(family, nemo_models[family]),
         clips,
         LABELS,
@@ -478,3 +478,23 @@ def test_set_params_without_refit_is_refused(nemo_models, clips):
         emb.transform(clips[:2])
     emb.fit()
     assert emb.transform(clips[:2]).shape == (2, emb.n_features_out_)
+
+
+def test_bundles_are_data(nemo_models, clips, tmp_path):
+    """A bundle names a model for the family estimator; the named classes are the
+    family estimator with the bundle as default (same parameters, same values)."""
+    from sertools.features import BUNDLES, TITANET_LARGE, ModelBundle
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    shutil.copy(nemo_models["titanet"], folder / TITANET_LARGE.local_file)
+    named = TitaNetEmbedder(model_dir=folder, sampling_rate=SR).fit()
+    family = NeMoEmbedder(model=TITANET_LARGE, model_dir=folder, sampling_rate=SR).fit()
+    np.testing.assert_array_equal(family.transform(clips), named.transform(clips))
+    assert family.model_fingerprint_ == named.model_fingerprint_
+    for cls in (SpeakerNetEmbedder, TitaNetEmbedder, EcapaTdnnEmbedder, AmberNetEmbedder):
+        bundle = cls.bundle
+        assert isinstance(bundle, ModelBundle) and BUNDLES[bundle.name] is bundle
+        assert cls().model == bundle.name and cls._feature_prefix == bundle.feature_prefix
+        assert set(cls().get_params()) == set(NeMoEmbedder().get_params())
+        assert cls.__doc__.startswith(bundle.title) and bundle.citation in cls.__doc__

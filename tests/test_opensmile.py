@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from _contract import check_waveform_transformer
 from _signals import noisy_tones
 
 import sertools.features.opensmile as osm
 from sertools import BackendNotAvailableError
 from sertools.features.opensmile import ComParEEmbedder, EGeMAPSEmbedder
+from sertools.utils.estimator_checks import check_embedder
 
 opensmile = pytest.importorskip("opensmile")
 
@@ -30,7 +30,7 @@ def clips():
     ("cls", "width"), [(EGeMAPSEmbedder, 88), (ComParEEmbedder, 6373)], ids=["egemaps", "compare"]
 )
 def test_contract(cls, width, clips):
-    F = check_waveform_transformer(
+    F = check_embedder(
         cls(sampling_rate=SR), clips, LABELS, grid={"target_sampling_rate": [16000, 22050]}
     )
     assert F.shape == (len(clips), width)

@@ -138,7 +138,7 @@ def test_import_sertools_imports_no_feature_module():
         " 'librosa', 'sklearn'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "['sertools.features._registry']"
+    assert out.stdout.strip() == "['sertools.features._bundles', 'sertools.features._registry']"
 
 
 def test_registry_classes_embed(registered):
@@ -146,3 +146,13 @@ def test_registry_classes_embed(registered):
     emb = get_feature_set("lazy").load()(sampling_rate=8000, n_mfcc=5)
     F = emb.fit_transform([np.sin(np.arange(4000, dtype=np.float32) / 7)])
     assert F.shape == (1, 5)
+
+
+def test_docs_table_lists_every_builtin_set():
+    from pathlib import Path
+
+    page = (Path(__file__).parents[1] / "docs" / "extending.md").read_text()
+    rows = [line for line in page.splitlines() if line.startswith("| `")]
+    table = [tuple(c.strip(" `") for c in row.strip("|").split("|")) for row in rows]
+    expected = [(fs.name, fs.class_name, fs.family) for fs in BUILTIN_FEATURE_SETS]
+    assert table == expected

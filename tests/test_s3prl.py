@@ -27,7 +27,6 @@ pytest.importorskip("s3prl", reason="needs s3prl: pip install 'sertools[s3prl]' 
 
 import _tiny_s3prl
 import torch
-from _contract import check_waveform_transformer
 from _signals import noisy_tones, row_cosine
 from _tolerance import assert_reordered_close
 from sklearn.base import clone
@@ -47,6 +46,7 @@ from sertools import (
 from sertools.features._engine import split_chunks
 from sertools.features._neural import clear_backend_cache
 from sertools.study.layers import layer_slices, layerwise_scores
+from sertools.utils.estimator_checks import check_embedder
 
 pytestmark = pytest.mark.s3prl
 
@@ -143,6 +143,7 @@ def test_defaults_and_params():
     assert S3PRLEmbedder().get_params() == {
         "upstream": "hubert",
         "checkpoint": None,
+        "model_dir": None,
         "layer": -1,
         "pooling": "mean",
         "device": "auto",
@@ -186,7 +187,7 @@ def test_invalid_params_fail_at_fit(params, match):
 # --- the scikit-learn contract, per family ---------------------------------------------------
 def test_contract(family, checkpoints, clips):
     width = FAMILIES[family][3]
-    F = check_waveform_transformer(
+    F = check_embedder(
         _embedder(family, checkpoints[family]), clips, LABELS, grid={"layer": [0, -1]}
     )
     assert F.shape == (len(clips), width)
@@ -596,3 +597,22 @@ def test_fit_records_the_checkpoint_content_hash(checkpoints):
     assert fitted.model_fingerprint_ == f"sha256:{expected}"
     other = _embedder("wav2vec2", checkpoints["wav2vec2"]).fit().model_fingerprint_
     assert other.startswith("sha256:") and other != fitted.model_fingerprint_
+
+
+def test_model_dir_and_bundles(checkpoints, clips, tmp_path, monkeypatch):
+    """The shared checkpoint policy: checkpoint= > model_dir / $SERTOOLS_MODEL_DIR
+    (the bundle's file name) > S3PRL's hub; a bundle works as the upstream."""
+    from sertools.features import HUBERT_BASE
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    shutil.copy(checkpoints["hubert"], folder / HUBERT_BASE.local_file)
+    expected = _embedder("hubert", checkpoints["hubert"]).fit().transform(clips)
+    monkeypatch.delenv("SERTOOLS_MODEL_DIR", raising=False)
+    by_dir = HubertEmbedder(model_dir=folder, sampling_rate=SR).fit()
+    np.testing.assert_array_equal(by_dir.transform(clips), expected)
+    assert by_dir.model_files_ == (str((folder / HUBERT_BASE.local_file).resolve()),)
+    monkeypatch.setenv("SERTOOLS_MODEL_DIR", str(folder))
+    by_bundle = S3PRLEmbedder(upstream=HUBERT_BASE, sampling_rate=SR).fit()
+    np.testing.assert_array_equal(by_bundle.transform(clips), expected)
+    assert list(by_bundle.get_feature_names_out()) == list(by_dir.get_feature_names_out())

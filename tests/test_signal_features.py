@@ -8,13 +8,13 @@ import librosa
 import numpy as np
 import pytest
 import soundfile as sf
-from _contract import check_waveform_transformer
 from _tolerance import assert_reordered_close
 from sklearn.model_selection import StratifiedKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC
 
 from sertools import SCORING, MelSpectrogramEmbedder, MFCCEmbedder, ParameterError
+from sertools.utils.estimator_checks import check_embedder
 
 SR = 16000
 
@@ -38,7 +38,7 @@ LABELS = ["low", "high"] * 4
     [(MFCCEmbedder, {"n_mfcc": [13, 20]}), (MelSpectrogramEmbedder, {"n_mels": [40, 80]})],
 )
 def test_contract(cls, grid, clips):
-    check_waveform_transformer(cls(sampling_rate=SR), clips, LABELS, grid=grid)
+    check_embedder(cls(sampling_rate=SR), clips, LABELS, grid=grid)
 
 
 def test_paper_defaults():

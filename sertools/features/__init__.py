@@ -4,9 +4,11 @@ Signal features (librosa): :class:`MelSpectrogramEmbedder`, :class:`MFCCEmbedder
 Neural embedders (:class:`NeuralEmbedder` subclasses) share one extraction
 engine and import their backend (NeMo, S3PRL) only when fitted. The feature
 sets are listed once, in :mod:`sertools.features._registry`
-(:func:`available_feature_sets`); third-party embedders subclass
-:class:`BaseEmbedder` or :class:`NeuralEmbedder` (with a :class:`Backend`) and
-:func:`register_feature_set`.
+(:func:`available_feature_sets`); pretrained models are data
+(:class:`ModelBundle` constants such as :data:`TITANET_LARGE`). Third-party
+embedders subclass :class:`BaseEmbedder` or :class:`NeuralEmbedder` (with a
+:class:`Backend`; :class:`LayerPooling` for layered models), test themselves
+with :mod:`sertools.utils.estimator_checks` and :func:`register_feature_set`.
 
 The names below are imported on first use (PEP 562): ``import sertools.features``
 imports neither librosa nor torch.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from . import _bundles
 from ._registry import (
     BUILTIN_FEATURE_SETS,
     FeatureSet,
@@ -24,6 +27,9 @@ from ._registry import (
     get_feature_set,
     register_feature_set,
 )
+
+#: the bundle constants (TITANET_LARGE, ...): _bundles imports only dataclasses
+_BUNDLE_NAMES = tuple(n for n in _bundles.__all__ if n.isupper() and n != "BUNDLES")
 
 # public name -> module defining it: the extension API, the family estimators,
 # and every built-in feature set's class (from the registry)
@@ -33,6 +39,10 @@ _LAZY: dict[str, str] = {
     "Backend": "sertools.features._engine",
     "EmbeddingCache": "sertools.features._cache",
     "CacheWarning": "sertools.features._cache",
+    "LayerPooling": "sertools.features._layers",
+    "ModelBundle": "sertools.features._bundles",
+    "BUNDLES": "sertools.features._bundles",
+    **{b: "sertools.features._bundles" for b in _BUNDLE_NAMES},
     "NeMoEmbedder": "sertools.features.nemo",
     "S3PRLEmbedder": "sertools.features.s3prl",
     **{fs.class_name: fs.module for fs in BUILTIN_FEATURE_SETS},

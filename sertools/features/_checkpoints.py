@@ -14,7 +14,14 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["file_sha256", "fingerprint_files"]
+__all__ = [
+    "MODEL_DIR_ENV",
+    "file_sha256",
+    "fingerprint_files",
+    "model_folder",
+    "placement_hint",
+    "resolve_checkpoint",
+]
 
 _CHUNK = 1 << 20
 _digests: dict[tuple[str, int, int], str] = {}
@@ -79,3 +86,98 @@ def fingerprint_files(paths: Iterable[str | os.PathLike[str]]) -> str:
         return f"sha256:{entries[0][1]}"
     combined = hashlib.sha256("\n".join(f"{n}\t{d}" for n, d in sorted(entries)).encode())
     return f"sha256:{combined.hexdigest()}"
+
+
+# --- where a checkpoint comes from: one policy for every backend family -------------
+#: environment variable naming a folder of local checkpoint files
+MODEL_DIR_ENV = "SERTOOLS_MODEL_DIR"
+
+
+def model_folder(model_dir: str | os.PathLike[str] | None) -> tuple[Path, str] | None:
+    """The folder of local checkpoints and where it came from (``model_dir`` or the env var)."""
+    if model_dir is not None:
+        return Path(model_dir).expanduser(), "model_dir"
+    env = os.environ.get(MODEL_DIR_ENV)
+    if env:
+        return Path(env).expanduser(), MODEL_DIR_ENV
+    return None
+
+
+def resolve_checkpoint(
+    spec: str | os.PathLike[str] | None,
+    *,
+    param: str,
+    local_file: str | None,
+    model_dir: str | os.PathLike[str] | None,
+    suffixes: tuple[str, ...],
+    expected: str,
+    missing: str,
+) -> tuple[str, str] | None:
+    """Resolve a model specification: explicit file, then model folder, then hub.
+
+    Parameters
+    ----------
+    spec : str, path-like or None
+        What the user gave: a file path, a hub name, or None (only the model
+        folder is then searched).
+    param : str
+        Name of the parameter, for messages.
+    local_file : str or None
+        File name to look for in the model folder (``model_dir``, else
+        ``$SERTOOLS_MODEL_DIR``); None: no folder lookup.
+    model_dir : str, path-like or None
+    suffixes : tuple of str
+        File suffixes that mark ``spec`` as a path even when it does not exist.
+    expected : str
+        What a folder given as ``spec`` should have been (for the message).
+    missing : str
+        Start of the message for a path that does not exist.
+
+    Returns
+    -------
+    ("file", path) or ("hub", name) or None
+        An absolute file path; the hub name to download; None when ``spec`` is
+        None and no local file was found.
+
+    Raises
+    ------
+    ParameterError
+        If ``spec`` is a folder, or looks like a path (path-like object,
+        absolute, starting with ``.``/``~``, or ending with one of ``suffixes``)
+        but no such file exists.
+    """
+    from .._exceptions import ParameterError
+
+    if spec is not None:
+        text = os.fspath(spec)
+        path = Path(text).expanduser()
+        if path.is_dir():
+            raise ParameterError(f"{param}={text!r} is a folder; expected {expected}")
+        if path.is_file():
+            return "file", str(path.resolve())
+        looks_like_path = (
+            not isinstance(spec, str)
+            or path.is_absolute()
+            or text.lower().endswith(suffixes)
+            or text.startswith((".", "~"))
+        )
+        if looks_like_path:
+            raise ParameterError(f"{missing}: {path}")
+    folder = model_folder(model_dir)
+    if folder is not None and local_file is not None and (folder[0] / local_file).is_file():
+        return "file", str((folder[0] / local_file).resolve())
+    return None if spec is None else ("hub", os.fspath(spec))
+
+
+def placement_hint(local_file: str, model_dir: str | os.PathLike[str] | None) -> str:
+    """How to make a checkpoint available offline (for "cannot download" messages)."""
+    folder = model_folder(model_dir)
+    if folder is None:
+        return (
+            f"place {local_file} in a folder and pass model_dir=<folder> or set "
+            f"{MODEL_DIR_ENV}=<folder>"
+        )
+    where = f"place {local_file} in {folder[0]} ({folder[1]})"
+    if folder[1] == "model_dir":
+        where += f" or set {MODEL_DIR_ENV}"
+    return where

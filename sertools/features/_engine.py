@@ -46,7 +46,24 @@ __all__ = [
 
 
 class Backend(Protocol):
-    """What :func:`extract` needs from a model adapter."""
+    """What :func:`extract` needs from a model adapter (public: ``sertools.features.Backend``).
+
+    Required: ``sampling_rate``, ``n_features``, ``min_samples`` and
+    ``__call__(batch, lengths)``. A backend also carries its policies, read by
+    :class:`~sertools.features.NeuralEmbedder` when present:
+
+    - ``checkpoint_files`` (tuple of str): the file(s) it was loaded from; their
+      content hash is the fitted embedder's ``model_fingerprint_``;
+    - ``padding_exact`` (bool, default True): whether a clip's embedding is the
+      same in any zero-padded batch; ``batch_seconds="auto"`` runs a backend
+      that is not one clip at a time;
+    - ``auto_batch_seconds`` (dict device type -> seconds): the ``"auto"``
+      budget of an exact backend;
+    - ``feature_names(prefix) -> list of str``: output names (default
+      ``<prefix>0 ...``);
+    - ``fitted_attributes() -> dict``: attributes the fitted embedder exposes
+      (e.g. ``n_layers_``).
+    """
 
     #: input rate of the model in Hz
     sampling_rate: int

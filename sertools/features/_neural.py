@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import socket
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -15,6 +16,7 @@ from .._exceptions import ParameterError
 from ..utils._sklearn_compat import Interval, StrOptions
 from ..utils._torch import resolve_device, torch_threads
 from ._base import BaseEmbedder
+from ._bundles import ModelBundle
 from ._checkpoints import fingerprint_files
 from ._engine import Backend, extract
 
@@ -25,6 +27,10 @@ __all__ = ["NeuralEmbedder", "clear_backend_cache"]
 #: help short clips and leave long clips one at a time. On a GPU larger batches
 #: fill the device.
 AUTO_BATCH_SECONDS = {"cpu": 8.0, "cuda": 120.0}
+
+#: ``batch_seconds="auto"`` for a backend that is not padding-exact: a budget
+#: below any clip, i.e. one clip per batch
+ONE_CLIP_SECONDS = 1e-3
 
 #: socket timeout (s) while a backend downloads a pretrained model, so that a
 #: machine whose firewall drops packets fails in seconds instead of hanging
@@ -72,6 +78,17 @@ class NeuralEmbedder(BaseEmbedder):
     is pickled (e.g. sent to a joblib worker) reloads it on first use.
     """
 
+    #: the pretrained model of a named embedder (None for a family estimator)
+    bundle: ClassVar[ModelBundle | None] = None
+    #: the constructor parameter naming the model; a named embedder defaults it
+    #: to its bundle's name, or, with ``_model_param_fixed``, drops it from its
+    #: parameters and fixes it as a class attribute (the bundle's hub name)
+    _model_param: ClassVar[str] = "model"
+    _model_param_fixed: ClassVar[bool] = False
+    #: family-specific sentence of a named embedder's generated docstring
+    #: (``str.format`` fields: the bundle's)
+    _bundle_doc: ClassVar[str] = ""
+
     _parameter_constraints: dict[str, list[Any]] = {
         **BaseEmbedder._parameter_constraints,
         "device": [str],
@@ -83,12 +100,36 @@ class NeuralEmbedder(BaseEmbedder):
         "precision": [StrOptions({"fp32", "bf16", "fp16"})],
     }
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass that sets ``bundle`` is a named embedder: generate its
+        ``__init__`` (the family's parameters, the model defaulted or fixed),
+        its feature prefix and its docstring from the bundle."""
+        super().__init_subclass__(**kwargs)
+        bundle = cls.__dict__.get("bundle")
+        if bundle is None:
+            return
+        if "__init__" not in cls.__dict__:
+            cls.__init__ = _specialised_init(cls, bundle)  # type: ignore[method-assign]
+        if "_feature_prefix" not in cls.__dict__:
+            cls._feature_prefix = bundle.feature_prefix
+        if cls.__dict__.get("__doc__") is None:
+            cls.__doc__ = _bundle_docstring(cls, bundle)
+
     # --- subclass hooks -------------------------------------------------------
     def _backend_key(self) -> tuple:
         raise NotImplementedError
 
     def _make_backend(self, device: Any) -> Backend:
         raise NotImplementedError
+
+    def _view(self, model: Any) -> Backend:
+        """The engine backend of this embedder's parameters over the loaded model.
+
+        The loaded model is shared (cached) between embedders; a view adds what
+        differs between them, e.g. the layer and pooling of a layered model
+        (:class:`~sertools.features._layers.LayerPooling`). Default: the model itself.
+        """
+        return model
 
     # --- plumbing -------------------------------------------------------------
     def _load(self) -> None:
@@ -97,7 +138,10 @@ class NeuralEmbedder(BaseEmbedder):
         self.__dict__.pop("_backend", None)
         self.__dict__.pop("model_fingerprint_", None)  # a refit may load another model
         self.device_ = resolve_device(self.device)
-        self._get_backend()
+        backend = self._get_backend()
+        fitted = getattr(backend, "fitted_attributes", None)
+        for name, value in (fitted() if fitted is not None else {}).items():
+            setattr(self, name, value)
 
     def _get_backend(self) -> Backend:
         backend = self.__dict__.get("_backend")
@@ -113,8 +157,8 @@ class NeuralEmbedder(BaseEmbedder):
         else:
             _BACKEND_CACHE.move_to_end(key)
         self._check_same_model(backend)
-        self._backend = backend
-        return backend
+        self._backend = self._view(backend)
+        return self._backend
 
     def _check_same_model(self, backend: Backend) -> None:
         """Refuse a model other than the one this embedder was fitted with.
@@ -165,9 +209,26 @@ class NeuralEmbedder(BaseEmbedder):
         return int(self._get_backend().n_features)
 
     def _batch_seconds(self) -> float:
-        if self.batch_seconds == "auto":
-            return AUTO_BATCH_SECONDS.get(self.device_.type, AUTO_BATCH_SECONDS["cuda"])
-        return float(self.batch_seconds)
+        """The padded-audio budget: ``batch_seconds``, or the backend's ``"auto"`` policy.
+
+        A backend whose ``padding_exact`` is False runs one clip at a time (its
+        batched embeddings would depend on the padding); an exact one gets its
+        ``auto_batch_seconds`` per device type, else :data:`AUTO_BATCH_SECONDS`.
+        """
+        if self.batch_seconds != "auto":
+            return float(self.batch_seconds)
+        backend = self._get_backend()
+        if not getattr(backend, "padding_exact", True):
+            return ONE_CLIP_SECONDS
+        table = getattr(backend, "auto_batch_seconds", None) or AUTO_BATCH_SECONDS
+        return table.get(self.device_.type, table["cuda"])
+
+    def _feature_names(self) -> list[str]:
+        """The backend's ``feature_names(prefix)`` where it has one, else ``<prefix>i``."""
+        names = getattr(self._get_backend(), "feature_names", None)
+        if names is None:
+            return super()._feature_names()
+        return list(names(self._feature_prefix))
 
     def _embed(self, waves: list[np.ndarray]) -> np.ndarray:
         backend = self._get_backend()
@@ -184,3 +245,67 @@ class NeuralEmbedder(BaseEmbedder):
                 desc=type(self).__name__,
                 precision=getattr(self, "precision", "fp32"),
             )
+
+
+def _family_class(cls: type) -> type:
+    """The family estimator a named embedder specialises (the nearest base without a bundle)."""
+    return next(
+        c
+        for c in cls.__mro__[1:]
+        if c.__dict__.get("bundle") is None and not c.__name__.startswith("_")
+    )
+
+
+def _specialised_init(cls: type, bundle: ModelBundle) -> Callable[..., None]:
+    """``__init__`` of a named embedder: its family's keyword-only parameters, with
+    the model parameter defaulting to the bundle (or fixed to it and dropped)."""
+    base = inspect.signature(_family_class(cls).__init__)
+    params = [p for p in base.parameters.values() if p.name != "self"]
+    if cls._model_param_fixed:
+        params = [p for p in params if p.name != cls._model_param]
+        setattr(cls, cls._model_param, bundle.hub_name)
+    else:
+        params = [
+            p.replace(default=bundle.name) if p.name == cls._model_param else p for p in params
+        ]
+    names = tuple(p.name for p in params)
+    defaults = {p.name: p.default for p in params}
+
+    def __init__(self: Any, **params_: Any) -> None:
+        unknown = sorted(set(params_) - set(names))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}.__init__() got an unexpected keyword argument "
+                f"{unknown[0]!r}"
+            )
+        for name in names:  # store the parameters, nothing else (scikit-learn's rule)
+            setattr(self, name, params_.get(name, defaults[name]))
+
+    self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    __init__.__signature__ = inspect.Signature([self_param, *params])  # type: ignore[attr-defined]
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    __init__.__module__ = cls.__module__
+    __init__.__doc__ = f"Store the parameters (see :class:`{cls.__name__}`)."
+    return __init__
+
+
+def _bundle_docstring(cls: type, bundle: ModelBundle) -> str:
+    """The numpydoc docstring of a named embedder, from its bundle."""
+    family = _family_class(cls).__name__
+    width = f", {bundle.n_features}-d" if bundle.n_features else ""
+    layers = f", {bundle.n_layers} layers" if bundle.n_layers > 1 else ""
+    if cls._model_param_fixed:
+        params = f"Parameters as :class:`{family}`, without ``{cls._model_param}``"
+    else:
+        params = (
+            f"Parameters as :class:`{family}`, with ``{cls._model_param}`` defaulting "
+            f'to ``"{bundle.name}"``'
+        )
+    extra = cls._bundle_doc.format(**vars(bundle)) if cls._bundle_doc else ""
+    return (
+        f"{bundle.title} (``{bundle.hub_name}``{width}{layers}).\n\n"
+        f"{bundle.description}\n\n"
+        f"{params}; features ``{cls._feature_prefix}0 ...``. {extra}".rstrip()
+        + f"\n\nModel: {bundle.citation}. Licence: {bundle.licence}. Weights: {bundle.url}\n"
+        + f"\nSee Also\n--------\n{family} : the family estimator (any model of the family).\n"
+    )

@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import BackendNotAvailableError, ParameterError
+from ._bundles import AMBERNET, ECAPA_TDNN, SPEAKERNET, TITANET_LARGE, ModelBundle, get_bundle
 from ._cache import EmbeddingCache
+from ._checkpoints import MODEL_DIR_ENV, placement_hint, resolve_checkpoint
 from ._neural import NeuralEmbedder, download_timeout
 
 __all__ = [
@@ -36,9 +38,6 @@ __all__ = [
     "SpeakerNetEmbedder",
     "TitaNetEmbedder",
 ]
-
-#: environment variable naming a folder of ``<name>.nemo`` files
-MODEL_DIR_ENV = "SERTOOLS_MODEL_DIR"
 
 _SPEAKER_MODEL = "EncDecSpeakerLabelModel"
 _INSTALL_HINT = "pip install 'sertools[nemo]'"
@@ -234,8 +233,9 @@ class NeMoEmbedder(NeuralEmbedder):
 
     Parameters
     ----------
-    model : str or path-like, default="titanet_large"
-        A path to a local ``.nemo`` checkpoint, or the name of a NeMo pretrained
+    model : str, path-like or ModelBundle, default="titanet_large"
+        A :class:`~sertools.features.ModelBundle` of the ``nemo`` family (e.g.
+        ``TITANET_LARGE``), a path to a local ``.nemo`` checkpoint, or the name of a NeMo pretrained
         speaker/label model (``"speakerverification_speakernet"``,
         ``"titanet_large"``, ``"titanet_small"``, ``"ecapa_tdnn"``,
         ``"langid_ambernet"``, or a Hugging Face id such as
@@ -291,7 +291,7 @@ class NeMoEmbedder(NeuralEmbedder):
 
     _parameter_constraints: dict[str, list[Any]] = {
         **NeuralEmbedder._parameter_constraints,
-        "model": [str, os.PathLike],
+        "model": [str, os.PathLike, ModelBundle],
         "model_dir": [str, os.PathLike, None],
     }
     _feature_prefix = "nemo"
@@ -299,7 +299,7 @@ class NeMoEmbedder(NeuralEmbedder):
     def __init__(
         self,
         *,
-        model: str | os.PathLike[str] = "titanet_large",
+        model: str | os.PathLike[str] | ModelBundle = "titanet_large",
         model_dir: str | os.PathLike[str] | None = None,
         device: str = "auto",
         batch_seconds: str | float = "auto",
@@ -322,14 +322,13 @@ class NeMoEmbedder(NeuralEmbedder):
         self.cache = cache
 
     # --- model resolution -----------------------------------------------------
-    def _model_folder(self) -> tuple[Path, str] | None:
-        """The folder of local ``.nemo`` files and where it came from, if any."""
-        if self.model_dir is not None:
-            return Path(self.model_dir).expanduser(), "model_dir"
-        env = os.environ.get(MODEL_DIR_ENV)
-        if env:
-            return Path(env).expanduser(), MODEL_DIR_ENV
-        return None
+    def _names(self) -> tuple[str, str]:
+        """The model's hub name and the file name it has in a model folder."""
+        if isinstance(self.model, ModelBundle):
+            return self.model.hub_name, self.model.local_file
+        spec = os.fspath(self.model)
+        bundle = get_bundle(spec, "nemo")
+        return spec, bundle.local_file if bundle is not None else f"{spec}.nemo"
 
     def _source(self) -> tuple[str, str]:
         """Resolve ``model`` to ``("file", path)`` or ``("pretrained", name)``.
@@ -341,19 +340,17 @@ class NeMoEmbedder(NeuralEmbedder):
             ``.nemo``, absolute or starting with ``.``/``~``) but no such file
             exists, or is a folder.
         """
-        spec = os.fspath(self.model)
-        path = Path(spec).expanduser()
-        if path.is_dir():
-            raise ParameterError(f"model={spec!r} is a folder; expected a .nemo file or a name")
-        if path.is_file():
-            return "file", str(path.resolve())
-        looks_like_path = not isinstance(self.model, str) or path.is_absolute()
-        if looks_like_path or spec.lower().endswith(".nemo") or spec.startswith((".", "~")):
-            raise ParameterError(f"NeMo model file not found: {path}")
-        folder = self._model_folder()
-        if folder is not None and (folder[0] / f"{spec}.nemo").is_file():
-            return "file", str((folder[0] / f"{spec}.nemo").resolve())
-        return "pretrained", spec
+        name, local_file = self._names()
+        kind, where = resolve_checkpoint(
+            name if isinstance(self.model, ModelBundle) else self.model,
+            param="model",
+            local_file=local_file,
+            model_dir=self.model_dir,
+            suffixes=(".nemo",),
+            expected="a .nemo file or a name",
+            missing="NeMo model file not found",
+        )
+        return ("file", where) if kind == "file" else ("pretrained", where)
 
     def _backend_key(self) -> tuple:
         kind, where = self._source()
@@ -396,7 +393,7 @@ class NeMoEmbedder(NeuralEmbedder):
                 files = self._pretrained_files(EncDecSpeakerLabelModel, where)
         if not isinstance(model, EncDecSpeakerLabelModel):
             raise ParameterError(
-                f"model={os.fspath(self.model)!r} loaded a {type(model).__name__}, not a NeMo "
+                f"model={self._names()[0]!r} loaded a {type(model).__name__}, not a NeMo "
                 f"speaker/label model ({_SPEAKER_MODEL})"
             )
         return _NeMoBackend(model, device, files)
@@ -420,178 +417,29 @@ class NeMoEmbedder(NeuralEmbedder):
         return (str(path),) if path else ()
 
     def _not_found_message(self, cls: Any, name: str, exc: Exception) -> str:
-        folder = self._model_folder()
-        if folder is None:
-            where = (
-                f"place {name}.nemo in a folder and pass model_dir=<folder> or set "
-                f"{MODEL_DIR_ENV}=<folder>"
-            )
-        else:
-            where = f"place {name}.nemo in {folder[0]} ({folder[1]})"
-            if folder[1] == "model_dir":
-                where += f" or set {MODEL_DIR_ENV}"
+        local_file = self._names()[1]
+        where = placement_hint(local_file, self.model_dir)
         known = sorted(info.pretrained_model_name for info in cls.list_available_models() or [])
         hint = "" if name in known or "/" in name else f" NeMo's speaker/label models: {known}."
         reason = " ".join(str(exc).split())[:200]
         return (
-            f"cannot load the NeMo model {name!r}: no local {name}.nemo and NeMo could not "
+            f"cannot load the NeMo model {name!r}: no local {local_file} and NeMo could not "
             f"fetch it ({type(exc).__name__}: {reason}). Offline, {where}, "
-            f"or pass model='/path/to/{name}.nemo'.{hint}"
+            f"or pass model='/path/to/{local_file}'.{hint}"
         )
 
 
 class SpeakerNetEmbedder(NeMoEmbedder):
-    """SpeakerNet speaker embeddings (``speakerverification_speakernet``, 256-d).
-
-    SpeakerNet [Koluguri et al. 2020]: 1D depth-wise separable convolutions
-    (QuartzNet-style Jasper blocks) and x-vector statistics pooling. Same
-    parameters as :class:`NeMoEmbedder`, with ``model`` defaulting to
-    ``"speakerverification_speakernet"``; features ``speakernet0 ...``.
-    """
-
-    _feature_prefix = "speakernet"
-
-    def __init__(
-        self,
-        *,
-        model: str | os.PathLike[str] = "speakerverification_speakernet",
-        model_dir: str | os.PathLike[str] | None = None,
-        device: str = "auto",
-        batch_seconds: str | float = "auto",
-        max_chunk_seconds: float | None = 30.0,
-        n_threads: int | None = None,
-        precision: str = "fp32",
-        sampling_rate: int | None = None,
-        verbose: bool = False,
-        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
-    ) -> None:
-        super().__init__(
-            model=model,
-            model_dir=model_dir,
-            device=device,
-            batch_seconds=batch_seconds,
-            max_chunk_seconds=max_chunk_seconds,
-            n_threads=n_threads,
-            precision=precision,
-            sampling_rate=sampling_rate,
-            verbose=verbose,
-            cache=cache,
-        )
+    bundle = SPEAKERNET
 
 
 class TitaNetEmbedder(NeMoEmbedder):
-    """TitaNet-L speaker embeddings (``titanet_large``, 192-d).
-
-    TitaNet [Koluguri et al. 2022]: 1D depth-wise separable convolutions with
-    squeeze-and-excitation (global context) and attentive statistics pooling.
-    Same parameters as :class:`NeMoEmbedder` (whose default model it is);
-    features ``titanet0 ...``.
-    """
-
-    _feature_prefix = "titanet"
-
-    def __init__(
-        self,
-        *,
-        model: str | os.PathLike[str] = "titanet_large",
-        model_dir: str | os.PathLike[str] | None = None,
-        device: str = "auto",
-        batch_seconds: str | float = "auto",
-        max_chunk_seconds: float | None = 30.0,
-        n_threads: int | None = None,
-        precision: str = "fp32",
-        sampling_rate: int | None = None,
-        verbose: bool = False,
-        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
-    ) -> None:
-        super().__init__(
-            model=model,
-            model_dir=model_dir,
-            device=device,
-            batch_seconds=batch_seconds,
-            max_chunk_seconds=max_chunk_seconds,
-            n_threads=n_threads,
-            precision=precision,
-            sampling_rate=sampling_rate,
-            verbose=verbose,
-            cache=cache,
-        )
+    bundle = TITANET_LARGE
 
 
 class EcapaTdnnEmbedder(NeMoEmbedder):
-    """ECAPA-TDNN speaker embeddings (``ecapa_tdnn``, 192-d).
-
-    NeMo's ECAPA-TDNN [Desplanques et al. 2020, modified]: TDNN layers with
-    group-convolution squeeze-and-excitation blocks of single dilation (no
-    Res2Net) and attentive statistics pooling. Same parameters as
-    :class:`NeMoEmbedder`, with ``model`` defaulting to ``"ecapa_tdnn"``;
-    features ``ecapa0 ...``.
-    """
-
-    _feature_prefix = "ecapa"
-
-    def __init__(
-        self,
-        *,
-        model: str | os.PathLike[str] = "ecapa_tdnn",
-        model_dir: str | os.PathLike[str] | None = None,
-        device: str = "auto",
-        batch_seconds: str | float = "auto",
-        max_chunk_seconds: float | None = 30.0,
-        n_threads: int | None = None,
-        precision: str = "fp32",
-        sampling_rate: int | None = None,
-        verbose: bool = False,
-        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
-    ) -> None:
-        super().__init__(
-            model=model,
-            model_dir=model_dir,
-            device=device,
-            batch_seconds=batch_seconds,
-            max_chunk_seconds=max_chunk_seconds,
-            n_threads=n_threads,
-            precision=precision,
-            sampling_rate=sampling_rate,
-            verbose=verbose,
-            cache=cache,
-        )
+    bundle = ECAPA_TDNN
 
 
 class AmberNetEmbedder(NeMoEmbedder):
-    """AmberNet spoken-language embeddings (``langid_ambernet``).
-
-    AmberNet (TitaNet-LID) [Jia et al. 2022]: the TitaNet architecture trained to
-    identify 107 spoken languages instead of speakers. Same parameters as
-    :class:`NeMoEmbedder`, with ``model`` defaulting to ``"langid_ambernet"``;
-    features ``ambernet0 ...``.
-    """
-
-    _feature_prefix = "ambernet"
-
-    def __init__(
-        self,
-        *,
-        model: str | os.PathLike[str] = "langid_ambernet",
-        model_dir: str | os.PathLike[str] | None = None,
-        device: str = "auto",
-        batch_seconds: str | float = "auto",
-        max_chunk_seconds: float | None = 30.0,
-        n_threads: int | None = None,
-        precision: str = "fp32",
-        sampling_rate: int | None = None,
-        verbose: bool = False,
-        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
-    ) -> None:
-        super().__init__(
-            model=model,
-            model_dir=model_dir,
-            device=device,
-            batch_seconds=batch_seconds,
-            max_chunk_seconds=max_chunk_seconds,
-            n_threads=n_threads,
-            precision=precision,
-            sampling_rate=sampling_rate,
-            verbose=verbose,
-            cache=cache,
-        )
+    bundle = AMBERNET

@@ -34,9 +34,11 @@ from typing import Any
 
 from .._exceptions import BackendNotAvailableError, ParameterError
 from ..utils._sklearn_compat import StrOptions
+from ._bundles import BUNDLES, DECOAR, HUBERT_BASE, WAV2VEC2_BASE, ModelBundle, get_bundle
 from ._cache import EmbeddingCache
-from ._engine import masked_mean
+from ._checkpoints import placement_hint, resolve_checkpoint
 from ._exact import make_padding_exact
+from ._layers import LAYER_CHOICES, POOLING_CHOICES, LayerPooling, resolve_layer
 from ._neural import NeuralEmbedder, download_timeout
 
 __all__ = [
@@ -49,11 +51,7 @@ __all__ = [
 
 #: Where S3PRL downloads the default checkpoints from (S3PRL's converted,
 #: fairseq-free format). Offline, fetch the file elsewhere and pass ``checkpoint=``.
-CHECKPOINT_URLS = {
-    "hubert": "https://huggingface.co/s3prl/converted_ckpts/resolve/main/hubert_base_ls960.pt",
-    "wav2vec2": "https://huggingface.co/s3prl/converted_ckpts/resolve/main/wav2vec_small.pt",
-    "decoar": "https://huggingface.co/s3prl/converted_ckpts/resolve/main/checkpoint_decoar.pt",
-}
+CHECKPOINT_URLS = {b.hub_name: b.url for b in BUNDLES.values() if b.family == "s3prl"}
 
 _INSTALL_HINT = (
     "pip install 'sertools[s3prl]' (s3prl 0.4.18 needs torch 2.8 and torchaudio 2.8: "
@@ -69,18 +67,14 @@ _MIN_SAMPLES = 800
 #: DeCoAR's kaldi fbank framing at 16 kHz: 25 ms windows every 10 ms, snip_edges
 _FBANK_WINDOW, _FBANK_SHIFT = 400, 160
 
-#: ``batch_seconds="auto"``: one clip per batch (a budget below any clip) for
-#: padding-sensitive upstreams; for padding-exact ones these budgets per device
+#: ``batch_seconds="auto"`` (see NeuralEmbedder._batch_seconds): one clip per batch
+#: for padding-sensitive upstreams; for padding-exact ones these budgets per device
 #: type: DeCoAR's LSTMs run ~1.5-2x faster than one clip at a time on a CPU in
 #: batches of 30 s; wav2vec 2.0 / HuBERT (exact through _exact.py) gain nothing
 #: from batches on a CPU and lose beyond ~8 s (padding, attention), so 4 s there.
 #: See docs/s3prl.md and docs/benchmarks-gpu.md for the numbers.
-_ONE_CLIP_SECONDS = 1e-3
 _AUTO_EXACT_BATCH_SECONDS = {"cpu": 30.0, "cuda": 120.0}
 _AUTO_TRANSFORMER_BATCH_SECONDS = {"cpu": 4.0, "cuda": 120.0}
-
-_LAYER_CHOICES = ("mean", "all")
-_POOLING_CHOICES = ("mean", "mean+std")
 
 
 @contextlib.contextmanager
@@ -218,6 +212,9 @@ class _S3PRLModel:
         ``batch_seconds="auto"`` per device type, for padding-exact upstreams.
     """
 
+    sampling_rate = _SAMPLING_RATE
+    min_samples = _MIN_SAMPLES
+
     def __init__(self, upstream: Any, device: Any, checkpoint_files: tuple[str, ...] = ()) -> None:
         self.checkpoint_files = tuple(checkpoint_files)
         self.upstream = upstream.to(device).eval()
@@ -262,68 +259,6 @@ class _S3PRLModel:
             return list(hidden), list(hs_len)
         exact = self._count_frames(lengths).to(hs_len[0].device)
         return list(hidden), [torch.minimum(n, exact).clamp(min=1) for n in hs_len]
-
-
-class _LayerPooling:
-    """Engine backend: pool selected hidden states of an :class:`_S3PRLModel`.
-
-    Parameters
-    ----------
-    model : _S3PRLModel
-        The loaded upstream.
-    layer : int or {"mean", "all"}
-        Hidden state to pool (already checked to be in range), the average of
-        all layers' pooled vectors, or all of them concatenated.
-    pooling : {"mean", "mean+std"}
-        Masked mean over valid frames, optionally followed by the masked
-        (population) standard deviation.
-
-    Attributes
-    ----------
-    n_features : int
-        ``hidden_size * (2 if mean+std) * (n_layers if "all")``.
-    """
-
-    sampling_rate = _SAMPLING_RATE
-    min_samples = _MIN_SAMPLES
-
-    def __init__(self, model: _S3PRLModel, *, layer: int | str, pooling: str) -> None:
-        self.model = model
-        self.checkpoint_files = model.checkpoint_files
-        self.layer = layer
-        self.pooling = pooling
-        self.layers = list(range(model.n_layers)) if isinstance(layer, str) else [layer]
-        width = model.hidden_sizes[self.layers[0]] * (2 if pooling == "mean+std" else 1)
-        self.n_features = width * (model.n_layers if layer == "all" else 1)
-
-    def _pool(self, hidden: Any, valid: Any) -> Any:
-        import torch
-
-        mean = masked_mean(hidden, valid)
-        if self.pooling == "mean":
-            return mean
-        variance = masked_mean((hidden - mean[:, None, :]) ** 2, valid)
-        return torch.cat([mean, variance.sqrt()], dim=-1)
-
-    def __call__(self, batch: Any, lengths: Any) -> Any:
-        """Embed a zero-padded batch.
-
-        Parameters
-        ----------
-        batch : torch.Tensor of shape (batch, n_samples), float32
-        lengths : torch.Tensor of shape (batch,), int64
-
-        Returns
-        -------
-        torch.Tensor of shape (batch, n_features)
-        """
-        import torch
-
-        hidden, valid = self.model.hidden_states(batch, lengths)
-        pooled = [self._pool(hidden[i], valid[i]) for i in self.layers]
-        if self.layer == "mean":
-            return torch.stack(pooled).mean(dim=0)
-        return torch.cat(pooled, dim=-1)
 
 
 def _downloaded_files(name: str) -> tuple[str, ...]:
@@ -409,8 +344,9 @@ class S3PRLEmbedder(NeuralEmbedder):
 
     Parameters
     ----------
-    upstream : str, default="hubert"
-        S3PRL upstream name: ``"hubert"`` (HuBERT Base), ``"wav2vec2"``
+    upstream : str or ModelBundle, default="hubert"
+        An ``s3prl`` :class:`~sertools.features.ModelBundle` (e.g.
+        ``HUBERT_BASE``), or an S3PRL upstream name: ``"hubert"`` (HuBERT Base), ``"wav2vec2"``
         (wav2vec 2.0 Base), ``"decoar"``, or any other name of
         ``s3prl.nn.S3PRLUpstream.available_names()``. The subclasses fix it.
     checkpoint : str or path-like, default=None
@@ -418,6 +354,11 @@ class S3PRLEmbedder(NeuralEmbedder):
         loader (e.g. ``hubert_local``) — for offline use; see
         :data:`CHECKPOINT_URLS`. None: S3PRL's registered checkpoint, from its
         cache (``~/.cache/s3prl/download``) or downloaded.
+    model_dir : str or path-like, default=None
+        Folder of local checkpoints, searched (when ``checkpoint`` is None) for
+        the upstream's file under its published name (``hubert_base_ls960.pt``,
+        ``wav2vec_small.pt``, ``checkpoint_decoar.pt``); defaults to the
+        ``SERTOOLS_MODEL_DIR`` environment variable.
     layer : int or {"mean", "all"}, default=-1
         Which hidden state to pool. An integer indexes S3PRL's list of hidden
         states (negative from the end; -1 is the last). For wav2vec 2.0 and
@@ -496,17 +437,19 @@ class S3PRLEmbedder(NeuralEmbedder):
 
     _parameter_constraints: dict[str, list[Any]] = {
         **NeuralEmbedder._parameter_constraints,
-        "upstream": [str],
+        "upstream": [str, ModelBundle],
         "checkpoint": [str, os.PathLike, None],
-        "layer": [Integral, StrOptions(set(_LAYER_CHOICES))],
-        "pooling": [StrOptions(set(_POOLING_CHOICES))],
+        "model_dir": [str, os.PathLike, None],
+        "layer": [Integral, StrOptions(set(LAYER_CHOICES))],
+        "pooling": [StrOptions(set(POOLING_CHOICES))],
     }
 
     def __init__(
         self,
         *,
-        upstream: str = "hubert",
+        upstream: str | ModelBundle = "hubert",
         checkpoint: str | os.PathLike[str] | None = None,
+        model_dir: str | os.PathLike[str] | None = None,
         layer: int | str = -1,
         pooling: str = "mean",
         device: str = "auto",
@@ -520,6 +463,7 @@ class S3PRLEmbedder(NeuralEmbedder):
     ) -> None:
         self.upstream = upstream
         self.checkpoint = checkpoint
+        self.model_dir = model_dir
         self.layer = layer
         self.pooling = pooling
         self.device = device
@@ -532,47 +476,68 @@ class S3PRLEmbedder(NeuralEmbedder):
         self.cache = cache
 
     # --- model resolution -----------------------------------------------------
+    @property
+    def _feature_prefix(self) -> str:  # type: ignore[override]
+        name = self._upstream_name()
+        return name + ("_" if name[-1].isdigit() else "")
+
+    def _upstream_name(self) -> str:
+        """The S3PRL upstream name (``upstream``, or its bundle's hub name)."""
+        if isinstance(self.upstream, ModelBundle):
+            return self.upstream.hub_name
+        return str(self.upstream)
+
+    def _local_file(self) -> str | None:
+        """File name of the upstream's checkpoint in a model folder (known bundles only)."""
+        if isinstance(self.upstream, ModelBundle):
+            return self.upstream.local_file
+        bundle = get_bundle(self._upstream_name(), "s3prl")
+        return None if bundle is None else bundle.local_file
+
     def _checkpoint_path(self) -> Path | None:
-        """The checkpoint as an absolute path, or None.
+        """The checkpoint as an absolute path, or None (S3PRL's cache or a download).
+
+        ``checkpoint`` if given, else the upstream's file in ``model_dir`` /
+        ``$SERTOOLS_MODEL_DIR`` (e.g. ``hubert_base_ls960.pt``) if there is one.
 
         Raises
         ------
         ParameterError
-            If the path does not exist or is a folder.
+            If ``checkpoint`` does not exist or is a folder.
         """
-        if self.checkpoint is None:
-            return None
-        path = Path(self.checkpoint).expanduser()
-        if path.is_dir():
-            raise ParameterError(
-                f"checkpoint={os.fspath(self.checkpoint)!r} is a folder; expected a "
-                f"{self.upstream} checkpoint file"
-            )
-        if not path.is_file():
-            raise ParameterError(f"S3PRL checkpoint not found: {path}")
-        return path.resolve()
+        found = resolve_checkpoint(
+            self.checkpoint,
+            param="checkpoint",
+            local_file=self._local_file(),
+            model_dir=self.model_dir,
+            suffixes=("",),  # every string ends with "": checkpoint is always a path
+            expected=f"a {self._upstream_name()} checkpoint file",
+            missing="S3PRL checkpoint not found",
+        )
+        return None if found is None else Path(found[1])
 
     def _backend_key(self) -> tuple:
         path = self._checkpoint_path()
         if path is None:
-            return (self.upstream,)
+            return (self._upstream_name(),)
         stat = path.stat()
-        return self.upstream, str(path), stat.st_size, stat.st_mtime_ns
+        return self._upstream_name(), str(path), stat.st_size, stat.st_mtime_ns
 
     def _loader(self, hub_names: list[str], path: Path | None) -> str:
         """The S3PRL hub entry to call: ``<upstream>_local`` with a checkpoint."""
-        name = self.upstream if path is None else f"{self.upstream}_local"
+        upstream = self._upstream_name()
+        name = upstream if path is None else f"{upstream}_local"
         if name in hub_names:
             return name
         if path is not None:
             local = sorted(n[: -len("_local")] for n in hub_names if n.endswith("_local"))
             raise ParameterError(
-                f"upstream={self.upstream!r} has no local-checkpoint loader ({name}) in S3PRL; "
+                f"upstream={upstream!r} has no local-checkpoint loader ({name}) in S3PRL; "
                 f"with checkpoint=, use one of {local}"
             )
-        close = difflib.get_close_matches(self.upstream, hub_names, n=5, cutoff=0.5)
+        close = difflib.get_close_matches(upstream, hub_names, n=5, cutoff=0.5)
         raise ParameterError(
-            f"upstream={self.upstream!r} is not an S3PRL upstream"
+            f"upstream={upstream!r} is not an S3PRL upstream"
             + (f"; close names: {close}" if close else "")
             + " (all: s3prl.nn.S3PRLUpstream.available_names())"
         )
@@ -596,7 +561,7 @@ class S3PRLEmbedder(NeuralEmbedder):
                 reason = " ".join(str(exc).split())[:300]
                 raise ParameterError(
                     f"{path} is not a checkpoint S3PRL's {loader} loader can read into its "
-                    f"{self.upstream} model ({type(exc).__name__}: {reason})"
+                    f"{self._upstream_name()} model ({type(exc).__name__}: {reason})"
                 ) from exc
         return _S3PRLModel(upstream, device, files)
 
@@ -612,154 +577,45 @@ class S3PRLEmbedder(NeuralEmbedder):
         except Exception as exc:  # urllib/requests/S3PRL raise many types when offline
             url = CHECKPOINT_URLS.get(name)
             where = f"download {url}" if url else f"get the {name} checkpoint"
+            local = self._local_file()
+            place = f" (or {placement_hint(local, self.model_dir)})" if local else ""
             reason = " ".join(str(exc).split())[:200]
             raise ParameterError(
                 f"cannot load the S3PRL upstream {name!r}: S3PRL could not fetch its "
                 f"checkpoint ({type(exc).__name__}: {reason}). Offline, {where} on a "
-                f"connected machine and pass checkpoint='/path/to/file'"
+                f"connected machine and pass checkpoint='/path/to/file'{place}"
             ) from exc
 
-    # --- layer selection --------------------------------------------------------
-    def _load(self) -> None:
-        super()._load()
-        backend = self._get_backend()
-        self.n_layers_ = backend.model.n_layers
-        self.hidden_size_ = backend.model.hidden_sizes[backend.layers[0]]
-
-    def _resolve_layer(self, model: _S3PRLModel) -> int | str:
-        """Check ``layer`` against the loaded model; integers become non-negative."""
-        n = model.n_layers
-        if isinstance(self.layer, bool):  # an Integral to Python, never a layer index
-            raise ParameterError(
-                f"layer={self.layer!r}: pass an integer layer index, 'mean' or 'all'"
-            )
-        if isinstance(self.layer, str):
-            if len(set(model.hidden_sizes)) > 1:
-                raise ParameterError(
-                    f"layer={self.layer!r} needs hidden states of one width; {self.upstream}'s "
-                    f"are {model.hidden_sizes}: pick one layer"
-                )
-            return self.layer
-        if not -n <= self.layer < n:
-            raise ParameterError(
-                f"layer={self.layer} is out of range: {self.upstream} returns {n} hidden "
-                f"states, so layer must be an integer in [{-n}, {n - 1}], 'mean' or 'all'"
-            )
-        return int(self.layer) % n
-
-    def _get_backend(self) -> _LayerPooling:
-        view = self.__dict__.get("_backend")
-        if isinstance(view, _LayerPooling):
-            return view
-        model = super()._get_backend()  # the shared, cached upstream
-        view = _LayerPooling(model, layer=self._resolve_layer(model), pooling=self.pooling)
-        self._backend = view
-        return view
-
-    def _batch_seconds(self) -> float:
-        """The padded-audio budget: ``batch_seconds``, or what ``"auto"`` picks.
-
-        ``"auto"`` batches only upstreams whose embeddings do not depend on the
-        padding: DeCoAR (30 s on a CPU, 120 s on a GPU) and wav2vec 2.0 /
-        HuBERT, made exact by :mod:`sertools.features._exact` (4 s on a CPU,
-        where larger batches are slower, 120 s on a GPU). Other upstreams: one
-        clip at a time.
-        """
-        if self.batch_seconds != "auto":
-            return float(self.batch_seconds)
-        model = self._get_backend().model
-        if model.padding_exact:
-            table = model.auto_batch_seconds
-            return table.get(self.device_.type, table["cuda"])
-        return _ONE_CLIP_SECONDS
-
-    # --- feature names ------------------------------------------------------------
-    def _feature_names(self) -> list[str]:
-        width = self.hidden_size_
-        stats = ["", "std"] if self.pooling == "mean+std" else [""]
-        if self.layer == "all":
-            return [
-                f"layer{i}_{stat}{j}"
-                for i in range(self.n_layers_)
-                for stat in stats
-                for j in range(width)
-            ]
-        mean_prefix = self.upstream + ("_" if self.upstream[-1].isdigit() else "")
-        prefixes = {"": mean_prefix, "std": f"{self.upstream}_std"}
-        return [f"{prefixes[stat]}{j}" for stat in stats for j in range(width)]
+    # --- layer selection (see sertools.features._layers) ----------------------------
+    def _view(self, model: _S3PRLModel) -> LayerPooling:
+        layer = resolve_layer(
+            self.layer,
+            n_layers=model.n_layers,
+            hidden_sizes=model.hidden_sizes,
+            name=self._upstream_name(),
+        )
+        return LayerPooling(model, layer=layer, pooling=self.pooling)
 
 
-class _FixedUpstreamEmbedder(S3PRLEmbedder):
-    """An :class:`S3PRLEmbedder` whose upstream is a class attribute, not a parameter."""
+class _NamedUpstreamEmbedder(S3PRLEmbedder):
+    """An :class:`S3PRLEmbedder` whose upstream is its bundle, not a parameter."""
 
-    upstream: str
-
-    def __init__(
-        self,
-        *,
-        checkpoint: str | os.PathLike[str] | None = None,
-        layer: int | str = -1,
-        pooling: str = "mean",
-        device: str = "auto",
-        batch_seconds: str | float = "auto",
-        max_chunk_seconds: float | None = 30.0,
-        n_threads: int | None = None,
-        precision: str = "fp32",
-        sampling_rate: int | None = None,
-        verbose: bool = False,
-        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
-    ) -> None:
-        self.checkpoint = checkpoint
-        self.layer = layer
-        self.pooling = pooling
-        self.device = device
-        self.batch_seconds = batch_seconds
-        self.max_chunk_seconds = max_chunk_seconds
-        self.n_threads = n_threads
-        self.precision = precision
-        self.sampling_rate = sampling_rate
-        self.verbose = verbose
-        self.cache = cache
+    _model_param = "upstream"
+    _model_param_fixed = True
+    _bundle_doc = (
+        "``checkpoint`` is read by ``{hub_name}_local``; without it, ``{local_file}`` "
+        "in ``model_dir`` / ``$SERTOOLS_MODEL_DIR``, else S3PRL's download (see "
+        ':data:`CHECKPOINT_URLS`). ``layer="all"`` names the features ``layer{{i}}_{{j}}``.'
+    )
 
 
-class Wav2Vec2Embedder(_FixedUpstreamEmbedder):
-    """wav2vec 2.0 Base hidden states (S3PRL upstream ``wav2vec2``, 13 x 768).
-
-    wav2vec 2.0 [Baevski et al. 2020]: a convolutional front end (7 blocks,
-    320 samples per frame, group norm in the first) and 12 transformer layers,
-    pretrained with a contrastive objective on LibriSpeech 960 h. Parameters as
-    :class:`S3PRLEmbedder` without ``upstream``; ``checkpoint`` is read by
-    ``wav2vec2_local`` (S3PRL's ``wav2vec_small.pt``, see :data:`CHECKPOINT_URLS`).
-    Features ``wav2vec2_0 ...`` (``layer{i}_{j}`` for ``layer="all"``).
-    """
-
-    upstream = "wav2vec2"
+class Wav2Vec2Embedder(_NamedUpstreamEmbedder):
+    bundle = WAV2VEC2_BASE
 
 
-class DecoarEmbedder(_FixedUpstreamEmbedder):
-    """DeCoAR hidden states (S3PRL upstream ``decoar``, 1 x 2048).
-
-    DeCoAR [Ling et al. 2020]: 80-d kaldi fbank frames (10 ms, per-utterance
-    mean/variance normalised) through forward and backward 4-layer LSTMs
-    (1024 units each), whose outputs are concatenated: one 2048-d hidden
-    state, so ``layer`` can only be 0 / -1 (or ``"mean"`` / ``"all"``, the same
-    vector). Parameters as :class:`S3PRLEmbedder` without ``upstream``;
-    ``checkpoint`` is read by ``decoar_local`` (``checkpoint_decoar.pt``) after
-    a check that it holds every DeCoAR weight. Features ``decoar0 ...``.
-    """
-
-    upstream = "decoar"
+class DecoarEmbedder(_NamedUpstreamEmbedder):
+    bundle = DECOAR
 
 
-class HubertEmbedder(_FixedUpstreamEmbedder):
-    """HuBERT Base hidden states (S3PRL upstream ``hubert``, 13 x 768).
-
-    HuBERT [Hsu et al. 2021]: wav2vec 2.0's convolutional front end and 12
-    transformer layers, pretrained by masked prediction of k-means cluster
-    targets on LibriSpeech 960 h. Parameters as :class:`S3PRLEmbedder` without
-    ``upstream``; ``checkpoint`` is read by ``hubert_local`` (S3PRL's
-    ``hubert_base_ls960.pt``, see :data:`CHECKPOINT_URLS`). Features
-    ``hubert0 ...`` (``layer{i}_{j}`` for ``layer="all"``).
-    """
-
-    upstream = "hubert"
+class HubertEmbedder(_NamedUpstreamEmbedder):
+    bundle = HUBERT_BASE

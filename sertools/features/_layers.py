@@ -1,0 +1,157 @@
+"""Layer selection and masked pooling for any model with several hidden states.
+
+A *layered model* is any object with
+
+- ``n_layers`` (int) and ``hidden_sizes`` (list of int, one per hidden state),
+- ``hidden_states(batch, lengths) -> (hidden, valid)``: for a zero-padded batch
+  ``(B, T)`` and its true lengths ``(B,)``, every hidden state
+  ``(B, n_frames, hidden_size)`` and the number of frames of each clip that
+  were computed from its own samples ``(B,)``,
+- and the engine's ``sampling_rate``, ``min_samples``, optionally
+  ``checkpoint_files``, ``padding_exact`` and ``auto_batch_seconds``.
+
+:class:`LayerPooling` turns it into an engine backend that pools one layer,
+the average of all layers, or every layer (for layer-wise probing), over the
+valid frames only, so batch padding never enters a clip's vector. S3PRL's
+upstreams use it; so can any other layered model (e.g. a Hugging Face encoder).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._exceptions import ParameterError
+from ._engine import masked_mean
+
+__all__ = ["LAYER_CHOICES", "POOLING_CHOICES", "LayerPooling", "resolve_layer"]
+
+#: the string values of ``layer``: the average of every layer, or all of them
+LAYER_CHOICES = ("mean", "all")
+#: ``pooling``: the time average, or the average and the standard deviation
+POOLING_CHOICES = ("mean", "mean+std")
+
+
+def resolve_layer(layer: Any, *, n_layers: int, hidden_sizes: list[int], name: str) -> int | str:
+    """Check ``layer`` against a loaded model; integers become non-negative.
+
+    Parameters
+    ----------
+    layer : int or {"mean", "all"}
+        As the user gave it (negative indices count from the end).
+    n_layers : int
+        Hidden states the model returns.
+    hidden_sizes : list of int
+        Their widths.
+    name : str
+        The model, for messages.
+
+    Returns
+    -------
+    int in [0, n_layers) or {"mean", "all"}
+
+    Raises
+    ------
+    ParameterError
+        For a bool, an index out of range, or ``"mean"``/``"all"`` over hidden
+        states of different widths.
+    """
+    if isinstance(layer, bool):  # an Integral to Python, never a layer index
+        raise ParameterError(f"layer={layer!r}: pass an integer layer index, 'mean' or 'all'")
+    if isinstance(layer, str):
+        if len(set(hidden_sizes)) > 1:
+            raise ParameterError(
+                f"layer={layer!r} needs hidden states of one width; {name}'s are "
+                f"{hidden_sizes}: pick one layer"
+            )
+        return layer
+    n = n_layers
+    if not -n <= layer < n:
+        raise ParameterError(
+            f"layer={layer} is out of range: {name} returns {n} hidden states, so layer "
+            f"must be an integer in [{-n}, {n - 1}], 'mean' or 'all'"
+        )
+    return int(layer) % n
+
+
+class LayerPooling:
+    """Engine backend: pool selected hidden states of a layered model.
+
+    Parameters
+    ----------
+    model : layered model
+        See the module docstring.
+    layer : int or {"mean", "all"}
+        Hidden state to pool (already checked by :func:`resolve_layer`), the
+        average of all layers' pooled vectors, or all of them concatenated.
+    pooling : {"mean", "mean+std"}
+        Masked mean over valid frames, optionally followed by the masked
+        (population) standard deviation.
+
+    Attributes
+    ----------
+    n_features : int
+        ``hidden_size * (2 if mean+std) * (n_layers if "all")``.
+    hidden_size : int
+        Width of one pooled hidden state.
+    sampling_rate, min_samples, checkpoint_files, padding_exact, auto_batch_seconds
+        The model's (what the engine and the embedder read from a backend).
+    """
+
+    def __init__(self, model: Any, *, layer: int | str, pooling: str) -> None:
+        self.model = model
+        self.layer = layer
+        self.pooling = pooling
+        self.layers = list(range(model.n_layers)) if isinstance(layer, str) else [layer]
+        self.hidden_size = int(model.hidden_sizes[self.layers[0]])
+        width = self.hidden_size * (2 if pooling == "mean+std" else 1)
+        self.n_features = width * (model.n_layers if layer == "all" else 1)
+        for attr in ("sampling_rate", "min_samples", "checkpoint_files"):
+            setattr(self, attr, getattr(model, attr))
+        self.padding_exact = bool(getattr(model, "padding_exact", False))
+        self.auto_batch_seconds = getattr(model, "auto_batch_seconds", None)
+
+    def fitted_attributes(self) -> dict[str, int]:
+        """What a fitted embedder exposes about the model: ``n_layers_``, ``hidden_size_``."""
+        return {"n_layers_": int(self.model.n_layers), "hidden_size_": self.hidden_size}
+
+    def feature_names(self, prefix: str) -> list[str]:
+        """``<prefix>j`` (and ``<prefix>_stdj``), or ``layer{i}_{j}`` for ``layer="all"``."""
+        stats = ["", "std"] if self.pooling == "mean+std" else [""]
+        if self.layer == "all":
+            return [
+                f"layer{i}_{stat}{j}"
+                for i in range(self.model.n_layers)
+                for stat in stats
+                for j in range(self.hidden_size)
+            ]
+        prefixes = {"": prefix, "std": f"{prefix.rstrip('_')}_std"}
+        return [f"{prefixes[stat]}{j}" for stat in stats for j in range(self.hidden_size)]
+
+    def _pool(self, hidden: Any, valid: Any) -> Any:
+        import torch
+
+        mean = masked_mean(hidden, valid)
+        if self.pooling == "mean":
+            return mean
+        variance = masked_mean((hidden - mean[:, None, :]) ** 2, valid)
+        return torch.cat([mean, variance.sqrt()], dim=-1)
+
+    def __call__(self, batch: Any, lengths: Any) -> Any:
+        """Embed a zero-padded batch.
+
+        Parameters
+        ----------
+        batch : torch.Tensor of shape (batch, n_samples), float32
+        lengths : torch.Tensor of shape (batch,), int64
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+        """
+        import torch
+
+        hidden, valid = self.model.hidden_states(batch, lengths)
+        pooled = [self._pool(hidden[i], valid[i]) for i in self.layers]
+        if self.layer == "mean":
+            return torch.stack(pooled).mean(dim=0)
+        return torch.cat(pooled, dim=-1)
