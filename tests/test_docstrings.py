@@ -83,6 +83,8 @@ ALLOWED: dict[str, set[str]] = {
     "sertools.features.SpeakerNetEmbedder": {"PR01", "EX01"},
     "sertools.features.TitaNetEmbedder": {"PR01", "EX01"},
     "sertools.features.Wav2Vec2Embedder": {"SS02", "PR01", "EX01"},
+    "sertools.features.LayerPooling.feature_names": {"EX01"},
+    "sertools.features.LayerPooling.fitted_attributes": {"EX01"},
     "sertools.features.available_feature_sets": {"EX01"},
     "sertools.features.ge2e.packaged_checkpoint": {"PR01", "RT01", "EX01"},
     "sertools.features.get_feature_set": {"PR01", "RT01", "EX01"},

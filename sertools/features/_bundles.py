@@ -38,7 +38,7 @@ class ModelBundle:
     Parameters
     ----------
     name : str
-        sertools' name of the model (also the stem of its local file).
+        The model's name in sertools (also the stem of its local file).
     family : str
         Backend family that runs it: ``"nemo"`` or ``"s3prl"``.
     hub_name : str
@@ -66,6 +66,14 @@ class ModelBundle:
         The architecture, for the generated docstring.
     licence, citation, url : str
         Where the weights come from and under which terms.
+
+    Examples
+    --------
+    >>> from sertools.features import TITANET_LARGE, NeMoEmbedder
+    >>> TITANET_LARGE.local_file, TITANET_LARGE.n_features
+    ('titanet_large.nemo', 192)
+    >>> NeMoEmbedder(model=TITANET_LARGE).model.hub_name
+    'titanet_large'
     """
 
     name: str

@@ -95,6 +95,23 @@ class LayerPooling:
         Width of one pooled hidden state.
     sampling_rate, min_samples, checkpoint_files, padding_exact, auto_batch_seconds
         The model's (what the engine and the embedder read from a backend).
+
+    Examples
+    --------
+    A layered model with two hidden states of width 3, one frame per 160 samples:
+
+    >>> import torch
+    >>> class Tiny:
+    ...     sampling_rate, min_samples, checkpoint_files = 16000, 160, ()
+    ...     n_layers, hidden_sizes = 2, [3, 3]
+    ...     def hidden_states(self, batch, lengths):
+    ...         frames = batch.unfold(1, 160, 160)[..., :3]
+    ...         return [frames, 2 * frames], [lengths // 160] * 2
+    >>> pool = LayerPooling(Tiny(), layer="all", pooling="mean")
+    >>> pool.n_features, pool.feature_names("x")[:4]
+    (6, ['layer0_0', 'layer0_1', 'layer0_2', 'layer1_0'])
+    >>> pool(torch.ones(2, 480), torch.tensor([480, 320])).shape
+    torch.Size([2, 6])
     """
 
     def __init__(self, model: Any, *, layer: int | str, pooling: str) -> None:
@@ -111,11 +128,29 @@ class LayerPooling:
         self.auto_batch_seconds = getattr(model, "auto_batch_seconds", None)
 
     def fitted_attributes(self) -> dict[str, int]:
-        """What a fitted embedder exposes about the model: ``n_layers_``, ``hidden_size_``."""
+        """What a fitted embedder exposes about the model.
+
+        Returns
+        -------
+        dict of str -> int
+            ``n_layers_`` and ``hidden_size_``.
+        """
         return {"n_layers_": int(self.model.n_layers), "hidden_size_": self.hidden_size}
 
     def feature_names(self, prefix: str) -> list[str]:
-        """``<prefix>j`` (and ``<prefix>_stdj``), or ``layer{i}_{j}`` for ``layer="all"``."""
+        """The names of the output columns.
+
+        Parameters
+        ----------
+        prefix : str
+            The embedder's feature prefix.
+
+        Returns
+        -------
+        list of str
+            ``<prefix>j`` (then ``<prefix>_stdj`` for ``"mean+std"``), or
+            ``layer{i}_{j}`` (``layer{i}_std{j}``) for ``layer="all"``.
+        """
         stats = ["", "std"] if self.pooling == "mean+std" else [""]
         if self.layer == "all":
             return [

@@ -307,5 +307,5 @@ def _bundle_docstring(cls: type, bundle: ModelBundle) -> str:
         f"{bundle.description}\n\n"
         f"{params}; features ``{cls._feature_prefix}0 ...``. {extra}".rstrip()
         + f"\n\nModel: {bundle.citation}. Licence: {bundle.licence}. Weights: {bundle.url}\n"
-        + f"\nSee Also\n--------\n{family} : the family estimator (any model of the family).\n"
+        + f"\nSee Also\n--------\n{family} : The family estimator (any model of the family).\n"
     )

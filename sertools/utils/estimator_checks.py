@@ -77,6 +77,15 @@ def check_embedder(
     ------
     AssertionError
         Naming the first part of the contract that does not hold.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertools import MFCCEmbedder
+    >>> rng = np.random.default_rng(0)
+    >>> clips = [rng.standard_normal(4000 + 500 * i).astype(np.float32) for i in range(6)]
+    >>> check_embedder(MFCCEmbedder(sampling_rate=16000), clips, ["a", "b"] * 3).shape
+    (6, 39)
     """
     from sklearn.base import clone
     from sklearn.exceptions import NotFittedError
