@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _contract import check_waveform_transformer
 from _signals import noisy_tones, row_cosine
 from _tiny_hf import FAMILIES, WHISPER_SECONDS, save_tiny
 
 from sertools import ParameterError
 from sertools.features._engine import split_chunks
 from sertools.features.hf import HFEmbedder, WavLMBasePlusEmbedder
+from sertools.utils.estimator_checks import check_embedder
 
 transformers = pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")
@@ -43,9 +43,7 @@ def _emb(folder: Path, **kw) -> HFEmbedder:
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_contract(family, models, clips):
-    F = check_waveform_transformer(
-        _emb(models[family]), clips, LABELS, grid={"layer": [-1, "mean"]}
-    )
+    F = check_embedder(_emb(models[family]), clips, LABELS, grid={"layer": [-1, "mean"]})
     assert F.shape == (len(clips), 32)
 
 

@@ -46,8 +46,8 @@ from ..utils._sklearn_compat import StrOptions
 from ..utils._torch import torch_threads
 from ._cache import EmbeddingCache
 from ._engine import extract
+from ._layers import LayerPooling as _LayerPooling
 from ._neural import NeuralEmbedder, download_timeout
-from .s3prl import _LayerPooling
 
 __all__ = [
     "Data2VecAudioEmbedder",
@@ -120,6 +120,10 @@ class _HFModel:
     max_samples : int or None
         Longest input (Whisper's window); None: any length.
     """
+
+    # the engine's input rate and shortest input (read through LayerPooling)
+    sampling_rate = _SAMPLING_RATE
+    min_samples = 800
 
     def __init__(
         self,
