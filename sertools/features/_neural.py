@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import re
 import socket
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -302,10 +303,41 @@ def _bundle_docstring(cls: type, bundle: ModelBundle) -> str:
             f'to ``"{bundle.name}"``'
         )
     extra = cls._bundle_doc.format(**vars(bundle)) if cls._bundle_doc else ""
+    default = bundle.hub_name if cls._model_param_fixed else bundle.name
+    return (
+        _bundle_summary(cls, bundle, family, width, layers, params, extra)
+        + _family_parameters(cls, bundle)
+        + f"\nSee Also\n--------\n{family} : The family estimator (any model of the family).\n"
+        + f"\nExamples\n--------\n>>> from {cls.__module__} import {cls.__name__}\n"
+        + f">>> {cls.__name__}().{cls._model_param}\n{default!r}\n"
+    )
+
+
+def _family_parameters(cls: type, bundle: ModelBundle) -> str:
+    """The family's Parameters section, the model parameter defaulted to the bundle or dropped."""
+    doc = inspect.cleandoc(_family_class(cls).__doc__ or "")
+    if "\nParameters\n----------\n" not in doc:
+        return ""
+    body = doc.split("\nParameters\n----------\n", 1)[1]
+    body = re.split(r"\n\n(?=[A-Z][A-Za-z ]+\n-+\n)", body, maxsplit=1)[0]
+    entries = re.split(r"\n(?=\S)", body)
+    kept = []
+    for entry in entries:
+        name = entry.split(" :", 1)[0].strip()
+        if name == cls._model_param:
+            if cls._model_param_fixed:
+                continue
+            entry = re.sub(r"default=[^\n]*", f'default="{bundle.name}"', entry, count=1)
+        kept.append(entry)
+    return "\nParameters\n----------\n" + "\n".join(kept) + "\n"
+
+
+def _bundle_summary(
+    cls: type, bundle: ModelBundle, family: str, width: str, layers: str, params: str, extra: str
+) -> str:
     return (
         f"{bundle.title} (``{bundle.hub_name}``{width}{layers}).\n\n"
         f"{bundle.description}\n\n"
         f"{params}; features ``{cls._feature_prefix}0 ...``. {extra}".rstrip()
         + f"\n\nModel: {bundle.citation}. Licence: {bundle.licence}. Weights: {bundle.url}\n"
-        + f"\nSee Also\n--------\n{family} : The family estimator (any model of the family).\n"
     )

@@ -25,7 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import BackendNotAvailableError, ParameterError
-from ._bundles import AMBERNET, ECAPA_TDNN, SPEAKERNET, TITANET_LARGE, ModelBundle, get_bundle
+from ._bundles import (
+    AMBERNET,
+    ECAPA_TDNN,
+    SPEAKERNET,
+    TITANET_LARGE,
+    ModelBundle,
+    get_bundle,
+)
 from ._cache import EmbeddingCache
 from ._checkpoints import MODEL_DIR_ENV, placement_hint, resolve_checkpoint
 from ._neural import NeuralEmbedder, download_timeout
@@ -255,7 +262,7 @@ class NeMoEmbedder(NeuralEmbedder):
         are averaged, weighted by duration (memory stays bounded); None embeds
         every clip whole.
     n_threads : int or None, default=None
-        torch intra-op threads during ``transform`` (None: torch's setting).
+        Torch intra-op threads during ``transform`` (None: torch's setting).
     precision : {"fp32", "bf16", "fp16"}, default="fp32"
         ``"bf16"`` / ``"fp16"`` run the model under ``torch.autocast`` with
         that dtype: faster on a GPU, embeddings drift slightly from float32

@@ -390,7 +390,7 @@ class S3PRLEmbedder(NeuralEmbedder):
         Clips longer than this are cut into nearly equal chunks whose embeddings
         are averaged, weighted by duration; None embeds every clip whole.
     n_threads : int or None, default=None
-        torch intra-op threads during ``transform`` (None: torch's setting).
+        Torch intra-op threads during ``transform`` (None: torch's setting).
     precision : {"fp32", "bf16", "fp16"}, default="fp32"
         ``"bf16"`` / ``"fp16"`` run the model under ``torch.autocast`` with
         that dtype: faster on a GPU, embeddings drift slightly from float32
