@@ -498,3 +498,19 @@ def test_bundles_are_data(nemo_models, clips, tmp_path):
         assert cls().model == bundle.name and cls._feature_prefix == bundle.feature_prefix
         assert set(cls().get_params()) == set(NeMoEmbedder().get_params())
         assert cls.__doc__.startswith(bundle.title) and bundle.citation in cls.__doc__
+
+
+def test_titanet_small_bundle(nemo_models, clips, tmp_path):
+    """A second TitaNet is one bundle: found under its own name in the model folder."""
+    from sertools.features import TITANET_SMALL, TitaNetSmallEmbedder, get_feature_set
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    shutil.copy(nemo_models["titanet"], folder / "titanet_small.nemo")
+    emb = TitaNetSmallEmbedder(model_dir=folder, sampling_rate=SR).fit()
+    assert emb.model == "titanet_small" and emb.model_files_[0].endswith("titanet_small.nemo")
+    assert emb.get_feature_names_out()[0] == "titanet_small0"
+    expected = _embedder("titanet", nemo_models["titanet"]).fit().transform(clips)
+    np.testing.assert_array_equal(emb.transform(clips), expected)  # the same file's weights
+    assert get_feature_set("titanet_small").load() is TitaNetSmallEmbedder
+    assert TitaNetSmallEmbedder.bundle is TITANET_SMALL

@@ -25,6 +25,7 @@ __all__ = [
     "HUBERT_BASE",
     "SPEAKERNET",
     "TITANET_LARGE",
+    "TITANET_SMALL",
     "WAV2VEC2_BASE",
     "ModelBundle",
     "get_bundle",
@@ -138,6 +139,24 @@ TITANET_LARGE = ModelBundle(
     url="https://huggingface.co/nvidia/speakerverification_en_titanet_large",
 )
 
+TITANET_SMALL = ModelBundle(
+    name="titanet_small",
+    family="nemo",
+    hub_name="titanet_small",
+    local_file="titanet_small.nemo",
+    sampling_rate=16000,
+    n_features=192,
+    n_layers=1,
+    default_layer=-1,
+    padding_exact=True,
+    feature_prefix="titanet_small",
+    title="TitaNet-S speaker embeddings",
+    description="TitaNet-S: the TitaNet architecture with fewer and narrower blocks.",
+    licence="see the NGC model card",
+    citation="Koluguri et al., TitaNet, ICASSP 2022",
+    url=_NGC + "titanet_small",
+)
+
 ECAPA_TDNN = ModelBundle(
     name="ecapa_tdnn",
     family="nemo",
@@ -249,7 +268,16 @@ DECOAR = ModelBundle(
 #: every bundle, by name
 BUNDLES: dict[str, ModelBundle] = {
     b.name: b
-    for b in (SPEAKERNET, TITANET_LARGE, ECAPA_TDNN, AMBERNET, WAV2VEC2_BASE, HUBERT_BASE, DECOAR)
+    for b in (
+        SPEAKERNET,
+        TITANET_LARGE,
+        TITANET_SMALL,
+        ECAPA_TDNN,
+        AMBERNET,
+        WAV2VEC2_BASE,
+        HUBERT_BASE,
+        DECOAR,
+    )
 }
 
 

@@ -143,6 +143,9 @@ BUILTIN_FEATURE_SETS: tuple[FeatureSet, ...] = (
     _builtin("data2vec", "hf", "Data2VecAudioEmbedder", "hf", "data2vec-audio Base hidden states"),
     _builtin("whisper-base", "hf", "WhisperBaseEmbedder", "hf", "Whisper base encoder states"),
     _builtin("whisper-small", "hf", "WhisperSmallEmbedder", "hf", "Whisper small encoder states"),
+    _builtin(
+        "titanet_small", "nemo", "TitaNetSmallEmbedder", "nemo", "TitaNet-S speaker embedding"
+    ),
 )
 
 _registered: dict[str, FeatureSet] = {}

@@ -30,6 +30,7 @@ from ._bundles import (
     ECAPA_TDNN,
     SPEAKERNET,
     TITANET_LARGE,
+    TITANET_SMALL,
     ModelBundle,
     get_bundle,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "NeMoEmbedder",
     "SpeakerNetEmbedder",
     "TitaNetEmbedder",
+    "TitaNetSmallEmbedder",
 ]
 
 _SPEAKER_MODEL = "EncDecSpeakerLabelModel"
@@ -442,6 +444,10 @@ class SpeakerNetEmbedder(NeMoEmbedder):
 
 class TitaNetEmbedder(NeMoEmbedder):
     bundle = TITANET_LARGE
+
+
+class TitaNetSmallEmbedder(NeMoEmbedder):
+    bundle = TITANET_SMALL
 
 
 class EcapaTdnnEmbedder(NeMoEmbedder):
