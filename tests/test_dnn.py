@@ -371,6 +371,7 @@ def test_cuda_requested_without_cuda(blobs) -> None:
 # --- real data ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.realdata
 def test_real_emovo_mfcc_pipeline(emovo_root) -> None:
     """The paper's MFCC + DNN on real EMOVO, 5-fold stratified CV: UAR >= 68 %.

@@ -153,6 +153,7 @@ def test_missing_resemblyzer_names_the_extra(monkeypatch):
         GE2EEmbedder().fit()
 
 
+@pytest.mark.slow
 @pytest.mark.realdata
 def test_real_emovo_ge2e_beats_mfcc(emovo_root: Path):
     """The paper's thesis with real weights: a speaker encoder trained on no emotion data.

@@ -32,6 +32,7 @@ def _study(emovo_root: Path, emodb_root: Path, store: Path):
     )
 
 
+@pytest.mark.slow
 def test_real_study_reports_and_resume(emovo_root, emodb_root, tmp_path, monkeypatch):
     # count classifier fits (one per fold) and corpus embeddings, calling through
     calls = {"fit": 0, "embed": 0}
