@@ -13,28 +13,6 @@ from pathlib import Path
 import pytest
 
 DATA_ENV = "SERTOOLS_TEST_DATA"
-#: set to 1 to run the tests marked ``slow`` too (``.ci/run`` does)
-SLOW_ENV = "SERTOOLS_SLOW_TESTS"
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--slow",
-        action="store_true",
-        help=f"also run the tests marked slow (or set {SLOW_ENV}=1; .ci/run does)",
-    )
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip the ``slow`` tests (minutes each on 2 cores) unless asked for."""
-    if config.getoption("--slow") or os.environ.get(SLOW_ENV) == "1":
-        return
-    skip = pytest.mark.skip(
-        reason=f"slow (real-corpus run of minutes): use --slow or {SLOW_ENV}=1, as .ci/run does"
-    )
-    for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
 
 
 def _real_corpus(name: str) -> Path:
