@@ -162,8 +162,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from .datasets import make_synthetic_corpus
 
     corpus = make_synthetic_corpus(n_per_class=args.n_per_class, random_state=args.seed)
+    classes = [str(c) for c in corpus.target_names]
     _say(
-        f"synthetic corpus: {len(corpus.target)} clips, classes {list(corpus.target_names)}, "
+        f"synthetic corpus: {len(corpus.target)} clips, classes {classes}, "
         f"{len(set(corpus.speaker))} speakers, {corpus.sampling_rate} Hz"
     )
     return _common_run(args, {"synthetic": corpus}, title="sertools demo: synthetic corpus")

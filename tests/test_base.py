@@ -45,3 +45,65 @@ def test_live_params_may_change(clips):
     np.testing.assert_array_equal(emb.transform(clips), expected)
     emb.set_params(sampling_rate=8000)  # the rate of the array input, read at transform
     assert emb.transform(clips).shape == expected.shape
+
+
+# ---- parameters declared once ---------------------------------------------------------
+def _every_embedder_class() -> list[type]:
+    from sertools.features import BUILTIN_FEATURE_SETS, HFEmbedder, NeMoEmbedder
+    from sertools.features.s3prl import S3PRLEmbedder
+
+    return [fs.load() for fs in BUILTIN_FEATURE_SETS] + [NeMoEmbedder, S3PRLEmbedder, HFEmbedder]
+
+
+@pytest.mark.parametrize("cls", _every_embedder_class(), ids=lambda c: c.__name__)
+def test_documented_parameters_match_the_signature(cls):
+    """Every parameter is documented once, with the default the constructor really has."""
+    import inspect
+    import re
+
+    from sertools.features._base import format_default, parameter_entries
+
+    params = {
+        n: p.default for n, p in inspect.signature(cls.__init__).parameters.items() if n != "self"
+    }
+    entries = parameter_entries(cls.__doc__)
+    assert list(entries) and set(entries) == set(params)
+    for name, default in params.items():
+        first = entries[name].splitlines()[0]
+        documented = re.search(r"default=(.*)$", first)
+        assert documented, f"{cls.__name__}.{name}: no default in {first!r}"
+        assert documented.group(1) == format_default(default), (cls.__name__, name)
+    assert set(cls().get_params()) == set(params)
+
+
+def test_a_subclass_declares_only_its_own_parameters():
+    """``__init__(self, *, own, **params)`` gets the bases' parameters, defaults and docs."""
+    from sklearn.base import clone
+
+    from sertools.features import MFCCEmbedder
+    from sertools.features._base import parameter_entries
+
+    class Scaled(MFCCEmbedder):
+        """MFCCs times a factor.
+
+        Parameters
+        ----------
+        factor : float, default=2.0
+            The factor.
+        """
+
+        def __init__(self, *, factor=2.0, n_mfcc=13, **params):
+            super().__init__(n_mfcc=n_mfcc, **params)
+            self.factor = factor
+
+    emb = Scaled(factor=3.0, n_fft=1024, sampling_rate=8000)
+    assert emb.get_params()["n_fft"] == 1024 and emb.get_params()["n_mfcc"] == 13
+    assert set(emb.get_params()) == set(MFCCEmbedder().get_params()) | {"factor"}
+    assert clone(emb).get_params() == emb.get_params()
+    assert repr(emb) == "Scaled(factor=3.0, n_fft=1024, sampling_rate=8000)"
+    entries = parameter_entries(Scaled.__doc__)
+    assert next(iter(entries)) == "factor" and "cache" in entries
+    # the inherited n_mfcc entry carries this class's default, not MFCCEmbedder's
+    assert entries["n_mfcc"].splitlines()[0].endswith("default=13")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'n_mfc'"):
+        Scaled(n_mfc=3)

@@ -500,17 +500,18 @@ def test_bundles_are_data(nemo_models, clips, tmp_path):
         assert cls.__doc__.startswith(bundle.title) and bundle.citation in cls.__doc__
 
 
-def test_titanet_small_bundle(nemo_models, clips, tmp_path):
-    """A second TitaNet is one bundle: found under its own name in the model folder."""
-    from sertools.features import TITANET_SMALL, TitaNetSmallEmbedder, get_feature_set
+def test_family_estimator_names_features_after_the_bundle(nemo_models, tmp_path):
+    """NeMoEmbedder(model=<a bundle's name>) names its features as the named class does."""
+    from sertools.features import ECAPA_TDNN
 
     folder = tmp_path / "models"
     folder.mkdir()
-    shutil.copy(nemo_models["titanet"], folder / "titanet_small.nemo")
-    emb = TitaNetSmallEmbedder(model_dir=folder, sampling_rate=SR).fit()
-    assert emb.model == "titanet_small" and emb.model_files_[0].endswith("titanet_small.nemo")
-    assert emb.get_feature_names_out()[0] == "titanet_small0"
-    expected = _embedder("titanet", nemo_models["titanet"]).fit().transform(clips)
-    np.testing.assert_array_equal(emb.transform(clips), expected)  # the same file's weights
-    assert get_feature_set("titanet_small").load() is TitaNetSmallEmbedder
-    assert TitaNetSmallEmbedder.bundle is TITANET_SMALL
+    shutil.copy(nemo_models["ecapa"], folder / "ecapa_tdnn.nemo")
+    by_name = NeMoEmbedder(model="ecapa_tdnn", model_dir=folder, sampling_rate=SR).fit()
+    by_bundle = NeMoEmbedder(model=ECAPA_TDNN, model_dir=folder, sampling_rate=SR).fit()
+    named = EcapaTdnnEmbedder(model_dir=folder, sampling_rate=SR).fit()
+    assert by_name.get_feature_names_out()[0] == "ecapa0"
+    assert list(by_bundle.get_feature_names_out()) == list(named.get_feature_names_out())
+    # a checkpoint no bundle names keeps the family's prefix
+    path = NeMoEmbedder(model=str(nemo_models["ecapa"]), sampling_rate=SR).fit()
+    assert path.get_feature_names_out()[0] == "nemo0"

@@ -45,7 +45,14 @@ _LAZY: dict[str, str] = {
     **{b: "sertools.features._bundles" for b in _BUNDLE_NAMES},
     "NeMoEmbedder": "sertools.features.nemo",
     "S3PRLEmbedder": "sertools.features.s3prl",
+    "HFEmbedder": "sertools.features.hf",
     **{fs.class_name: fs.module for fs in BUILTIN_FEATURE_SETS},
+    # named estimators of bundles not offered as feature sets
+    **{
+        b.class_name: f"sertools.features.{b.family}"
+        for b in _bundles.BUNDLES.values()
+        if b.class_name
+    },
 }
 
 __all__ = [

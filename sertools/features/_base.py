@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 import sys
 from numbers import Integral
 from typing import Any
@@ -32,6 +34,49 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
     The embedders are unsupervised and work per clip: ``fit`` learns nothing
     from the data (it only validates parameters and loads models), so fitting
     them on a training fold and applying them to a test fold leaks nothing.
+
+    Parameters are declared once, by the class that introduces them: a
+    subclass's ``__init__`` takes its own keyword-only parameters and
+    ``**params``, which it passes to ``super().__init__``. Its signature (what
+    :meth:`get_params`, :func:`~sklearn.base.clone` and the documentation see)
+    and its docstring's Parameters section are completed from its bases'
+    (:meth:`__init_subclass__`): a subclass documents only what it adds or
+    changes.
+
+    Parameters
+    ----------
+    sampling_rate : int or None, default=None
+        Rate in Hz of waveform arrays passed to :meth:`transform`; required for
+        arrays, unused for file paths (read at their own rate).
+    verbose : bool, default=False
+        Show a progress bar.
+    cache : str, path-like, EmbeddingCache or bool, default=None
+        Per-clip embedding cache (a folder or a store; None: ``$SERTOOLS_CACHE``
+        if set; False: off): see :class:`~sertools.features.EmbeddingCache`.
+
+    Examples
+    --------
+    A new embedder declares its own parameters and implements three hooks:
+
+    >>> import numpy as np
+    >>> class RMSEmbedder(BaseEmbedder):
+    ...     _feature_prefix = "rms"
+    ...     def __init__(self, *, scale=1.0, **params):
+    ...         super().__init__(**params)
+    ...         self.scale = scale
+    ...     def _target_rate(self):
+    ...         return 16000
+    ...     def _n_features_out(self):
+    ...         return 1
+    ...     def _embed(self, waves):
+    ...         return np.array([[self.scale * np.sqrt(np.mean(w**2))] for w in waves],
+    ...                         dtype=np.float32)
+    >>> sorted(RMSEmbedder().get_params())
+    ['cache', 'sampling_rate', 'scale', 'verbose']
+    >>> emb = RMSEmbedder(sampling_rate=16000, cache=False).fit()
+    >>> emb.transform([np.full(16000, 0.5), np.zeros(8000)])
+    array([[0.5],
+           [0. ]], dtype=float32)
     """
 
     _parameter_constraints: dict[str, list[Any]] = {
@@ -60,6 +105,25 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
             "cache",
         }
     )
+
+    def __init__(
+        self,
+        *,
+        sampling_rate: int | None = None,
+        verbose: bool = False,
+        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
+    ) -> None:
+        self.sampling_rate = sampling_rate
+        self.verbose = verbose
+        self.cache = cache
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Complete a subclass's ``__init__`` signature and Parameters section from its bases."""
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            _inherit_signature(cls)
+        if cls.__dict__.get("__doc__"):
+            cls.__doc__ = inherit_parameter_docs(cls, cls.__doc__)
 
     # --- hooks for subclasses -------------------------------------------------
     def _target_rate(self) -> int:
@@ -231,3 +295,94 @@ def _same(a: Any, b: Any) -> bool:
         return bool(a == b)
     except Exception:  # e.g. arrays: compare by identity only
         return False
+
+
+# ---- parameters declared once ------------------------------------------------------
+#: a numpydoc section heading (after ``inspect.cleandoc``)
+_SECTION = re.compile(r"\n\n(?=[A-Z][A-Za-z ]+\n-+\n)")
+_PARAMETERS = "Parameters\n----------\n"
+
+
+def _inherit_signature(cls: type) -> None:
+    """Give ``cls.__init__`` its full keyword-only signature.
+
+    ``def __init__(self, *, own=1, **params)`` forwards ``params`` to the base
+    class's ``__init__``; its signature becomes ``(self, *, own=1, <the base's
+    parameters>)`` (a parameter the class lists itself keeps its own default).
+    scikit-learn reads parameter names from this signature.
+    """
+    init = cls.__dict__["__init__"]
+    signature = inspect.signature(init)
+    params = list(signature.parameters.values())
+    if not any(p.kind is p.VAR_KEYWORD for p in params):
+        return
+    own = [p for p in params if p.kind is not p.VAR_KEYWORD]
+    names = {p.name for p in own}
+    base = inspect.signature(super(cls, cls).__init__)  # type: ignore[misc]
+    inherited = [
+        p.replace(kind=p.KEYWORD_ONLY)
+        for p in base.parameters.values()
+        if p.name not in names and p.name != "self" and p.kind is not p.VAR_KEYWORD
+    ]
+    init.__signature__ = signature.replace(parameters=[*own, *inherited])
+
+
+def parameter_entries(doc: str) -> dict[str, str]:
+    """The entries of a numpydoc docstring's Parameters section, by parameter name."""
+    body = _split_parameters(inspect.cleandoc(doc))[1]
+    return {entry.split(" :", 1)[0].strip(): entry for entry in body}
+
+
+def _split_parameters(doc: str) -> tuple[str, list[str], str]:
+    """``(text before the entries, entries, text after)`` of a cleandoc'd docstring."""
+    if _PARAMETERS not in doc:
+        parts = _SECTION.split(doc, maxsplit=1)
+        after = "\n\n" + parts[1] if len(parts) > 1 else "\n"
+        return parts[0].rstrip() + "\n\n" + _PARAMETERS, [], after
+    before, body = doc.split(_PARAMETERS, 1)
+    parts = _SECTION.split(body, maxsplit=1)
+    after = "\n\n" + parts[1] if len(parts) > 1 else "\n"
+    entries = [e for e in re.split(r"\n(?=\S)", parts[0].strip("\n")) if e.strip()]
+    return before + _PARAMETERS, entries, after
+
+
+def format_default(value: Any) -> str:
+    """A default as numpydoc writes it: ``"auto"`` for strings, ``repr`` otherwise."""
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+def inherit_parameter_docs(cls: type, doc: str, *, drop: tuple[str, ...] = ()) -> str:
+    """``doc`` with a Parameters entry for every parameter of ``cls.__init__``.
+
+    The class's own entries are kept as written; each parameter it does not
+    document takes the entry of the nearest base class that does, with the
+    default rewritten to ``cls``'s where it differs. Entries follow the
+    signature's order (numpydoc's PR03). ``drop`` names parameters to leave out.
+    """
+    signature = inspect.signature(cls.__init__)
+    before, own, after = _split_parameters(inspect.cleandoc(doc))
+    mine = {entry.split(" :", 1)[0].strip(): entry for entry in own}
+    entries = []
+    for name, param in signature.parameters.items():
+        if name == "self" or name in drop:
+            continue
+        if name in mine:
+            entries.append(mine.pop(name))
+            continue
+        entry = next(
+            (
+                found[name]
+                for base in cls.__mro__[1:]
+                if (found := parameter_entries(base.__dict__.get("__doc__") or ""))
+                and name in found
+            ),
+            None,
+        )
+        if entry is None:
+            continue  # left for numpydoc's validation (PR01) to report
+        default = format_default(param.default)
+        entries.append(re.sub(r"default=[^\n]*", f"default={default}", entry, count=1))
+    entries += [e for name, e in mine.items() if name not in drop]  # stale: numpydoc's PR02
+    if not entries:
+        return doc
+    return (before + "\n".join(entries) + after).rstrip("\n") + "\n"  # numpydoc's GL02

@@ -13,11 +13,15 @@ import os
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
+
+from .._exceptions import ParameterError
 
 __all__ = [
     "MODEL_DIR_ENV",
     "file_sha256",
     "fingerprint_files",
+    "load_state_dict",
     "model_folder",
     "placement_hint",
     "resolve_checkpoint",
@@ -181,3 +185,46 @@ def placement_hint(local_file: str, model_dir: str | os.PathLike[str] | None) ->
     if folder[1] == "model_dir":
         where += f" or set {MODEL_DIR_ENV}"
     return where
+
+
+def load_state_dict(path: Path, *, key: str, model: str, fmt: str) -> dict[str, Any]:
+    """The state dict stored under ``key`` in a torch checkpoint file (loaded on the CPU).
+
+    Parameters
+    ----------
+    path : Path
+        The checkpoint file.
+    key : str
+        Where the file's dict keeps the weights (``"model_state"``, ``"model"``).
+    model : str
+        The model, for messages (``"GE2E"``).
+    fmt : str
+        The expected format, for messages (``"Resemblyzer's pretrained.pt format"``).
+
+    Returns
+    -------
+    dict of str -> torch.Tensor
+
+    Raises
+    ------
+    ParameterError
+        Naming the file: it cannot be read (``weights_only`` unpickling), or holds
+        no dict under ``key``.
+    """
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle, zip and format errors come in many types
+        raise ParameterError(
+            f"cannot read {path} as a {model} checkpoint ({type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:200]})"
+        ) from exc
+    weights = state.get(key) if isinstance(state, dict) else None
+    if not isinstance(weights, dict):
+        found = sorted(state)[:6] if isinstance(state, dict) else type(state).__name__
+        raise ParameterError(
+            f"{path} is not a {model} checkpoint: expected a dict with a {key!r} state "
+            f"dict ({fmt}), found {found}"
+        )
+    return weights

@@ -8,7 +8,9 @@ A *layered model* is any object with
   ``(B, n_frames, hidden_size)`` and the number of frames of each clip that
   were computed from its own samples ``(B,)``,
 - and the engine's ``sampling_rate``, ``min_samples``, optionally
-  ``checkpoint_files``, ``padding_exact`` and ``auto_batch_seconds``.
+  ``checkpoint_files``, ``padding_exact``, ``auto_batch_seconds``,
+  ``max_samples`` (the longest input it takes), ``feature_prefix`` and
+  ``fitted_attributes()``.
 
 :class:`LayerPooling` turns it into an engine backend that pools one layer,
 the average of all layers, or every layer (for layer-wise probing), over the
@@ -18,10 +20,13 @@ upstreams use it; so can any other layered model (e.g. a Hugging Face encoder).
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import Any
 
 from .._exceptions import ParameterError
+from ..utils._sklearn_compat import StrOptions
 from ._engine import masked_mean
+from ._neural import NeuralEmbedder
 
 __all__ = ["LAYER_CHOICES", "POOLING_CHOICES", "LayerPooling", "resolve_layer"]
 
@@ -125,17 +130,32 @@ class LayerPooling:
         for attr in ("sampling_rate", "min_samples", "checkpoint_files"):
             setattr(self, attr, getattr(model, attr))
         self.padding_exact = bool(getattr(model, "padding_exact", False))
-        self.auto_batch_seconds = getattr(model, "auto_batch_seconds", None)
+        for attr in ("auto_batch_seconds", "max_samples", "feature_prefix"):
+            setattr(self, attr, getattr(model, attr, None))
 
-    def fitted_attributes(self) -> dict[str, int]:
+    def fitted_attributes(self) -> dict[str, Any]:
         """What a fitted embedder exposes about the model.
 
         Returns
         -------
-        dict of str -> int
-            ``n_layers_`` and ``hidden_size_``.
+        dict of str -> object
+            ``n_layers_`` and ``hidden_size_``, and the model's own
+            ``fitted_attributes()`` where it has them.
+
+        Examples
+        --------
+        >>> class Tiny:
+        ...     sampling_rate, min_samples, checkpoint_files = 16000, 160, ()
+        ...     n_layers, hidden_sizes = 2, [3, 3]
+        >>> LayerPooling(Tiny(), layer=-1 % 2, pooling="mean").fitted_attributes()
+        {'n_layers_': 2, 'hidden_size_': 3}
         """
-        return {"n_layers_": int(self.model.n_layers), "hidden_size_": self.hidden_size}
+        own = getattr(self.model, "fitted_attributes", None)
+        return {
+            "n_layers_": int(self.model.n_layers),
+            "hidden_size_": self.hidden_size,
+            **(own() if own is not None else {}),
+        }
 
     def feature_names(self, prefix: str) -> list[str]:
         """The names of the output columns.
@@ -190,3 +210,43 @@ class LayerPooling:
         if self.layer == "mean":
             return torch.stack(pooled).mean(dim=0)
         return torch.cat(pooled, dim=-1)
+
+
+class _LayeredEmbedder(NeuralEmbedder):
+    """A neural embedder over a layered model: which hidden state, and how pooled.
+
+    The family's ``_make_backend`` returns a layered model (see the module
+    docstring); :meth:`_view` checks ``layer`` against it and pools it with
+    :class:`LayerPooling`. The S3PRL and Hugging Face families derive from it.
+
+    Parameters
+    ----------
+    layer : int or {"mean", "all"}, default=-1
+        Hidden state to pool: an index into the model's hidden states
+        (negative from the end; 0 is the transformer's input, *i* the output
+        of layer *i*), ``"mean"`` the average of every layer's pooled vector,
+        ``"all"`` all of them concatenated (layer-wise probing).
+    pooling : {"mean", "mean+std"}, default="mean"
+        Masked mean over the clip's valid frames, optionally with the masked
+        standard deviation appended.
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        **NeuralEmbedder._parameter_constraints,
+        "layer": [Integral, StrOptions(set(LAYER_CHOICES))],
+        "pooling": [StrOptions(set(POOLING_CHOICES))],
+    }
+
+    def __init__(self, *, layer: int | str = -1, pooling: str = "mean", **params: Any) -> None:
+        super().__init__(**params)
+        self.layer = layer
+        self.pooling = pooling
+
+    def _view(self, model: Any) -> LayerPooling:
+        layer = resolve_layer(
+            self.layer,
+            n_layers=model.n_layers,
+            hidden_sizes=model.hidden_sizes,
+            name=str(getattr(model, "name", type(self).__name__)),
+        )
+        return LayerPooling(model, layer=layer, pooling=self.pooling)

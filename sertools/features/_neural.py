@@ -16,12 +16,12 @@ import numpy as np
 from .._exceptions import ParameterError
 from ..utils._sklearn_compat import Interval, StrOptions
 from ..utils._torch import resolve_device, torch_threads
-from ._base import BaseEmbedder
-from ._bundles import ModelBundle
+from ._base import BaseEmbedder, format_default, parameter_entries
+from ._bundles import BUNDLES, ModelBundle, get_bundle
 from ._checkpoints import fingerprint_files
 from ._engine import Backend, extract
 
-__all__ = ["NeuralEmbedder", "clear_backend_cache"]
+__all__ = ["NeuralEmbedder", "clear_backend_cache", "named_embedders"]
 
 #: padded-audio budget per batch chosen by ``batch_seconds="auto"``, per device
 #: type. On a CPU, batching barely pays (see docs/benchmarks-nemo.md): small batches
@@ -77,6 +77,51 @@ class NeuralEmbedder(BaseEmbedder):
 
     The loaded model is not pickled with the embedder: a fitted embedder that
     is pickled (e.g. sent to a joblib worker) reloads it on first use.
+
+    Parameters
+    ----------
+    device : str, default="auto"
+        ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    batch_seconds : "auto" or float, default="auto"
+        Padded-audio budget per batch in seconds (``batch_size * longest``).
+        ``"auto"``: the backend's policy — one clip at a time for a model whose
+        embeddings would depend on the padding, else 8 s on a CPU and 120 s on
+        a GPU unless the family says otherwise.
+    max_chunk_seconds : float or None, default=30.0
+        Clips longer than this are cut into nearly equal chunks whose embeddings
+        are averaged, weighted by duration (memory stays bounded); None embeds
+        every clip whole.
+    n_threads : int or None, default=None
+        Torch intra-op threads during ``transform`` (None: torch's setting).
+    precision : {"fp32", "bf16", "fp16"}, default="fp32"
+        ``"bf16"`` / ``"fp16"`` run the model under ``torch.autocast`` with
+        that dtype: faster on a GPU, embeddings drift slightly from float32
+        (measured in docs/benchmarks-gpu.md). Opt-in; float32 otherwise.
+    verbose : bool, default=False
+        Progress bar, and the backend's own log messages while loading.
+
+    Attributes
+    ----------
+    n_features_out_ : int
+        Embedding width.
+    device_ : torch.device
+        Where the model runs.
+    model_fingerprint_ : str
+        SHA-256 of the checkpoint file(s) loaded (``""`` when unknown).
+    model_files_ : tuple of str
+        Those files.
+
+    Examples
+    --------
+    A family of models is a :class:`Backend` and a small subclass; see
+    ``docs/extending.md`` for a complete, tested example. The named
+    embedders are specialisations of their family:
+
+    >>> from sertools.features import NeMoEmbedder, TitaNetEmbedder
+    >>> issubclass(TitaNetEmbedder, NeMoEmbedder)
+    True
+    >>> TitaNetEmbedder(device="cpu").get_params()["model"]
+    'titanet_large'
     """
 
     #: the pretrained model of a named embedder (None for a family estimator)
@@ -89,6 +134,8 @@ class NeuralEmbedder(BaseEmbedder):
     #: family-specific sentence of a named embedder's generated docstring
     #: (``str.format`` fields: the bundle's)
     _bundle_doc: ClassVar[str] = ""
+    #: the backend family of the bundles the model parameter may name
+    _family: ClassVar[str] = ""
 
     _parameter_constraints: dict[str, list[Any]] = {
         **BaseEmbedder._parameter_constraints,
@@ -96,10 +143,26 @@ class NeuralEmbedder(BaseEmbedder):
         "batch_seconds": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "max_chunk_seconds": [Interval(Real, 0.5, None, closed="left"), None],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
-        # opt-in reduced precision (torch.autocast); subclasses without the
-        # parameter run in float32
+        # opt-in reduced precision (torch.autocast)
         "precision": [StrOptions({"fp32", "bf16", "fp16"})],
     }
+
+    def __init__(
+        self,
+        *,
+        device: str = "auto",
+        batch_seconds: str | float = "auto",
+        max_chunk_seconds: float | None = 30.0,
+        n_threads: int | None = None,
+        precision: str = "fp32",
+        **params: Any,
+    ) -> None:
+        super().__init__(**params)
+        self.device = device
+        self.batch_seconds = batch_seconds
+        self.max_chunk_seconds = max_chunk_seconds
+        self.n_threads = n_threads
+        self.precision = precision
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """A subclass that sets ``bundle`` is a named embedder: generate its
@@ -224,17 +287,35 @@ class NeuralEmbedder(BaseEmbedder):
         table = getattr(backend, "auto_batch_seconds", None) or AUTO_BATCH_SECONDS
         return table.get(self.device_.type, table["cuda"])
 
+    def _named_bundle(self) -> ModelBundle | None:
+        """The bundle the model parameter names (a bundle, or a bundle's name), if any."""
+        value = getattr(self, self._model_param, None)
+        if isinstance(value, ModelBundle):
+            return value
+        return get_bundle(value, self._family) if isinstance(value, str) else None
+
+    def _prefix(self) -> str:
+        """The feature prefix: the named bundle's, else the backend's or the class's."""
+        bundle = self._named_bundle()
+        if bundle is not None:
+            return bundle.feature_prefix
+        return getattr(self._get_backend(), "feature_prefix", None) or self._feature_prefix
+
     def _feature_names(self) -> list[str]:
         """The backend's ``feature_names(prefix)`` where it has one, else ``<prefix>i``."""
+        prefix = self._prefix()
         names = getattr(self._get_backend(), "feature_names", None)
         if names is None:
-            return super()._feature_names()
-        return list(names(self._feature_prefix))
+            return [f"{prefix}{i}" for i in range(self.n_features_out_)]
+        return list(names(prefix))
 
     def _embed(self, waves: list[np.ndarray]) -> np.ndarray:
         backend = self._get_backend()
         rate = backend.sampling_rate
         chunk = None if self.max_chunk_seconds is None else int(self.max_chunk_seconds * rate)
+        limit = getattr(backend, "max_samples", None)
+        if limit is not None:  # a model with a fixed window (Whisper): never longer chunks
+            chunk = limit if chunk is None else min(chunk, limit)
         with torch_threads(self.n_threads):
             return extract(
                 waves,
@@ -244,8 +325,39 @@ class NeuralEmbedder(BaseEmbedder):
                 max_chunk_samples=chunk,
                 verbose=bool(self.verbose),
                 desc=type(self).__name__,
+                # an embedder whose own __init__ leaves precision out runs in float32
                 precision=getattr(self, "precision", "fp32"),
             )
+
+
+def named_embedders(family: type[NeuralEmbedder]) -> dict[str, type[NeuralEmbedder]]:
+    """One named estimator per bundle of a family: ``{class_name: class}``.
+
+    Each is a subclass of ``family`` whose ``bundle`` is the model (see
+    :meth:`NeuralEmbedder.__init_subclass__`: its ``__init__``, docstring and
+    feature prefix come from the bundle). A family module puts them in its
+    namespace, so that they pickle and import by name.
+
+    Parameters
+    ----------
+    family : type
+        The family estimator (e.g. :class:`~sertools.features.NeMoEmbedder`), whose
+        ``_family`` names the bundles' family.
+
+    Returns
+    -------
+    dict of str -> type
+        In :data:`~sertools.features.BUNDLES` order.
+    """
+    return {
+        bundle.class_name: type(
+            bundle.class_name,
+            (family,),
+            {"bundle": bundle, "__module__": family.__module__, "__qualname__": bundle.class_name},
+        )
+        for bundle in BUNDLES.values()
+        if bundle.family == family._family and bundle.class_name
+    }
 
 
 def _family_class(cls: type) -> type:
@@ -315,21 +427,17 @@ def _bundle_docstring(cls: type, bundle: ModelBundle) -> str:
 
 def _family_parameters(cls: type, bundle: ModelBundle) -> str:
     """The family's Parameters section, the model parameter defaulted to the bundle or dropped."""
-    doc = inspect.cleandoc(_family_class(cls).__doc__ or "")
-    if "\nParameters\n----------\n" not in doc:
+    entries = parameter_entries(_family_class(cls).__doc__ or "")
+    if cls._model_param_fixed:
+        entries.pop(cls._model_param, None)
+    elif cls._model_param in entries:
+        entry = entries[cls._model_param]
+        entries[cls._model_param] = re.sub(
+            r"default=[^\n]*", f"default={format_default(bundle.name)}", entry, count=1
+        )
+    if not entries:
         return ""
-    body = doc.split("\nParameters\n----------\n", 1)[1]
-    body = re.split(r"\n\n(?=[A-Z][A-Za-z ]+\n-+\n)", body, maxsplit=1)[0]
-    entries = re.split(r"\n(?=\S)", body)
-    kept = []
-    for entry in entries:
-        name = entry.split(" :", 1)[0].strip()
-        if name == cls._model_param:
-            if cls._model_param_fixed:
-                continue
-            entry = re.sub(r"default=[^\n]*", f'default="{bundle.name}"', entry, count=1)
-        kept.append(entry)
-    return "\nParameters\n----------\n" + "\n".join(kept) + "\n"
+    return "\nParameters\n----------\n" + "\n".join(entries.values()) + "\n"
 
 
 def _bundle_summary(

@@ -1,6 +1,8 @@
 """One registry of feature sets: short name -> embedder class.
 
-Every feature set sertools knows is declared once, in :data:`BUILTIN_FEATURE_SETS`;
+Every feature set sertools knows is declared once: a pretrained model by its
+:class:`~sertools.features.ModelBundle` (``_bundles.py``), the others in
+:data:`BUILTIN_FEATURE_SETS`;
 the study (``FEATURE_SETS``, :func:`sertools.study.make_embedder`), the command
 line (``sertools study --features``), the lazy exports of :mod:`sertools` and
 the documentation tables derive from it. Classes are imported only when a
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._exceptions import ParameterError
+from ._bundles import BUNDLES, ModelBundle
 
 __all__ = [
     "BUILTIN_FEATURE_SETS",
@@ -120,32 +123,22 @@ def _builtin(name: str, module: str, cls: str, family: str, description: str) ->
     return FeatureSet(name, f"sertools.features.{module}:{cls}", family, description)
 
 
-#: sertools' own feature sets (the paper's nine), in the paper's order
+def _from_bundle(bundle: ModelBundle) -> FeatureSet:
+    """The feature set of a pretrained model: its family module's named estimator."""
+    cls = f"sertools.features.{bundle.family}:{bundle.class_name}"
+    return FeatureSet(str(bundle.feature_set), cls, bundle.family, bundle.title)
+
+
+#: sertools' own feature sets: the paper's nine first (signal, then one per
+#: pretrained model bundle that has a ``feature_set``, see ``_bundles.py``), then
+#: the other built-in families
 BUILTIN_FEATURE_SETS: tuple[FeatureSet, ...] = (
     _builtin("mel", "signal", "MelSpectrogramEmbedder", "signal", "log-Mel spectrogram, mean"),
     _builtin("mfcc", "signal", "MFCCEmbedder", "signal", "MFCCs, mean"),
-    _builtin("speakernet", "nemo", "SpeakerNetEmbedder", "nemo", "SpeakerNet speaker embedding"),
-    _builtin("titanet", "nemo", "TitaNetEmbedder", "nemo", "TitaNet-L speaker embedding"),
-    _builtin("ecapa", "nemo", "EcapaTdnnEmbedder", "nemo", "ECAPA-TDNN speaker embedding"),
-    _builtin("ambernet", "nemo", "AmberNetEmbedder", "nemo", "AmberNet language-id embedding"),
-    _builtin("wav2vec2", "s3prl", "Wav2Vec2Embedder", "s3prl", "wav2vec 2.0 Base hidden states"),
-    _builtin("decoar", "s3prl", "DecoarEmbedder", "s3prl", "DeCoAR hidden states"),
-    _builtin("hubert", "s3prl", "HubertEmbedder", "s3prl", "HuBERT Base hidden states"),
-    # beyond the paper (#14)
+    *(_from_bundle(b) for b in BUNDLES.values() if b.feature_set and b.class_name),
     _builtin("egemaps", "opensmile", "EGeMAPSEmbedder", "opensmile", "eGeMAPS v02 functionals"),
     _builtin("compare", "opensmile", "ComParEEmbedder", "opensmile", "ComParE 2016 functionals"),
     _builtin("ge2e", "ge2e", "GE2EEmbedder", "ge2e", "GE2E speaker embedding (Resemblyzer)"),
-    _builtin("wavlm", "hf", "WavLMBaseEmbedder", "hf", "WavLM Base hidden states"),
-    _builtin("wavlm-base-plus", "hf", "WavLMBasePlusEmbedder", "hf", "WavLM Base+ hidden states"),
-    _builtin("wavlm-large", "hf", "WavLMLargeEmbedder", "hf", "WavLM Large hidden states"),
-    _builtin("hf-hubert", "hf", "HFHubertEmbedder", "hf", "HuBERT Base (transformers)"),
-    _builtin("hf-wav2vec2", "hf", "HFWav2Vec2Embedder", "hf", "wav2vec 2.0 Base (transformers)"),
-    _builtin("data2vec", "hf", "Data2VecAudioEmbedder", "hf", "data2vec-audio Base hidden states"),
-    _builtin("whisper-base", "hf", "WhisperBaseEmbedder", "hf", "Whisper base encoder states"),
-    _builtin("whisper-small", "hf", "WhisperSmallEmbedder", "hf", "Whisper small encoder states"),
-    _builtin(
-        "titanet_small", "nemo", "TitaNetSmallEmbedder", "nemo", "TitaNet-S speaker embedding"
-    ),
 )
 
 _registered: dict[str, FeatureSet] = {}

@@ -34,7 +34,7 @@ import numpy as np
 
 from .._exceptions import BackendNotAvailableError, ParameterError
 from ..utils._sklearn_compat import Interval
-from ._cache import EmbeddingCache
+from ._checkpoints import load_state_dict
 from ._neural import NeuralEmbedder
 
 __all__ = ["GE2EEmbedder", "packaged_checkpoint"]
@@ -109,22 +109,9 @@ def _load_network(path: Path) -> Any:
     ParameterError
         If the file cannot be read, or lacks or misshapes any weight.
     """
-    import torch
-
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle, zip and format errors come in many types
-        raise ParameterError(
-            f"cannot read {path} as a GE2E checkpoint ({type(exc).__name__}: "
-            f"{' '.join(str(exc).split())[:200]})"
-        ) from exc
-    weights = state.get("model_state") if isinstance(state, dict) else None
-    if not isinstance(weights, dict):
-        found = sorted(state)[:6] if isinstance(state, dict) else type(state).__name__
-        raise ParameterError(
-            f"{path} is not a GE2E checkpoint: expected a dict with a 'model_state' state "
-            f"dict (Resemblyzer's pretrained.pt format), found {found}"
-        )
+    weights = load_state_dict(
+        path, key="model_state", model="GE2E", fmt="Resemblyzer's pretrained.pt format"
+    )
     net = _build_network()
     expected = {k: tuple(v.shape) for k, v in net.state_dict().items()}
     missing = sorted(set(expected) - set(weights))
@@ -263,8 +250,6 @@ class GE2EEmbedder(NeuralEmbedder):
     min_coverage : float, default=0.75
         A last window covered by less of the clip is dropped, unless it is
         the only one.
-    device : str, default="auto"
-        ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     batch_seconds : "auto" or float, default="auto"
         Padded-audio budget per batch in seconds. Batching is exact here (each
         clip's spectrogram comes from its own samples and the windows have one
@@ -273,15 +258,6 @@ class GE2EEmbedder(NeuralEmbedder):
         Clips longer than this are cut into chunks whose embeddings are
         averaged, weighted by duration; None (the default) keeps clips whole:
         memory grows with the number of windows only.
-    n_threads : int or None, default=None
-        Torch intra-op threads during ``transform`` (None: torch's setting).
-    sampling_rate : int or None, default=None
-        Rate of array input in Hz (file paths carry their own).
-    verbose : bool, default=False
-        Show a progress bar.
-    cache : str, path-like, EmbeddingCache or bool, default=None
-        Per-clip embedding cache (a folder or a store; None: ``$SERTOOLS_CACHE``
-        if set; False: off): see :class:`~sertools.features.EmbeddingCache`.
 
     Attributes
     ----------
@@ -328,25 +304,14 @@ class GE2EEmbedder(NeuralEmbedder):
         partials: bool = True,
         partials_per_second: float = 1.3,
         min_coverage: float = 0.75,
-        device: str = "auto",
-        batch_seconds: str | float = "auto",
         max_chunk_seconds: float | None = None,
-        n_threads: int | None = None,
-        sampling_rate: int | None = None,
-        verbose: bool = False,
-        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
+        **params: Any,
     ) -> None:
+        super().__init__(max_chunk_seconds=max_chunk_seconds, **params)
         self.checkpoint = checkpoint
         self.partials = partials
         self.partials_per_second = partials_per_second
         self.min_coverage = min_coverage
-        self.device = device
-        self.batch_seconds = batch_seconds
-        self.max_chunk_seconds = max_chunk_seconds
-        self.n_threads = n_threads
-        self.sampling_rate = sampling_rate
-        self.verbose = verbose
-        self.cache = cache
 
     def _checkpoint_path(self) -> Path:
         if self.checkpoint is None:

@@ -35,41 +35,22 @@ import contextlib
 import math
 import os
 from collections.abc import Iterator
-from numbers import Integral
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .._exceptions import BackendNotAvailableError, ParameterError
-from ..utils._sklearn_compat import StrOptions
-from ..utils._torch import torch_threads
-from ._cache import EmbeddingCache
-from ._engine import extract
-from ._layers import LayerPooling as _LayerPooling
-from ._neural import NeuralEmbedder, download_timeout
+from ._bundles import WAVLM_BASE_PLUS, ModelBundle
+from ._layers import _LayeredEmbedder
+from ._neural import download_timeout, named_embedders
 
-__all__ = [
-    "Data2VecAudioEmbedder",
-    "HFEmbedder",
-    "HFHubertEmbedder",
-    "HFWav2Vec2Embedder",
-    "WavLMBaseEmbedder",
-    "WavLMBasePlusEmbedder",
-    "WavLMLargeEmbedder",
-    "WhisperBaseEmbedder",
-    "WhisperSmallEmbedder",
-]
+# and the named estimators (WavLMBaseEmbedder, ...), one per "hf" bundle: see the end
+__all__ = ["MODEL_DIR_ENV", "SUPPORTED_MODEL_TYPES", "HFEmbedder"]
 
 MODEL_DIR_ENV = "SERTOOLS_MODEL_DIR"
 #: model types this backend knows how to run
 SUPPORTED_MODEL_TYPES = ("wav2vec2", "hubert", "wavlm", "data2vec-audio", "whisper")
 _SAMPLING_RATE = 16000
 _INSTALL_HINT = "pip install 'sertools[hf]'"
-#: ``batch_seconds="auto"`` for padding-exact models (all but data2vec-audio), per
-#: device type; data2vec-audio runs one clip at a time
-_AUTO_BATCH_SECONDS = {"cpu": 8.0, "cuda": 120.0}
-_ONE_CLIP_SECONDS = 1e-3
 
 
 @contextlib.contextmanager
@@ -170,6 +151,13 @@ class _HFModel:
             # into a clip's last frames (measured: docs/hf.md)
             self.padding_exact = self.use_mask and config.model_type != "data2vec-audio"
         self.hidden_sizes = [width] * self.n_layers
+        self.name = str(config.model_type)
+        #: feature prefix of a model no bundle names (``wavlm_``, ``data2vec_audio_``)
+        self.feature_prefix = f"{config.model_type.replace('-', '_')}_"
+
+    def fitted_attributes(self) -> dict[str, str]:
+        """``model_type_``: the checkpoint's ``config.model_type``."""
+        return {"model_type_": str(self.config.model_type)}
 
     def hidden_states(self, batch: Any, lengths: Any) -> tuple[list[Any], list[Any]]:
         """Every hidden state of a zero-padded 16 kHz batch and its valid frame counts."""
@@ -217,31 +205,21 @@ class _HFModel:
         return hidden, [valid] * len(hidden)
 
 
-class HFEmbedder(NeuralEmbedder):
+class HFEmbedder(_LayeredEmbedder):
     """Time-pooled hidden states of a ``transformers`` speech encoder.
 
     Parameters
     ----------
-    model : str or path-like, default=None
-        A folder in ``save_pretrained`` layout (``config.json``, weights, and
-        ideally ``preprocessor_config.json``), a name looked up under
-        ``model_dir`` (as ``<model_dir>/<name>``, ``<model_dir>/<last part of
-        name>`` or ``<model_dir>/<name with / as -->``), or a Hugging Face hub
-        name (``"microsoft/wavlm-base-plus"``; needs the network or
-        transformers' cache). None: the class's default (the subclasses fix
-        one; :class:`HFEmbedder` itself: ``"microsoft/wavlm-base-plus"``).
+    model : str, path-like or ModelBundle, default="microsoft/wavlm-base-plus"
+        A :class:`~sertools.features.ModelBundle` of the ``hf`` family (e.g.
+        ``WAVLM_BASE_PLUS``), a folder in ``save_pretrained`` layout
+        (``config.json``, weights, and ideally ``preprocessor_config.json``), a
+        name looked up under ``model_dir`` (as ``<model_dir>/<name>``,
+        ``<model_dir>/<last part of name>`` or ``<model_dir>/<name with / as
+        -->``), or a Hugging Face hub name (needs the network or transformers'
+        cache). None: ``"microsoft/wavlm-base-plus"``.
     model_dir : str or path-like, default=None
         Folder of local models for offline use; None: ``$SERTOOLS_MODEL_DIR``.
-    layer : int or {"mean", "all"}, default=-1
-        Hidden state to pool: an index into the model's hidden states
-        (negative from the end; 0 is the transformer's input, *i* the output
-        of layer *i*), ``"mean"`` the average of every layer's pooled vector,
-        ``"all"`` all of them concatenated (layer-wise probing).
-    pooling : {"mean", "mean+std"}, default="mean"
-        Masked mean over the clip's valid frames, optionally with the masked
-        standard deviation appended.
-    device : str, default="auto"
-        ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     batch_seconds : "auto" or float, default="auto"
         Padded-audio budget per batch in seconds. ``"auto"``: 8 s on a CPU,
         120 s on a GPU for the padding-exact models (all but data2vec-audio,
@@ -251,19 +229,6 @@ class HFEmbedder(NeuralEmbedder):
         Clips longer than this are cut into chunks whose embeddings are
         averaged, weighted by duration; None keeps clips whole. Whisper never
         takes more than its window (30 s): longer chunks are cut to it.
-    n_threads : int or None, default=None
-        Torch intra-op threads during ``transform``.
-    precision : {"fp32", "bf16", "fp16"}, default="fp32"
-        ``"bf16"`` / ``"fp16"`` run the model under ``torch.autocast`` with
-        that dtype: faster on a GPU, embeddings drift slightly from float32
-        (docs/benchmarks-gpu.md). Opt-in; float32 otherwise.
-    sampling_rate : int or None, default=None
-        Rate of array input in Hz (file paths carry their own).
-    verbose : bool, default=False
-        Progress bar and transformers' log messages.
-    cache : str, path-like, EmbeddingCache or bool, default=None
-        Per-clip embedding cache (a folder or a store; None: ``$SERTOOLS_CACHE``
-        if set; False: off): see :class:`~sertools.features.EmbeddingCache`.
 
     Attributes
     ----------
@@ -284,43 +249,23 @@ class HFEmbedder(NeuralEmbedder):
     """
 
     _parameter_constraints: dict[str, list[Any]] = {
-        **NeuralEmbedder._parameter_constraints,
-        "model": [str, os.PathLike, None],
+        **_LayeredEmbedder._parameter_constraints,
+        "model": [str, os.PathLike, ModelBundle, None],
         "model_dir": [str, os.PathLike, None],
-        "layer": [Integral, StrOptions({"mean", "all"})],
-        "pooling": [StrOptions({"mean", "mean+std"})],
     }
-    #: hub name used when ``model=None``
-    _default_model = "microsoft/wavlm-base-plus"
+    _family = "hf"
+    _bundle_doc = "``model`` may name any other checkpoint the family runs."
 
     def __init__(
         self,
         *,
-        model: str | os.PathLike[str] | None = None,
+        model: str | os.PathLike[str] | ModelBundle | None = WAVLM_BASE_PLUS.name,
         model_dir: str | os.PathLike[str] | None = None,
-        layer: int | str = -1,
-        pooling: str = "mean",
-        device: str = "auto",
-        batch_seconds: str | float = "auto",
-        max_chunk_seconds: float | None = 30.0,
-        n_threads: int | None = None,
-        precision: str = "fp32",
-        sampling_rate: int | None = None,
-        verbose: bool = False,
-        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
+        **params: Any,
     ) -> None:
+        super().__init__(**params)
         self.model = model
         self.model_dir = model_dir
-        self.layer = layer
-        self.pooling = pooling
-        self.device = device
-        self.batch_seconds = batch_seconds
-        self.max_chunk_seconds = max_chunk_seconds
-        self.n_threads = n_threads
-        self.precision = precision
-        self.sampling_rate = sampling_rate
-        self.verbose = verbose
-        self.cache = cache
 
     # --- model resolution -----------------------------------------------------
     def _model_folder(self) -> tuple[Path, str] | None:
@@ -338,7 +283,8 @@ class HFEmbedder(NeuralEmbedder):
             If ``model`` looks like a path (path-like, absolute, starting with
             ``.`` or ``~``) but is no folder, or is a folder without ``config.json``.
         """
-        spec = os.fspath(self._default_model if self.model is None else self.model)
+        model = WAVLM_BASE_PLUS if self.model is None else self.model
+        spec = model.hub_name if isinstance(model, ModelBundle) else os.fspath(model)
         path = Path(spec).expanduser()
         if path.is_file():
             raise ParameterError(
@@ -348,9 +294,7 @@ class HFEmbedder(NeuralEmbedder):
         if path.is_dir():
             return "folder", str(_checked_folder(path))
         looks_like_path = (
-            (self.model is not None and not isinstance(self.model, str))
-            or path.is_absolute()
-            or spec.startswith((".", "~"))
+            isinstance(self.model, os.PathLike) or path.is_absolute() or spec.startswith((".", "~"))
         )
         if looks_like_path:
             raise ParameterError(f"model folder not found: {path}")
@@ -440,73 +384,6 @@ class HFEmbedder(NeuralEmbedder):
             f"could not fetch it ({reason}). Offline, {place}"
         )
 
-    # --- layers ---------------------------------------------------------------
-    def _resolve_layer(self, model: _HFModel) -> int | str:
-        n = model.n_layers
-        if isinstance(self.layer, bool):
-            raise ParameterError(
-                f"layer={self.layer!r}: pass an integer layer index, 'mean' or 'all'"
-            )
-        if isinstance(self.layer, str):
-            return self.layer
-        if not -n <= self.layer < n:
-            raise ParameterError(
-                f"layer={self.layer} is out of range: the model returns {n} hidden states, "
-                f"so layer must be an integer in [{-n}, {n - 1}], 'mean' or 'all'"
-            )
-        return int(self.layer) % n
-
-    def _get_backend(self) -> _LayerPooling:
-        view = self.__dict__.get("_backend")
-        if isinstance(view, _LayerPooling):
-            return view
-        model = super()._get_backend()  # the shared, cached encoder
-        view = _LayerPooling(model, layer=self._resolve_layer(model), pooling=self.pooling)
-        self._backend = view
-        return view
-
-    def _load(self) -> None:
-        super()._load()
-        model = self._get_backend().model
-        self.n_layers_ = model.n_layers
-        self.hidden_size_ = model.hidden_sizes[0]
-        self.model_type_ = str(model.config.model_type)
-
-    def _batch_seconds(self) -> float:
-        if self.batch_seconds != "auto":
-            return float(self.batch_seconds)
-        if self._get_backend().model.padding_exact:
-            return _AUTO_BATCH_SECONDS.get(self.device_.type, _AUTO_BATCH_SECONDS["cuda"])
-        return _ONE_CLIP_SECONDS
-
-    def _embed(self, waves: list[np.ndarray]) -> np.ndarray:
-        backend = self._get_backend()
-        rate = backend.sampling_rate
-        chunk = None if self.max_chunk_seconds is None else int(self.max_chunk_seconds * rate)
-        limit = backend.model.max_samples
-        if limit is not None:  # Whisper: never more than its window
-            chunk = limit if chunk is None else min(chunk, limit)
-        with torch_threads(self.n_threads):
-            return extract(
-                waves,
-                backend,
-                device=self.device_,
-                max_batch_samples=max(1, int(self._batch_seconds() * rate)),
-                max_chunk_samples=chunk,
-                verbose=bool(self.verbose),
-                desc=type(self).__name__,
-                precision=self.precision,
-            )
-
-    def _feature_names(self) -> list[str]:
-        stats = ["", "std_"] if self.pooling == "mean+std" else [""]
-        width = self.hidden_size_
-        if self.layer == "all":
-            layers = range(self.n_layers_)
-            return [f"layer{i}_{s}{j}" for i in layers for s in stats for j in range(width)]
-        prefix = self.model_type_.replace("-", "_")
-        return [f"{prefix}_{s}{j}" for s in stats for j in range(width)]
-
 
 def _model_files(where: str, local: bool) -> tuple[str, ...]:
     """The files of a loaded model (its identity): the folder's, or the hub cache snapshot's."""
@@ -530,79 +407,7 @@ def _checked_folder(path: Path) -> Path:
     return path.resolve()
 
 
-class WavLMBaseEmbedder(HFEmbedder):
-    """WavLM Base (``microsoft/wavlm-base``, 13 x 768), through transformers.
-
-    WavLM [Chen et al. 2022]: HuBERT-style masked prediction with denoising,
-    gated relative position bias; group-normed front end (made padding-exact,
-    so batched). Parameters as :class:`HFEmbedder`;
-    ``model=None`` means this checkpoint.
-    """
-
-    _default_model = "microsoft/wavlm-base"
-
-
-class WavLMBasePlusEmbedder(HFEmbedder):
-    """WavLM Base+ (``microsoft/wavlm-base-plus``, 13 x 768; 94k h of pretraining audio)."""
-
-    _default_model = "microsoft/wavlm-base-plus"
-
-
-class WavLMLargeEmbedder(HFEmbedder):
-    """WavLM Large (``microsoft/wavlm-large``, 25 x 1024; layer-normed, masked, batched)."""
-
-    _default_model = "microsoft/wavlm-large"
-
-
-class HFHubertEmbedder(HFEmbedder):
-    """HuBERT Base (``facebook/hubert-base-ls960``, 13 x 768) through transformers, not S3PRL."""
-
-    _default_model = "facebook/hubert-base-ls960"
-
-
-class HFWav2Vec2Embedder(HFEmbedder):
-    """The wav2vec 2.0 Base (``facebook/wav2vec2-base``, 13 x 768) through transformers."""
-
-    _default_model = "facebook/wav2vec2-base"
-
-
-class Data2VecAudioEmbedder(HFEmbedder):
-    """The data2vec-audio Base (``facebook/data2vec-audio-base``, 13 x 768), layer-normed."""
-
-    _default_model = "facebook/data2vec-audio-base"
-
-
-class WhisperBaseEmbedder(HFEmbedder):
-    """Whisper base's encoder (``openai/whisper-base``, 7 x 512), clip frames only."""
-
-    _default_model = "openai/whisper-base"
-
-
-class WhisperSmallEmbedder(HFEmbedder):
-    """Whisper small's encoder (``openai/whisper-small``, 13 x 768), clip frames only."""
-
-    _default_model = "openai/whisper-small"
-
-
-def _share_docs() -> None:
-    """Give the fixed-checkpoint classes :class:`HFEmbedder`'s parameter documentation."""
-    doc = HFEmbedder.__doc__ or ""
-    sections = doc[doc.index("    Parameters\n") :]
-    for cls in (
-        WavLMBaseEmbedder,
-        WavLMBasePlusEmbedder,
-        WavLMLargeEmbedder,
-        HFHubertEmbedder,
-        HFWav2Vec2Embedder,
-        Data2VecAudioEmbedder,
-        WhisperBaseEmbedder,
-        WhisperSmallEmbedder,
-    ):
-        own = (cls.__doc__ or "").rstrip()
-        cls.__doc__ = (
-            f"{own}\n\n    ``model=None`` loads ``{cls._default_model}``; the other parameters "
-            f"are :class:`HFEmbedder`'s.\n\n{sections}"
-        )
-
-
-_share_docs()
+#: the named estimators, one per "hf" bundle (WavLMBaseEmbedder, WhisperBaseEmbedder, ...)
+_NAMED = named_embedders(HFEmbedder)
+globals().update(_NAMED)
+__all__ += list(_NAMED)

@@ -25,28 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import BackendNotAvailableError, ParameterError
-from ._bundles import (
-    AMBERNET,
-    ECAPA_TDNN,
-    SPEAKERNET,
-    TITANET_LARGE,
-    TITANET_SMALL,
-    ModelBundle,
-    get_bundle,
-)
-from ._cache import EmbeddingCache
+from ._bundles import ModelBundle, get_bundle
 from ._checkpoints import MODEL_DIR_ENV, placement_hint, resolve_checkpoint
-from ._neural import NeuralEmbedder, download_timeout
+from ._neural import NeuralEmbedder, download_timeout, named_embedders
 
-__all__ = [
-    "MODEL_DIR_ENV",
-    "AmberNetEmbedder",
-    "EcapaTdnnEmbedder",
-    "NeMoEmbedder",
-    "SpeakerNetEmbedder",
-    "TitaNetEmbedder",
-    "TitaNetSmallEmbedder",
-]
+# and the named estimators (TitaNetEmbedder, ...), one per NeMo bundle: see the end
+__all__ = ["MODEL_DIR_ENV", "NeMoEmbedder"]
 
 _SPEAKER_MODEL = "EncDecSpeakerLabelModel"
 _INSTALL_HINT = "pip install 'sertools[nemo]'"
@@ -246,7 +230,7 @@ class NeMoEmbedder(NeuralEmbedder):
         A :class:`~sertools.features.ModelBundle` of the ``nemo`` family (e.g.
         ``TITANET_LARGE``), a path to a local ``.nemo`` checkpoint, or the name of a NeMo pretrained
         speaker/label model (``"speakerverification_speakernet"``,
-        ``"titanet_large"``, ``"titanet_small"``, ``"ecapa_tdnn"``,
+        ``"titanet_large"``, ``"ecapa_tdnn"``,
         ``"langid_ambernet"``, or a Hugging Face id such as
         ``"nvidia/speakerverification_en_titanet_large"``). A name is looked up as
         ``<model_dir>/<name>.nemo`` first, then through NeMo's
@@ -254,28 +238,6 @@ class NeMoEmbedder(NeuralEmbedder):
     model_dir : str or path-like, default=None
         Folder of ``<name>.nemo`` files for offline use; defaults to the
         ``SERTOOLS_MODEL_DIR`` environment variable.
-    device : str, default="auto"
-        ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
-    batch_seconds : "auto" or float, default="auto"
-        Padded-audio budget per batch in seconds (``batch_size * longest``);
-        ``"auto"`` picks 8 s on a CPU, 120 s on a GPU.
-    max_chunk_seconds : float or None, default=30.0
-        Clips longer than this are cut into nearly equal chunks whose embeddings
-        are averaged, weighted by duration (memory stays bounded); None embeds
-        every clip whole.
-    n_threads : int or None, default=None
-        Torch intra-op threads during ``transform`` (None: torch's setting).
-    precision : {"fp32", "bf16", "fp16"}, default="fp32"
-        ``"bf16"`` / ``"fp16"`` run the model under ``torch.autocast`` with
-        that dtype: faster on a GPU, embeddings drift slightly from float32
-        (measured in docs/benchmarks-gpu.md). Opt-in; float32 otherwise.
-    sampling_rate : int or None, default=None
-        Rate of array input in Hz (file paths carry their own).
-    verbose : bool, default=False
-        Progress bar, and NeMo's log messages while loading.
-    cache : str, path-like, EmbeddingCache or bool, default=None
-        Per-clip embedding cache (a folder or a store; None: ``$SERTOOLS_CACHE``
-        if set; False: off): see :class:`~sertools.features.EmbeddingCache`.
 
     Attributes
     ----------
@@ -304,31 +266,18 @@ class NeMoEmbedder(NeuralEmbedder):
         "model_dir": [str, os.PathLike, None],
     }
     _feature_prefix = "nemo"
+    _family = "nemo"
 
     def __init__(
         self,
         *,
         model: str | os.PathLike[str] | ModelBundle = "titanet_large",
         model_dir: str | os.PathLike[str] | None = None,
-        device: str = "auto",
-        batch_seconds: str | float = "auto",
-        max_chunk_seconds: float | None = 30.0,
-        n_threads: int | None = None,
-        precision: str = "fp32",
-        sampling_rate: int | None = None,
-        verbose: bool = False,
-        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
+        **params: Any,
     ) -> None:
+        super().__init__(**params)
         self.model = model
         self.model_dir = model_dir
-        self.device = device
-        self.batch_seconds = batch_seconds
-        self.max_chunk_seconds = max_chunk_seconds
-        self.n_threads = n_threads
-        self.precision = precision
-        self.sampling_rate = sampling_rate
-        self.verbose = verbose
-        self.cache = cache
 
     # --- model resolution -----------------------------------------------------
     def _names(self) -> tuple[str, str]:
@@ -438,21 +387,7 @@ class NeMoEmbedder(NeuralEmbedder):
         )
 
 
-class SpeakerNetEmbedder(NeMoEmbedder):
-    bundle = SPEAKERNET
-
-
-class TitaNetEmbedder(NeMoEmbedder):
-    bundle = TITANET_LARGE
-
-
-class TitaNetSmallEmbedder(NeMoEmbedder):
-    bundle = TITANET_SMALL
-
-
-class EcapaTdnnEmbedder(NeMoEmbedder):
-    bundle = ECAPA_TDNN
-
-
-class AmberNetEmbedder(NeMoEmbedder):
-    bundle = AMBERNET
+#: the named estimators, one per NeMo bundle (SpeakerNetEmbedder, TitaNetEmbedder, ...)
+_NAMED = named_embedders(NeMoEmbedder)
+globals().update(_NAMED)
+__all__ += list(_NAMED)

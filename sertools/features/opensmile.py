@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import os
 from numbers import Integral
 from typing import Any
 
@@ -29,7 +28,6 @@ import numpy as np
 from .._exceptions import BackendNotAvailableError
 from ..utils._sklearn_compat import Interval
 from ._base import BaseEmbedder
-from ._cache import EmbeddingCache
 
 __all__ = ["ComParEEmbedder", "EGeMAPSEmbedder"]
 
@@ -58,7 +56,15 @@ def _import_opensmile(owner: str) -> Any:
 
 
 class _OpenSmileEmbedder(BaseEmbedder):
-    """Shared machinery: one openSMILE feature set, functionals level."""
+    """Shared machinery: one openSMILE feature set, functionals level.
+
+    Parameters
+    ----------
+    target_sampling_rate : int, default=16000
+        Rate clips are resampled to before openSMILE sees them. openSMILE
+        works at any rate; 16 kHz keeps corpora recorded at different rates
+        comparable.
+    """
 
     _parameter_constraints: dict[str, list[Any]] = {
         **BaseEmbedder._parameter_constraints,
@@ -67,18 +73,9 @@ class _OpenSmileEmbedder(BaseEmbedder):
     #: name of the member of ``opensmile.FeatureSet``
     _feature_set: str = ""
 
-    def __init__(
-        self,
-        *,
-        sampling_rate: int | None = None,
-        target_sampling_rate: int = 16000,
-        verbose: bool = False,
-        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
-    ) -> None:
-        self.sampling_rate = sampling_rate
+    def __init__(self, *, target_sampling_rate: int = 16000, **params: Any) -> None:
+        super().__init__(**params)
         self.target_sampling_rate = target_sampling_rate
-        self.verbose = verbose
-        self.cache = cache
 
     # --- BaseEmbedder hooks -----------------------------------------------------
     def _target_rate(self) -> int:
@@ -144,21 +141,6 @@ class EGeMAPSEmbedder(_OpenSmileEmbedder):
     plus the rate and length of voiced and unvoiced segments. openSMILE's
     ``eGeMAPSv02`` configuration, functionals level.
 
-    Parameters
-    ----------
-    sampling_rate : int or None, default=None
-        Rate of array input in Hz (file paths carry their own).
-    target_sampling_rate : int, default=16000
-        Rate clips are resampled to before openSMILE sees them. openSMILE
-        works at any rate; 16 kHz keeps corpora recorded at different rates
-        comparable (telephone-band features above 8 kHz are not used by
-        eGeMAPS anyway).
-    verbose : bool, default=False
-        Show a progress bar.
-    cache : str, path-like, EmbeddingCache or bool, default=None
-        Per-clip embedding cache (a folder or a store; None: ``$SERTOOLS_CACHE``
-        if set; False: off): see :class:`~sertools.features.EmbeddingCache`.
-
     Attributes
     ----------
     n_features_out_ : int
@@ -199,18 +181,6 @@ class ComParEEmbedder(_OpenSmileEmbedder):
     voicing-related: F0, jitter, shimmer, HNR) and their deltas, each
     summarised by dozens of functionals. openSMILE's ``ComParE_2016``
     configuration, functionals level.
-
-    Parameters
-    ----------
-    sampling_rate : int or None, default=None
-        Rate of array input in Hz (file paths carry their own).
-    target_sampling_rate : int, default=16000
-        Rate clips are resampled to before openSMILE sees them.
-    verbose : bool, default=False
-        Show a progress bar.
-    cache : str, path-like, EmbeddingCache or bool, default=None
-        Per-clip embedding cache (a folder or a store; None: ``$SERTOOLS_CACHE``
-        if set; False: off): see :class:`~sertools.features.EmbeddingCache`.
 
     Attributes
     ----------

@@ -28,26 +28,18 @@ import os
 import random
 import warnings
 from collections.abc import Callable, Iterator
-from numbers import Integral
 from pathlib import Path
 from typing import Any
 
 from .._exceptions import BackendNotAvailableError, ParameterError
-from ..utils._sklearn_compat import StrOptions
-from ._bundles import BUNDLES, DECOAR, HUBERT_BASE, WAV2VEC2_BASE, ModelBundle, get_bundle
-from ._cache import EmbeddingCache
-from ._checkpoints import placement_hint, resolve_checkpoint
+from ._bundles import BUNDLES, ModelBundle, get_bundle
+from ._checkpoints import load_state_dict, placement_hint, resolve_checkpoint
 from ._exact import make_padding_exact
-from ._layers import LAYER_CHOICES, POOLING_CHOICES, LayerPooling, resolve_layer
-from ._neural import NeuralEmbedder, download_timeout
+from ._layers import _LayeredEmbedder
+from ._neural import download_timeout, named_embedders
 
-__all__ = [
-    "CHECKPOINT_URLS",
-    "DecoarEmbedder",
-    "HubertEmbedder",
-    "S3PRLEmbedder",
-    "Wav2Vec2Embedder",
-]
+# and the named estimators (HubertEmbedder, ...), one per S3PRL bundle: see the end
+__all__ = ["CHECKPOINT_URLS", "S3PRLEmbedder"]
 
 #: Where S3PRL downloads the default checkpoints from (S3PRL's converted,
 #: fairseq-free format). Offline, fetch the file elsewhere and pass ``checkpoint=``.
@@ -291,14 +283,9 @@ def _check_decoar_checkpoint(path: Path) -> None:
     import torch
     from s3prl.upstream.decoar.decoar import Decoar
 
-    state = _torch_load(path, "decoar")
-    weights = state.get("model") if isinstance(state, dict) else None
-    if not isinstance(weights, dict):
-        found = sorted(state)[:6] if isinstance(state, dict) else type(state).__name__
-        raise ParameterError(
-            f"{path} is not a DeCoAR checkpoint: expected a dict with a 'model' state dict "
-            f"(S3PRL's checkpoint_decoar.pt format), found {found}"
-        )
+    weights = load_state_dict(
+        path, key="model", model="DeCoAR", fmt="S3PRL's checkpoint_decoar.pt format"
+    )
     with torch.device("meta"):
         expected = {k: tuple(v.shape) for k, v in Decoar().state_dict().items()}
     missing = sorted(set(expected) - set(weights))
@@ -320,20 +307,7 @@ def _check_decoar_checkpoint(path: Path) -> None:
         )
 
 
-def _torch_load(path: Path, upstream: str) -> Any:
-    """``torch.load`` a checkpoint on the CPU, turning any failure into a ParameterError."""
-    import torch
-
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle, zip and format errors come in many types
-        raise ParameterError(
-            f"cannot read {path} as a {upstream} checkpoint ({type(exc).__name__}: "
-            f"{' '.join(str(exc).split())[:200]})"
-        ) from exc
-
-
-class S3PRLEmbedder(NeuralEmbedder):
+class S3PRLEmbedder(_LayeredEmbedder):
     """Time-pooled hidden states of an S3PRL upstream (HuBERT by default).
 
     Each clip (resampled to 16 kHz) goes through ``s3prl.nn.S3PRLUpstream`` in
@@ -374,8 +348,6 @@ class S3PRLEmbedder(NeuralEmbedder):
         clip cut into chunks (see ``max_chunk_seconds``) both halves are the
         duration-weighted averages of the chunks' values, so the std part
         leaves out the spread between chunk means.
-    device : str, default="auto"
-        ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     batch_seconds : "auto" or float, default="auto"
         Padded-audio budget per batch in seconds (``batch_size * longest``).
         wav2vec 2.0, HuBERT and DeCoAR give a clip the same embedding in any
@@ -386,22 +358,6 @@ class S3PRLEmbedder(NeuralEmbedder):
         slower there) and 120 s on a GPU; DeCoAR 30 s on a CPU (1.5-2x faster
         than one at a time) and 120 s on a GPU; any other upstream one clip at
         a time. See docs/s3prl.md.
-    max_chunk_seconds : float or None, default=30.0
-        Clips longer than this are cut into nearly equal chunks whose embeddings
-        are averaged, weighted by duration; None embeds every clip whole.
-    n_threads : int or None, default=None
-        Torch intra-op threads during ``transform`` (None: torch's setting).
-    precision : {"fp32", "bf16", "fp16"}, default="fp32"
-        ``"bf16"`` / ``"fp16"`` run the model under ``torch.autocast`` with
-        that dtype: faster on a GPU, embeddings drift slightly from float32
-        (measured in docs/benchmarks-gpu.md). Opt-in; float32 otherwise.
-    sampling_rate : int or None, default=None
-        Rate of array input in Hz (file paths carry their own).
-    verbose : bool, default=False
-        Progress bar, and S3PRL's warnings and log messages.
-    cache : str, path-like, EmbeddingCache or bool, default=None
-        Per-clip embedding cache (a folder or a store; None: ``$SERTOOLS_CACHE``
-        if set; False: off): see :class:`~sertools.features.EmbeddingCache`.
 
     Attributes
     ----------
@@ -436,13 +392,12 @@ class S3PRLEmbedder(NeuralEmbedder):
     """
 
     _parameter_constraints: dict[str, list[Any]] = {
-        **NeuralEmbedder._parameter_constraints,
+        **_LayeredEmbedder._parameter_constraints,
         "upstream": [str, ModelBundle],
         "checkpoint": [str, os.PathLike, None],
         "model_dir": [str, os.PathLike, None],
-        "layer": [Integral, StrOptions(set(LAYER_CHOICES))],
-        "pooling": [StrOptions(set(POOLING_CHOICES))],
     }
+    _family = "s3prl"
 
     def __init__(
         self,
@@ -450,30 +405,12 @@ class S3PRLEmbedder(NeuralEmbedder):
         upstream: str | ModelBundle = "hubert",
         checkpoint: str | os.PathLike[str] | None = None,
         model_dir: str | os.PathLike[str] | None = None,
-        layer: int | str = -1,
-        pooling: str = "mean",
-        device: str = "auto",
-        batch_seconds: str | float = "auto",
-        max_chunk_seconds: float | None = 30.0,
-        n_threads: int | None = None,
-        precision: str = "fp32",
-        sampling_rate: int | None = None,
-        verbose: bool = False,
-        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
+        **params: Any,
     ) -> None:
+        super().__init__(**params)
         self.upstream = upstream
         self.checkpoint = checkpoint
         self.model_dir = model_dir
-        self.layer = layer
-        self.pooling = pooling
-        self.device = device
-        self.batch_seconds = batch_seconds
-        self.max_chunk_seconds = max_chunk_seconds
-        self.n_threads = n_threads
-        self.precision = precision
-        self.sampling_rate = sampling_rate
-        self.verbose = verbose
-        self.cache = cache
 
     # --- model resolution -----------------------------------------------------
     @property
@@ -563,7 +500,9 @@ class S3PRLEmbedder(NeuralEmbedder):
                     f"{path} is not a checkpoint S3PRL's {loader} loader can read into its "
                     f"{self._upstream_name()} model ({type(exc).__name__}: {reason})"
                 ) from exc
-        return _S3PRLModel(upstream, device, files)
+        model = _S3PRLModel(upstream, device, files)
+        model.name = self._upstream_name()  # for layer errors (see _LayeredEmbedder._view)
+        return model
 
     def _download(self, s3prl_nn: Any, name: str) -> Any:
         """``S3PRLUpstream(name)``: S3PRL's cache, else a download; failures explain offline use."""
@@ -586,16 +525,6 @@ class S3PRLEmbedder(NeuralEmbedder):
                 f"connected machine and pass checkpoint='/path/to/file'{place}"
             ) from exc
 
-    # --- layer selection (see sertools.features._layers) ----------------------------
-    def _view(self, model: _S3PRLModel) -> LayerPooling:
-        layer = resolve_layer(
-            self.layer,
-            n_layers=model.n_layers,
-            hidden_sizes=model.hidden_sizes,
-            name=self._upstream_name(),
-        )
-        return LayerPooling(model, layer=layer, pooling=self.pooling)
-
 
 class _NamedUpstreamEmbedder(S3PRLEmbedder):
     """An :class:`S3PRLEmbedder` whose upstream is its bundle, not a parameter."""
@@ -609,13 +538,7 @@ class _NamedUpstreamEmbedder(S3PRLEmbedder):
     )
 
 
-class Wav2Vec2Embedder(_NamedUpstreamEmbedder):
-    bundle = WAV2VEC2_BASE
-
-
-class DecoarEmbedder(_NamedUpstreamEmbedder):
-    bundle = DECOAR
-
-
-class HubertEmbedder(_NamedUpstreamEmbedder):
-    bundle = HUBERT_BASE
+#: the named estimators, one per S3PRL bundle (Wav2Vec2Embedder, DecoarEmbedder, ...)
+_NAMED = named_embedders(_NamedUpstreamEmbedder)
+globals().update(_NAMED)
+__all__ += list(_NAMED)

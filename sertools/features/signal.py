@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from numbers import Integral
 from typing import Any
 
@@ -11,7 +10,6 @@ import numpy as np
 from .._exceptions import ParameterError
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._base import BaseEmbedder
-from ._cache import EmbeddingCache
 
 __all__ = ["MFCCEmbedder", "MelSpectrogramEmbedder"]
 
@@ -24,7 +22,24 @@ def _pool(frames: np.ndarray, pooling: str) -> np.ndarray:
 
 
 class _LibrosaEmbedder(BaseEmbedder):
-    """Shared machinery of the frame-wise librosa features, pooled over time."""
+    """Shared machinery of the frame-wise librosa features, pooled over time.
+
+    Parameters
+    ----------
+    target_sampling_rate : int, default=22050
+        Rate the clips are resampled to before analysis.
+    n_fft : int, default=2048
+        FFT / analysis window length in samples.
+    hop_length : int, default=512
+        Hop between frames in samples.
+    window : str, default="hann"
+        Analysis window (any :func:`scipy.signal.get_window` name without parameters).
+    pooling : {"mean", "mean+std"}, default="mean"
+        Pooling over time: the mean (the paper), or mean and standard deviation
+        concatenated.
+    n_jobs : int or None, default=None
+        Clips processed in parallel with joblib (None or 1: sequential).
+    """
 
     _parameter_constraints: dict[str, list[Any]] = {
         **BaseEmbedder._parameter_constraints,
@@ -35,6 +50,25 @@ class _LibrosaEmbedder(BaseEmbedder):
         "pooling": [StrOptions({"mean", "mean+std"})],
         "n_jobs": [Integral, None],
     }
+
+    def __init__(
+        self,
+        *,
+        target_sampling_rate: int = 22050,
+        n_fft: int = 2048,
+        hop_length: int = 512,
+        window: str = "hann",
+        pooling: str = "mean",
+        n_jobs: int | None = None,
+        **params: Any,
+    ) -> None:
+        super().__init__(**params)
+        self.target_sampling_rate = target_sampling_rate
+        self.n_fft = n_fft
+        self.hop_length = hop_length
+        self.window = window
+        self.pooling = pooling
+        self.n_jobs = n_jobs
 
     def _target_rate(self) -> int:
         return int(self.target_sampling_rate)
@@ -92,33 +126,12 @@ class MelSpectrogramEmbedder(_LibrosaEmbedder):
 
     Parameters
     ----------
-    sampling_rate : int or None, default=None
-        Rate of waveform arrays passed to :meth:`transform`; required for arrays,
-        unused for file paths (read at their own rate).
-    target_sampling_rate : int, default=22050
-        Rate the clips are resampled to before analysis.
-    n_fft : int, default=2048
-        FFT / analysis window length in samples.
-    hop_length : int, default=512
-        Hop between frames in samples.
-    window : str, default="hann"
-        Analysis window (any :func:`scipy.signal.get_window` name).
     n_mels : int, default=80
         Number of Mel bands.
     log : bool, default=False
         If True, convert the power spectrogram to decibels
         (``librosa.power_to_db``) before pooling. The paper pools the plain
         power spectrogram (``False``).
-    pooling : {"mean", "mean+std"}, default="mean"
-        Pooling over time: the mean (the paper), or mean and standard deviation
-        concatenated.
-    n_jobs : int or None, default=None
-        Clips processed in parallel with joblib (None or 1: sequential).
-    verbose : bool, default=False
-        Show a progress bar.
-    cache : str, path-like, EmbeddingCache or bool, default=None
-        Per-clip embedding cache (a folder or a store; None: ``$SERTOOLS_CACHE``
-        if set; False: off): see :class:`~sertools.features.EmbeddingCache`.
 
     Attributes
     ----------
@@ -143,29 +156,13 @@ class MelSpectrogramEmbedder(_LibrosaEmbedder):
     def __init__(
         self,
         *,
-        sampling_rate: int | None = None,
-        target_sampling_rate: int = 22050,
-        n_fft: int = 2048,
-        hop_length: int = 512,
-        window: str = "hann",
         n_mels: int = 80,
         log: bool = False,
-        pooling: str = "mean",
-        n_jobs: int | None = None,
-        verbose: bool = False,
-        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
+        **params: Any,
     ) -> None:
-        self.sampling_rate = sampling_rate
-        self.target_sampling_rate = target_sampling_rate
-        self.n_fft = n_fft
-        self.hop_length = hop_length
-        self.window = window
+        super().__init__(**params)
         self.n_mels = n_mels
         self.log = log
-        self.pooling = pooling
-        self.n_jobs = n_jobs
-        self.verbose = verbose
-        self.cache = cache
 
     def _n_coefficients(self) -> int:
         return int(self.n_mels)
@@ -194,30 +191,10 @@ class MFCCEmbedder(_LibrosaEmbedder):
 
     Parameters
     ----------
-    sampling_rate : int or None, default=None
-        Rate of waveform arrays passed to :meth:`transform`; required for arrays,
-        unused for file paths (read at their own rate).
-    target_sampling_rate : int, default=22050
-        Rate the clips are resampled to before analysis.
     n_mfcc : int, default=39
         Number of cepstral coefficients (``mfcc0`` is the energy-like C0).
-    n_fft : int, default=2048
-        FFT / analysis window length in samples.
-    hop_length : int, default=512
-        Hop between frames in samples.
-    window : str, default="hann"
-        Analysis window.
     n_mels : int, default=128
         Mel bands under the cepstrum (librosa's default).
-    pooling : {"mean", "mean+std"}, default="mean"
-        Pooling over time: the mean (the paper), or mean and standard deviation.
-    n_jobs : int or None, default=None
-        Clips processed in parallel with joblib (None or 1: sequential).
-    verbose : bool, default=False
-        Show a progress bar.
-    cache : str, path-like, EmbeddingCache or bool, default=None
-        Per-clip embedding cache (a folder or a store; None: ``$SERTOOLS_CACHE``
-        if set; False: off): see :class:`~sertools.features.EmbeddingCache`.
 
     Attributes
     ----------
@@ -244,29 +221,13 @@ class MFCCEmbedder(_LibrosaEmbedder):
     def __init__(
         self,
         *,
-        sampling_rate: int | None = None,
-        target_sampling_rate: int = 22050,
         n_mfcc: int = 39,
-        n_fft: int = 2048,
-        hop_length: int = 512,
-        window: str = "hann",
         n_mels: int = 128,
-        pooling: str = "mean",
-        n_jobs: int | None = None,
-        verbose: bool = False,
-        cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
+        **params: Any,
     ) -> None:
-        self.sampling_rate = sampling_rate
-        self.target_sampling_rate = target_sampling_rate
+        super().__init__(**params)
         self.n_mfcc = n_mfcc
-        self.n_fft = n_fft
-        self.hop_length = hop_length
-        self.window = window
         self.n_mels = n_mels
-        self.pooling = pooling
-        self.n_jobs = n_jobs
-        self.verbose = verbose
-        self.cache = cache
 
     def _n_coefficients(self) -> int:
         return int(self.n_mfcc)
