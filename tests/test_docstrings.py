@@ -42,17 +42,6 @@ IGNORED: dict[str, str] = {
 
 #: name -> checks it may still fail (modules reworked by issues #10-#15; shrink me).
 ALLOWED: dict[str, set[str]] = {
-    "sertools.AudioWarning": {"EX01"},
-    "sertools.BackendError": {"PR01", "EX01"},
-    "sertools.BackendError.naming_files": {"EX01"},
-    "sertools.audio.AudioInfo": {"PR01", "EX01"},
-    "sertools.audio.AudioInfo.truncated": {"EX01"},
-    "sertools.audio.AudioInfo.truncation_message": {"RT03", "EX01"},
-    "sertools.audio.as_waveforms": {"EX01"},
-    "sertools.audio.audio_info": {"EX01"},
-    "sertools.audio.clip_items": {"EX01"},
-    "sertools.audio.load_clip": {"EX01"},
-    "sertools.audio.read_audio": {"EX01"},
     "sertools.cli.main": {"EX01"},
     "sertools.datasets.CorpusWarning": {"EX01"},
     "sertools.datasets.load_cremad": {"EX01"},
@@ -113,8 +102,6 @@ ALLOWED: dict[str, set[str]] = {
     "sertools.study.significance_table": {"EX01"},
     "sertools.study.table2": {"EX01"},
     "sertools.study.write_reports": {"EX01"},
-    "sertools.utils.resolve_device": {"RT03"},
-    "sertools.utils.torch_threads": {"YD01", "EX01"},
 }
 
 
