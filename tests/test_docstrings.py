@@ -63,22 +63,6 @@ ALLOWED: dict[str, set[str]] = {
     "sertools.features.ge2e.packaged_checkpoint": {"PR01", "RT01", "EX01"},
     "sertools.features.get_feature_set": {"PR01", "RT01", "EX01"},
     "sertools.features.register_feature_set": {"RT03", "EX01"},
-    "sertools.study.compare": {"EX01"},
-    "sertools.study.cross.run_cross": {"EX01"},
-    "sertools.study.cross_matrix": {"EX01"},
-    "sertools.study.layerwise_scores": {"EX01"},
-    "sertools.study.paired_bootstrap_uar": {"EX01"},
-    "sertools.study.paper_table": {"EX01"},
-    "sertools.study.plot_confusion": {"EX01"},
-    "sertools.study.plot_layerwise": {"EX01"},
-    "sertools.study.plot_scores": {"EX01"},
-    "sertools.study.report.paper_comparison": {"EX01"},
-    "sertools.study.report.scaling_notes": {"EX01"},
-    "sertools.study.report.table2_latex": {"EX01"},
-    "sertools.study.report.table2_markdown": {"EX01"},
-    "sertools.study.significance_table": {"EX01"},
-    "sertools.study.table2": {"EX01"},
-    "sertools.study.write_reports": {"EX01"},
 }
 
 
