@@ -49,6 +49,24 @@ class AudioWarning(UserWarning):
 
     Issued, naming the clips, for floating-point audio far outside [-1, 1]
     (integer PCM values stored as floats, e.g. peaks of 32767).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> import sertools
+    >>> from sertools.audio import as_waveforms
+    >>> pcm_as_float = np.full(1600, 16384.0)  # int16 values stored as floats
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     waves = as_waveforms([pcm_as_float], sampling_rate=16000, target_rate=16000)
+    >>> caught[0].category is sertools.AudioWarning
+    True
+    >>> print(caught[0].message)
+    1 clip(s) peak above 1.5 although float audio is expected in [-1, 1]:
+    clip X[0] (peak 16384). If they hold integer PCM values stored as floats, ...
+    >>> issubclass(sertools.AudioWarning, UserWarning)
+    True
     """
 
 
@@ -59,6 +77,15 @@ class BackendError(RuntimeError):
     for clips read from files) and the backend's own error, which is also
     chained as ``__cause__``.
 
+    Parameters
+    ----------
+    message : str
+        The error message.
+    clips : sequence of int, default=()
+        Input indices (positions in ``X``) of the clips in the failing batch.
+    out_of_memory : bool, default=False
+        Whether the backend ran out of memory.
+
     Attributes
     ----------
     clips : tuple of int
@@ -66,6 +93,15 @@ class BackendError(RuntimeError):
     out_of_memory : bool
         True when the backend ran out of memory; a smaller ``batch_seconds``
         (or ``max_chunk_seconds`` for a single long clip) may help.
+
+    Examples
+    --------
+    >>> import sertools
+    >>> err = sertools.BackendError("CUDA out of memory", clips=[3, 4], out_of_memory=True)
+    >>> err.clips, err.out_of_memory
+    ((3, 4), True)
+    >>> isinstance(err, RuntimeError)
+    True
     """
 
     def __init__(self, message: str, clips: Sequence[int] = (), out_of_memory: bool = False):
@@ -84,7 +120,19 @@ class BackendError(RuntimeError):
         Returns
         -------
         BackendError
-            ``self`` when none of the clips is a file path.
+            A new error whose message ends with ``Files: X[i]: path; ...`` (same
+            ``clips``, ``out_of_memory`` and ``__cause__``), or ``self`` when
+            none of the clips is a file path.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sertools import BackendError
+        >>> err = BackendError("backend failed on X[1], X[2].", clips=[1, 2])
+        >>> print(err.naming_files([np.zeros(16000), "a.wav", "b.wav"]))
+        backend failed on X[1], X[2]. Files: X[1]: a.wav; X[2]: b.wav
+        >>> err.naming_files([np.zeros(16000)] * 3) is err
+        True
         """
         import os
 

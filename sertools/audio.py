@@ -181,7 +181,10 @@ def to_float32(x: np.ndarray, *, name: str = "clip") -> np.ndarray:
 class AudioInfo:
     """What an audio file's header says, read without decoding the samples.
 
-    Attributes
+    Returned by :func:`audio_info`; the parameters are kept as attributes of
+    the same names (the object is frozen).
+
+    Parameters
     ----------
     path : Path
         The file.
@@ -194,6 +197,23 @@ class AudioInfo:
         Native rate in Hz.
     channels : int
         Number of channels.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> import soundfile as sf
+    >>> from sertools.audio import audio_info
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = Path(tmp.name) / "stereo.wav"
+    >>> sf.write(path, np.zeros((8000, 2)), 16000)  # 0.5 s, 2 channels
+    >>> info = audio_info(path)
+    >>> info.frames, info.declared_frames, info.sampling_rate, info.channels
+    (8000, 8000, 16000, 2)
+    >>> info.truncated
+    False
+    >>> tmp.cleanup()
     """
 
     path: Path
@@ -204,7 +224,19 @@ class AudioInfo:
 
     @property
     def truncated(self) -> bool:
-        """True if the header declares more frames than the file holds."""
+        """True if the header declares more frames than the file holds.
+
+        Examples
+        --------
+        >>> from pathlib import Path
+        >>> from sertools.audio import AudioInfo
+        >>> AudioInfo(Path("a.wav"), 800, 1600, 16000, 1).truncated
+        True
+        >>> AudioInfo(Path("a.wav"), 1600, 1600, 16000, 1).truncated
+        False
+        >>> AudioInfo(Path("a.ogg"), 1600, None, 16000, 1).truncated  # length not declared
+        False
+        """
         return self.declared_frames is not None and self.frames < self.declared_frames
 
     def truncation_message(self, read: int | None = None) -> str:
@@ -218,6 +250,20 @@ class AudioInfo:
         Returns
         -------
         str
+            A message naming the file, the declared and the held frame counts,
+            and asking to re-download or re-export the file.
+
+        Examples
+        --------
+        >>> from pathlib import Path
+        >>> from sertools.audio import AudioInfo
+        >>> info = AudioInfo(Path("corpus/03a01Fa.wav"), 800, 1600, 16000, 1)
+        >>> print(info.truncation_message())
+        audio file corpus/03a01Fa.wav is truncated: its header declares 1600 frames but
+        the file holds 800; re-download or re-export it
+        >>> print(info.truncation_message(read=750))
+        audio file corpus/03a01Fa.wav is truncated: its header declares 1600 frames but
+        the file holds 750; re-download or re-export it
         """
         held = self.frames if read is None else read
         return (
@@ -304,6 +350,24 @@ def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
     ParameterError
         If the file is missing, a Git LFS pointer, or not audio that
         :mod:`soundfile` can read.
+
+    Examples
+    --------
+    A WAV file cut short (a partial download) is detected from its header:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> import soundfile as sf
+    >>> from sertools.audio import audio_info
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = Path(tmp.name) / "clip.wav"
+    >>> sf.write(path, np.zeros(1600), 16000, subtype="PCM_16")  # 44-byte header + 3200
+    >>> _ = path.write_bytes(path.read_bytes()[:-1600])  # lose the second half
+    >>> info = audio_info(path)
+    >>> info.frames, info.declared_frames, info.truncated
+    (800, 1600, True)
+    >>> tmp.cleanup()
     """
     import soundfile as sf
 
@@ -351,6 +415,24 @@ def read_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
         If the file is missing, unreadable, a Git LFS pointer, empty,
         truncated (fewer frames than its header declares), or holds NaN or
         infinite samples. The message names the file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> import soundfile as sf
+    >>> from sertools.audio import read_audio
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = Path(tmp.name) / "stereo.wav"
+    >>> left_right = np.stack([np.full(4410, 0.5), np.zeros(4410)], axis=1)
+    >>> sf.write(path, left_right, 44100)  # 0.1 s, shape (n_samples, n_channels)
+    >>> wave, sr = read_audio(path)
+    >>> wave.shape, wave.dtype, sr
+    ((4410,), dtype('float32'), 44100)
+    >>> float(wave[0])  # the mean of the two channels
+    0.25
+    >>> tmp.cleanup()
     """
     import soundfile as sf
 
@@ -517,6 +599,25 @@ def as_waveforms(
     -----
     AudioWarning
         Once, naming every clip (array or file) whose peak exceeds 1.5.
+
+    Examples
+    --------
+    Arrays of any lengths and dtypes, resampled from 8 kHz to 16 kHz:
+
+    >>> import numpy as np
+    >>> from sertools.audio import as_waveforms
+    >>> clips = [np.zeros(800, dtype=np.float64), np.full(400, 16384, dtype=np.int16)]
+    >>> waves = as_waveforms(clips, sampling_rate=8000, target_rate=16000)
+    >>> [(w.shape, w.dtype) for w in waves]
+    [((1600,), dtype('float32')), ((800,), dtype('float32'))]
+    >>> round(float(waves[1][400]), 4)  # int16 PCM scaled to [-1, 1]
+    0.5
+
+    A 2-D array holds one clip per row, shape (n_clips, n_samples):
+
+    >>> [w.shape for w in as_waveforms(np.zeros((3, 16000)), sampling_rate=16000,
+    ...                                target_rate=16000)]
+    [(16000,), (16000,), (16000,)]
     """
     items = clip_items(X, sampling_rate=sampling_rate)
     loud: list[str] = []
@@ -551,6 +652,23 @@ def clip_items(X: Any, *, sampling_rate: int | None) -> list[Any]:
         For a bare string or scalar ``X``, no clips, a numeric array of rank
         other than 2 or one that looks like ``(n_samples, n_channels)``, or a
         bad ``sampling_rate``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertools import ParameterError
+    >>> from sertools.audio import clip_items
+    >>> items = clip_items(["a.wav", np.zeros(800)], sampling_rate=8000)  # nothing is read
+    >>> [type(item).__name__ for item in items]
+    ['str', 'ndarray']
+    >>> len(clip_items(np.zeros((3, 16000)), sampling_rate=16000))  # rows are clips
+    3
+    >>> try:
+    ...     clip_items(np.zeros((16000, 2)), sampling_rate=16000)
+    ... except ParameterError as err:
+    ...     print(err)
+    X is a 2-D array of shape (16000, 2): 16000 clips of 2 sample(s) each, which looks like
+    one multichannel clip (n_samples, n_channels); rows are clips. ...
     """
     if isinstance(X, (str, os.PathLike)):
         raise ParameterError(
@@ -622,6 +740,23 @@ def load_clip(
     ------
     ParameterError
         Naming ``X[index]`` (and the path for files).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertools import ParameterError
+    >>> from sertools.audio import load_clip
+    >>> load_clip(np.zeros(800), 0, sampling_rate=8000, target_rate=16000).shape
+    (1600,)
+    >>> loud = []
+    >>> _ = load_clip(np.full(800, 300.0), 1, sampling_rate=8000, target_rate=8000, loud=loud)
+    >>> loud
+    ['clip X[1] (peak 300)']
+    >>> try:
+    ...     load_clip(np.zeros(800), 2, sampling_rate=None, target_rate=16000)
+    ... except ParameterError as err:
+    ...     print(err)
+    clip X[2] is an array but sampling_rate is None; pass the rate of the waveforms, ...
     """
     i = index
     if isinstance(item, (str, os.PathLike)):

@@ -369,6 +369,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         Exit status: 0 ok, 1 some cells failed, 2 bad arguments, 130 interrupted.
+
+    Examples
+    --------
+    ``sertools compare`` on the output folder of a study (here a two-fold
+    study on a small synthetic corpus, of which only the two CSV files that
+    ``compare`` reads are written):
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from sertools.cli import main
+    >>> from sertools.datasets import make_synthetic_corpus
+    >>> from sertools.study import run_study
+    >>> corpus = make_synthetic_corpus(n_per_class=6, n_speakers=4, random_state=0)
+    >>> result = run_study({"synthetic": corpus}, features=["mfcc", "mel"],
+    ...                    classifiers=["svm-scaled"], n_splits=2)
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> result.scores.to_csv(Path(tmp.name) / "scores.csv", index=False)
+    >>> result.predictions.to_csv(Path(tmp.name) / "predictions.csv", index=False)
+    >>> main(["compare", tmp.name, "synthetic/paper/mel/svm-scaled",
+    ...       "synthetic/paper/mfcc/svm-scaled", "--n-boot", "200"])
+    A: synthetic/paper/mel/svm-scaled  UAR 62.50 % (mean over folds)
+    B: synthetic/paper/mfcc/svm-scaled  UAR 29.17 %
+    A - B: +33.33 pp
+    corrected resampled t-test (Nadeau & Bengio 2003): t = 1.155, p = 0.4544
+    paired speaker bootstrap of the pooled UAR difference: +33.33 pp,
+    95 % CI [+16.67, +50.00], p = 0.00995
+    0
+    >>> tmp.cleanup()
+
+    A whole study on the synthetic corpus, every report written to ``OUT``
+    (takes a few seconds, so it is not run here), and one on a real corpus:
+
+    >>> main(["demo", "--n-per-class", "4", "--features", "mfcc",
+    ...       "--classifiers", "svm-scaled", "--quiet", "--out", "OUT"])  # doctest: +SKIP
+    synthetic corpus: 16 clips, ...
+    0
+    >>> main(["study", "--corpus", "emodb=path/to/emodb", "--out", "OUT"])  # doctest: +SKIP
     """
     from ._exceptions import ParameterError
 

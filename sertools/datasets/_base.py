@@ -61,6 +61,41 @@ class CorpusWarning(UserWarning):
     truncated files and files that are not audio (these four raise with
     ``strict=True``), files without audio, out-of-scope files, missing
     speaker metadata, and trees that differ from the full corpus release.
+
+    Examples
+    --------
+    A tree with one of the 535 EMODB files loads, with a warning that says
+    what is missing:
+
+    >>> import tempfile, warnings
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> import soundfile as sf
+    >>> from sertools.datasets import CorpusWarning, load_emodb
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> sf.write(Path(tmp.name) / "03a01Fa.wav", np.zeros(1600), 16000)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     emodb = load_emodb(tmp.name)
+    >>> [w.category.__name__ for w in caught]
+    ['CorpusWarning']
+    >>> print(caught[0].message)
+    EMODB under ... differs from the full corpus: 1 of 535 files; found/expected per class:
+    angry 0/127, boredom 0/81, disgust 0/46, fear 0/69, happy 1/71, neutral 0/79, sad 0/62;
+    missing classes: angry, boredom, disgust, fear, neutral, sad
+    >>> emodb.target.tolist()
+    ['happy']
+
+    Turn the warnings into errors to insist on complete corpora:
+
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", CorpusWarning)
+    ...     try:
+    ...         load_emodb(tmp.name)
+    ...     except CorpusWarning as err:
+    ...         print(type(err).__name__)
+    CorpusWarning
+    >>> tmp.cleanup()
     """
 
 

@@ -151,6 +151,37 @@ def load_cremad(
     CorpusWarning
         For skipped names, files without audio, missing demographics and a
         tree that differs from the full 7442-file release.
+
+    Examples
+    --------
+    A real copy is loaded with ``load_cremad("path/to/CREMA-D")``. Here, a
+    tiny tree of two correctly named (silent) files and the demographics file
+    in a temporary folder:
+
+    >>> import tempfile, warnings
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> import soundfile as sf
+    >>> from sertools.datasets import CorpusWarning, load_cremad
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> (Path(tmp.name) / "AudioWAV").mkdir()
+    >>> for name in ["1001_DFA_ANG_XX.wav", "1091_WSI_FEA_LO.wav"]:
+    ...     sf.write(Path(tmp.name) / "AudioWAV" / name, np.zeros(1600), 16000)
+    >>> _ = (Path(tmp.name) / "VideoDemographics.csv").write_text(
+    ...     "ActorID,Age,Sex,Race,Ethnicity\\n"
+    ...     "1001,51,Male,Caucasian,Not Hispanic\\n"
+    ...     "1091,29,Female,Asian,Not Hispanic\\n"
+    ... )
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", CorpusWarning)  # 2 of the 7442 files
+    ...     cremad = load_cremad(tmp.name)
+    >>> cremad.frame[["speaker", "gender", "target", "sentence", "intensity", "age"]]
+      speaker  gender target sentence    intensity  age
+    0    1001    male  angry      DFA  unspecified   51
+    1    1091  female   fear      WSI          low   29
+    >>> cremad.filenames.shape, cremad.sampling_rate
+    ((2,), 16000)
+    >>> tmp.cleanup()
     """
     path, records, unparsed = collect_files(root, SPEC, _parse)
     audio_dir = path / "AudioWAV" if (path / "AudioWAV").is_dir() else path

@@ -122,6 +122,46 @@ def load_emodb(
     CorpusWarning
         For skipped names and for a tree that differs from the full 535-file
         release (e.g. a subset of the emotions).
+
+    Examples
+    --------
+    A real copy is loaded with ``load_emodb("path/to/emodb")``. Here, a tiny
+    tree of three correctly named (silent) files in a temporary folder:
+
+    >>> import tempfile, warnings
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> import soundfile as sf
+    >>> from sertools.datasets import CorpusWarning, load_emodb
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> (Path(tmp.name) / "wav").mkdir()
+    >>> for name in ["03a01Fa.wav", "08a02Wb.wav", "16b10Tc.wav"]:
+    ...     sf.write(Path(tmp.name) / "wav" / name, np.zeros(1600), 16000)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", CorpusWarning)  # 3 of the 535 files
+    ...     emodb = load_emodb(tmp.name)
+    >>> [Path(f).name for f in emodb.filenames]
+    ['03a01Fa.wav', '08a02Wb.wav', '16b10Tc.wav']
+    >>> emodb.target.tolist(), emodb.target_names.tolist()
+    (['happy', 'angry', 'sad'], ['angry', 'happy', 'sad'])
+    >>> emodb.speaker.tolist(), emodb.gender.tolist()
+    (['03', '08', '16'], ['male', 'female', 'female'])
+    >>> emodb.frame.drop(columns="filename")
+      speaker  gender target label_code text version
+    0      03    male  happy          F  a01       a
+    1      08  female  angry          W  a02       b
+    2      16  female    sad          T  b10       c
+    >>> emodb.sampling_rate, emodb.corpus
+    (16000, 'emodb')
+
+    With ``load_audio=True`` and ``return_X_y=True``, the waveforms and labels:
+
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", CorpusWarning)
+    ...     X, y = load_emodb(tmp.name, load_audio=True, return_X_y=True)
+    >>> [x.shape for x in X], y.tolist()
+    ([(1600,), (1600,), (1600,)], ['happy', 'angry', 'sad'])
+    >>> tmp.cleanup()
     """
     path, records, unparsed = collect_files(root, SPEC, _parse)
     return build_dataset(

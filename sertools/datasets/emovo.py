@@ -111,6 +111,32 @@ def load_emovo(
     CorpusWarning
         For skipped names and for a tree that differs from the full 588-file
         release.
+
+    Examples
+    --------
+    A real copy is loaded with ``load_emovo("path/to/EMOVO")``. Here, a tiny
+    tree of three correctly named (silent) files in a temporary folder:
+
+    >>> import tempfile, warnings
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> import soundfile as sf
+    >>> from sertools.datasets import CorpusWarning, load_emovo
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> for name in ["f1/dis-f1-b1.wav", "m2/gio-m2-l3.wav", "m3/neu-m3-n5.wav"]:
+    ...     (Path(tmp.name) / name).parent.mkdir()
+    ...     sf.write(Path(tmp.name) / name, np.zeros(4800), 48000)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", CorpusWarning)  # 3 of the 588 files
+    ...     emovo = load_emovo(tmp.name)
+    >>> emovo.frame.drop(columns="filename")
+      speaker  gender   target label_code sentence
+    0      f1  female  disgust        dis       b1
+    1      m2    male    happy        gio       l3
+    2      m3    male  neutral        neu       n5
+    >>> emovo.filenames.shape, emovo.sampling_rate, emovo.corpus
+    ((3,), 48000, 'emovo')
+    >>> tmp.cleanup()
     """
     path, records, unparsed = collect_files(root, SPEC, _parse)
     return build_dataset(

@@ -168,6 +168,47 @@ def load_iemocap(
     CorpusWarning
         For skipped label lines, missing audio and a tree that differs from the
         full release (e.g. fewer sessions).
+
+    Examples
+    --------
+    A real copy is loaded with ``load_iemocap("path/to/IEMOCAP_full_release")``.
+    Here, a tiny tree in a temporary folder: one dialog's label file with three
+    utterances (the frustrated one is left out) and their (silent) audio:
+
+    >>> import tempfile, warnings
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> import soundfile as sf
+    >>> from sertools.datasets import CorpusWarning, load_iemocap
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> session = Path(tmp.name) / "Session1"
+    >>> labels = {"Ses01F_impro01_F000": "neu", "Ses01F_impro01_M001": "exc",
+    ...           "Ses01F_impro01_F002": "fru"}
+    >>> (session / "dialog" / "EmoEvaluation").mkdir(parents=True)
+    >>> lines = [f"[{2 * i:.4f} - {2 * i + 1.5:.4f}]\\t{utt}\\t{code}\\t[2.5000, 3.0000, 3.5000]"
+    ...          for i, (utt, code) in enumerate(labels.items())]
+    >>> lines[0].split("\\t")
+    ['[0.0000 - 1.5000]', 'Ses01F_impro01_F000', 'neu', '[2.5000, 3.0000, 3.5000]']
+    >>> label_file = session / "dialog" / "EmoEvaluation" / "Ses01F_impro01.txt"
+    >>> _ = label_file.write_text("\\n".join(lines))
+    >>> (session / "sentences" / "wav" / "Ses01F_impro01").mkdir(parents=True)
+    >>> for utt in labels:
+    ...     sf.write(session / "sentences" / "wav" / "Ses01F_impro01" / f"{utt}.wav",
+    ...              np.zeros(1600), 16000)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", CorpusWarning)  # 2 of the 5531 utterances
+    ...     iemocap = load_iemocap(tmp.name)
+    >>> iemocap.target.tolist(), iemocap.speaker.tolist(), iemocap.session.tolist()
+    (['neutral', 'happy'], ['Ses01F', 'Ses01M'], [1, 1])
+    >>> iemocap.frame[["utterance", "label_code", "improvised", "start", "end", "valence"]]
+                 utterance label_code  improvised  start  end  valence
+    0  Ses01F_impro01_F000        neu        True    0.0  1.5      2.5
+    1  Ses01F_impro01_M001        exc        True    2.0  3.5      2.5
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", CorpusWarning)
+    ...     load_iemocap(tmp.name, merge_excited=False).target.tolist()
+    ['neutral']
+    >>> tmp.cleanup()
     """
     path = resolve_root(root, SPEC)
     emotions = {**_EMOTIONS, **({"exc": "happy"} if merge_excited else {})}

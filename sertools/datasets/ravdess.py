@@ -138,6 +138,36 @@ def load_ravdess(
     CorpusWarning
         For skipped names, skipped song/video files and a tree that differs
         from the full 1440-file release.
+
+    Examples
+    --------
+    A real copy is loaded with ``load_ravdess("path/to/RAVDESS")``. Here, a
+    tiny tree of two correctly named (silent) speech files in a temporary
+    folder:
+
+    >>> import tempfile, warnings
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> import soundfile as sf
+    >>> from sertools.datasets import CorpusWarning, load_ravdess
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> for name in ["Actor_01/03-01-02-01-01-01-01.wav", "Actor_02/03-01-05-02-02-01-02.wav"]:
+    ...     (Path(tmp.name) / name).parent.mkdir()
+    ...     sf.write(Path(tmp.name) / name, np.zeros(4800), 48000)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", CorpusWarning)  # 2 of the 1440 files
+    ...     ravdess = load_ravdess(tmp.name)
+    >>> ravdess.target.tolist(), ravdess.speaker.tolist(), ravdess.gender.tolist()
+    (['calm', 'angry'], ['01', '02'], ['male', 'female'])
+    >>> ravdess.frame[["label_code", "intensity", "statement", "repetition"]]
+      label_code intensity  statement  repetition
+    0         02    normal          1           1
+    1         05    strong          2           1
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", CorpusWarning)
+    ...     load_ravdess(tmp.name, calm_as_neutral=True).target.tolist()
+    ['neutral', 'angry']
+    >>> tmp.cleanup()
     """
     path, records, unparsed = collect_files(root, SPEC, _parse)
     speech = [r for r in records if (r["modality"], r["vocal_channel"]) == _SPEECH_AUDIO]

@@ -118,6 +118,32 @@ def load_savee(
     CorpusWarning
         For skipped names and for a tree that differs from the full 480-file
         release.
+
+    Examples
+    --------
+    A real copy is loaded with ``load_savee("path/to/SAVEE")``. Here, a tiny
+    tree of three correctly named (silent) files in a temporary folder:
+
+    >>> import tempfile, warnings
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> import soundfile as sf
+    >>> from sertools.datasets import CorpusWarning, load_savee
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> for name in ["AudioData/DC/a01.wav", "AudioData/JE/su15.wav", "AudioData/KL/n30.wav"]:
+    ...     (Path(tmp.name) / name).parent.mkdir(parents=True)
+    ...     sf.write(Path(tmp.name) / name, np.zeros(4410), 44100)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", CorpusWarning)  # 3 of the 480 files
+    ...     savee = load_savee(tmp.name)
+    >>> savee.frame.drop(columns="filename")
+      speaker gender    target label_code  sentence
+    0      DC   male     angry          a         1
+    1      JE   male  surprise         su        15
+    2      KL   male   neutral          n        30
+    >>> savee.sampling_rate, savee.corpus
+    (44100, 'savee')
+    >>> tmp.cleanup()
     """
     path, records, unparsed = collect_files(root, SPEC, _parse)
     return build_dataset(

@@ -61,6 +61,14 @@ def paper_widths(n_features: int, n_classes: int) -> tuple[int, ...]:
     widths : tuple of int, length 3
         ``max(d // 2**i, n_classes, 1)`` for ``i = 1, 2, 3``, e.g. ``(96, 48, 24)``
         for ``d=192`` and ``(19, 9, 7)`` for ``d=39`` with 7 classes.
+
+    Examples
+    --------
+    >>> from sertools.models import paper_widths
+    >>> paper_widths(192, 4)
+    (96, 48, 24)
+    >>> paper_widths(39, 7)  # never narrower than the output layer
+    (19, 9, 7)
     """
     return tuple(max(n_features // 2**i, n_classes, 1) for i in range(1, _N_BLOCKS + 1))
 
@@ -84,6 +92,18 @@ class PaperMLP(nn.Module):
     ----------
     widths : tuple of int
         Output widths of the three hidden blocks (see :func:`paper_widths`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sertools.models import PaperMLP
+    >>> model = PaperMLP(n_features=39, n_classes=7)
+    >>> model.widths
+    (19, 9, 7)
+    >>> [type(layer).__name__ for layer in model.hidden][:4]  # one block of three
+    ['Linear', 'BatchNorm1d', 'ReLU', 'Dropout']
+    >>> model.output
+    Linear(in_features=7, out_features=7, bias=True)
     """
 
     def __init__(self, n_features: int, n_classes: int, dropout: float = 0.1) -> None:
@@ -108,10 +128,23 @@ class PaperMLP(nn.Module):
         Parameters
         ----------
         X : torch.Tensor of shape (batch, n_features), float32
+            A mini-batch of feature vectors (at least 2 rows in training mode,
+            for batch normalisation).
 
         Returns
         -------
         logits : torch.Tensor of shape (batch, n_classes)
+            Unnormalised class scores (apply a softmax for probabilities).
+
+        Examples
+        --------
+        >>> import torch
+        >>> from sertools.models import PaperMLP
+        >>> model = PaperMLP(n_features=39, n_classes=7).eval()
+        >>> with torch.no_grad():
+        ...     logits = model(torch.zeros(4, 39))
+        >>> logits.shape, logits.dtype
+        (torch.Size([4, 7]), torch.float32)
         """
         return self.output(self.hidden(X))
 
@@ -343,6 +376,21 @@ class DNNClassifier(ClassifierMixin, BaseEstimator):
         KeyboardInterrupt
             On Ctrl-C during training: the fit stops (skorch alone would return
             the partly trained net) and a previous fit, if any, is kept whole.
+
+        Examples
+        --------
+        Three well-separated classes of 8-dimensional vectors:
+
+        >>> from sklearn.datasets import make_blobs
+        >>> from sertools.models import DNNClassifier
+        >>> X, y = make_blobs(n_samples=60, n_features=8, centers=3, random_state=0)
+        >>> clf = DNNClassifier(max_epochs=20, random_state=0).fit(X, y)
+        >>> clf.classes_, clf.n_features_in_, clf.n_iter_
+        (array([0, 1, 2]), 8, 20)
+        >>> clf.net_.module_.widths
+        (4, 3, 3)
+        >>> clf.score(X, y)
+        1.0
         """
         # validate_data sets n_features_in_ (and feature_names_in_) before training:
         # restore them when the fit fails or is interrupted, so that a failed first
@@ -456,11 +504,28 @@ class DNNClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Feature vectors, with the ``n_features_in_`` columns seen in
+            :meth:`fit` (cast to float32).
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes), float64
             Columns follow :attr:`classes_`; rows sum to 1.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import make_blobs
+        >>> from sertools.models import DNNClassifier
+        >>> X, y = make_blobs(n_samples=60, n_features=8, centers=3, random_state=0)
+        >>> clf = DNNClassifier(max_epochs=20, random_state=0).fit(X, y)
+        >>> proba = clf.predict_proba(X[:5])
+        >>> proba.shape, proba.dtype
+        ((5, 3), dtype('float64'))
+        >>> np.allclose(proba.sum(axis=1), 1.0)
+        True
+        >>> bool((clf.classes_[proba.argmax(axis=1)] == y[:5]).all())
+        True
         """
         check_is_fitted(self, "net_")
         X = _net_input(self._validate(X), self.scaler_)
@@ -475,11 +540,27 @@ class DNNClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Feature vectors, with the ``n_features_in_`` columns seen in
+            :meth:`fit` (cast to float32).
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
             Labels from :attr:`classes_`.
+
+        Examples
+        --------
+        String labels come back as they were given:
+
+        >>> from sklearn.datasets import make_blobs
+        >>> from sertools.models import DNNClassifier
+        >>> X, y = make_blobs(n_samples=60, n_features=8, centers=2, random_state=0)
+        >>> labels = [["neutral", "angry"][i] for i in y]
+        >>> clf = DNNClassifier(max_epochs=20, random_state=0).fit(X, labels)
+        >>> clf.predict(X[:4])
+        array(['angry', 'neutral', 'neutral', 'neutral'], dtype='<U7')
+        >>> labels[:4]
+        ['angry', 'neutral', 'neutral', 'neutral']
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]

@@ -366,6 +366,25 @@ def extract_features(
     -------
     ndarray of shape (n_clips, n_features)
         One embedding per clip, in the order of ``X``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sertools.datasets import make_synthetic_corpus
+    >>> from sertools.study import extract_features, make_embedder
+    >>> corpus = make_synthetic_corpus(n_per_class=2, random_state=0)
+    >>> embedder = make_embedder("mfcc", sampling_rate=corpus.sampling_rate)
+    >>> extract_features("mfcc", embedder, corpus.data).shape  # (n_clips, n_features)
+    (8, 39)
+
+    With a cache folder, a second extraction reads the vectors back:
+
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> first = extract_features("mfcc", embedder, corpus.data, cache_dir=tmp.name)
+    >>> again = extract_features("mfcc", embedder, corpus.data, cache_dir=tmp.name)
+    >>> bool((first == again).all())
+    True
+    >>> tmp.cleanup()
     """
     emb = clone(embedder)
     if cache_dir is not None and "cache" in emb.get_params(deep=False):
@@ -425,6 +444,25 @@ class StudyResult:
     cross_predictions : pandas.DataFrame
         Test-corpus predictions of the cross-corpus cells: feature,
         classifier, train, test, ``index``, ``group``, ``y_true``, ``y_pred``.
+
+    Examples
+    --------
+    A two-fold study of two feature sets on a small synthetic corpus:
+
+    >>> from sertools.datasets import make_synthetic_corpus
+    >>> from sertools.study import run_study
+    >>> corpus = make_synthetic_corpus(n_per_class=6, n_speakers=4, random_state=0)
+    >>> result = run_study({"synthetic": corpus}, features=["mfcc", "mel"],
+    ...                    classifiers=["svm-scaled"], n_splits=2)
+    >>> result.scores.shape, result.predictions.shape  # 2 cells x 2 folds; 2 x 24 clips
+    ((4, 12), (48, 10))
+    >>> result.scores.columns.tolist()
+    ['corpus', 'protocol', 'feature', 'classifier', 'repeat', 'fold', 'uar', 'war', 'fit_time',
+    'extraction_time', 'n_train', 'n_test']
+    >>> result.predictions.columns.tolist()[4:]
+    ['repeat', 'fold', 'index', 'group', 'y_true', 'y_pred']
+    >>> result.ok, result.failures.empty, result.cross.empty
+    (True, True, True)
     """
 
     scores: pd.DataFrame
@@ -437,7 +475,22 @@ class StudyResult:
 
     @property
     def ok(self) -> bool:
-        """True when no cell failed."""
+        """True when no cell failed.
+
+        Examples
+        --------
+        The speaker protocol needs speakers, which a bare ``(X, y)`` corpus lacks:
+
+        >>> from sertools.datasets import make_synthetic_corpus
+        >>> from sertools.study import run_study
+        >>> corpus = make_synthetic_corpus(n_per_class=6, n_speakers=4, random_state=0)
+        >>> result = run_study({"synthetic": (corpus.data, corpus.target)}, features=["mfcc"],
+        ...                    classifiers=["svm-scaled"], protocols=["speaker"])
+        >>> result.ok
+        False
+        >>> print(result.failures.reason[0])
+        corpus 'synthetic', protocol 'speaker': protocol 'speaker' needs speakers, ...
+        """
         return self.failures.empty
 
     def summary(
@@ -462,6 +515,22 @@ class StudyResult:
             Indexed by (corpus, protocol, feature, classifier) in run order;
             columns ``uar_mean, uar_std, war_mean, war_std, n_folds`` (and the
             CI columns), percent.
+
+        Examples
+        --------
+        >>> from sertools.datasets import make_synthetic_corpus
+        >>> from sertools.study import run_study
+        >>> corpus = make_synthetic_corpus(n_per_class=6, n_speakers=4, random_state=0)
+        >>> result = run_study({"synthetic": corpus}, features=["mfcc", "mel"],
+        ...                    classifiers=["svm-scaled"], n_splits=2)
+        >>> summary = result.summary(n_boot=200)
+        >>> summary.columns.tolist()
+        ['uar_mean', 'uar_std', 'war_mean', 'war_std', 'n_folds', 'uar_ci_low', 'uar_ci_high']
+        >>> summary[["uar_mean", "uar_std", "n_folds"]].round(2)
+                                               uar_mean  uar_std  n_folds
+        corpus    protocol feature classifier
+        synthetic paper    mfcc    svm-scaled     29.17     5.89        2
+                           mel     svm-scaled     62.50    17.68        2
         """
         if self.scores.empty:
             cols = ["uar_mean", "uar_std", "war_mean", "war_std", "n_folds"]
@@ -506,6 +575,16 @@ class StudyResult:
         -------
         tuple of str
             Its key (corpus, protocol, feature, classifier).
+
+        Examples
+        --------
+        >>> from sertools.datasets import make_synthetic_corpus
+        >>> from sertools.study import run_study
+        >>> corpus = make_synthetic_corpus(n_per_class=6, n_speakers=4, random_state=0)
+        >>> result = run_study({"synthetic": corpus}, features=["mfcc", "mel"],
+        ...                    classifiers=["svm-scaled"], n_splits=2)
+        >>> result.best()
+        ('synthetic', 'paper', 'mel', 'svm-scaled')
         """
         return self.summary(ci=False)["uar_mean"].idxmax()
 
@@ -526,6 +605,22 @@ class StudyResult:
         ------
         ParameterError
             If the study has no such cell (the message lists the cells).
+
+        Examples
+        --------
+        >>> from sertools.datasets import make_synthetic_corpus
+        >>> from sertools.study import run_study
+        >>> corpus = make_synthetic_corpus(n_per_class=6, n_speakers=4, random_state=0)
+        >>> result = run_study({"synthetic": corpus}, features=["mfcc", "mel"],
+        ...                    classifiers=["svm-scaled"], n_splits=2)
+        >>> pred = result.cell_predictions("synthetic", "paper", "mel", "svm-scaled")
+        >>> pred.shape  # every clip is tested once
+        (24, 10)
+        >>> pred[["fold", "index", "group", "y_true", "y_pred"]].head(3)
+            fold  index  group   y_true   y_pred
+        24     0      1  spk00      sad  neutral
+        25     0      2  spk02    happy  neutral
+        26     0      6  spk01  neutral  neutral
         """
         p = self.predictions
         mask = (
@@ -557,6 +652,20 @@ class StudyResult:
         -------
         pandas.DataFrame of shape (n_labels, n_labels)
             Counts; rows: true label, columns: predicted label.
+
+        Examples
+        --------
+        >>> from sertools.datasets import make_synthetic_corpus
+        >>> from sertools.study import run_study
+        >>> corpus = make_synthetic_corpus(n_per_class=6, n_speakers=4, random_state=0)
+        >>> result = run_study({"synthetic": corpus}, features=["mfcc", "mel"],
+        ...                    classifiers=["svm-scaled"], n_splits=2)
+        >>> result.confusion_matrix("synthetic", "paper", "mel", "svm-scaled")
+                 angry  happy  neutral  sad
+        angry        4      2        0    0
+        happy        1      3        2    0
+        neutral      0      1        5    0
+        sad          0      0        3    3
         """
         from sklearn.metrics import confusion_matrix
 
@@ -572,6 +681,19 @@ class StudyResult:
         -------
         str
             One row per cell, ``mean ± std`` over folds (ddof=1), percent.
+
+        Examples
+        --------
+        >>> from sertools.datasets import make_synthetic_corpus
+        >>> from sertools.study import run_study
+        >>> corpus = make_synthetic_corpus(n_per_class=6, n_speakers=4, random_state=0)
+        >>> result = run_study({"synthetic": corpus}, features=["mfcc", "mel"],
+        ...                    classifiers=["svm-scaled"], n_splits=2)
+        >>> print(result.to_markdown())
+        | corpus | protocol | feature | classifier | UAR % | WAR % |
+        |---|---|---|---|---|---|
+        | synthetic | paper | mfcc | svm-scaled | 29.17 ± 5.89 | 29.17 ± 5.89 |
+        | synthetic | paper | mel | svm-scaled | 62.50 ± 17.68 | 62.50 ± 17.68 |
         """
         s = self.summary(ci=False)
         lines = [
@@ -630,6 +752,24 @@ class StudyResult:
         -------
         dict of str -> Path
             The files written.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from sertools.datasets import make_synthetic_corpus
+        >>> from sertools.study import StudyResult, run_study
+        >>> corpus = make_synthetic_corpus(n_per_class=6, n_speakers=4, random_state=0)
+        >>> result = run_study({"synthetic": corpus}, features=["mfcc", "mel"],
+        ...                    classifiers=["svm-scaled"], n_splits=2)
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> paths = result.save(tmp.name, title="demo", n_boot=100)
+        >>> sorted(paths)
+        ['confusion_synthetic_paper', 'folds_paper', 'heatmap_paper', 'predictions', 'report_html',
+        'report_md', 'scores', 'significance', 'summary', 'table2_paper_csv', 'table2_paper_md',
+        'table2_paper_tex']
+        >>> StudyResult.load(tmp.name).scores.shape
+        (4, 12)
+        >>> tmp.cleanup()
         """
         from .report import write_reports
 
@@ -772,6 +912,33 @@ def run_study(
         For unknown names or parameters, and (unless ``keep_going``) for
         models that cannot be loaded. ``KeyboardInterrupt`` propagates; every
         cell finished before it is in ``store``.
+
+    Examples
+    --------
+    Two feature sets and a classifier, cross-validated on a small synthetic
+    corpus (a loader's Bunch); real corpora are given by folder, e.g.
+    ``run_study({"emodb": "path/to/emodb"})``:
+
+    >>> from sertools.datasets import make_synthetic_corpus
+    >>> from sertools.study import run_study
+    >>> corpus = make_synthetic_corpus(n_per_class=6, n_speakers=4, random_state=0)
+    >>> result = run_study({"synthetic": corpus}, features=["mfcc", "mel"],
+    ...                    classifiers=["svm-scaled"], n_splits=2)
+    >>> print(result.to_markdown())
+    | corpus | protocol | feature | classifier | UAR % | WAR % |
+    |---|---|---|---|---|---|
+    | synthetic | paper | mfcc | svm-scaled | 29.17 ± 5.89 | 29.17 ± 5.89 |
+    | synthetic | paper | mel | svm-scaled | 62.50 ± 17.68 | 62.50 ± 17.68 |
+
+    Under a speaker-independent protocol (for 4 speakers, leave one speaker
+    out: one fold per speaker):
+
+    >>> result = run_study({"synthetic": corpus}, features=["mfcc"],
+    ...                    classifiers=["svm-scaled"], protocols=["speaker"])
+    >>> result.summary(ci=False)[["uar_mean", "n_folds"]].round(2)
+                                           uar_mean  n_folds
+    corpus    protocol feature classifier
+    synthetic speaker  mfcc    svm-scaled     46.88        4
     """
     from joblib import Parallel, delayed
 

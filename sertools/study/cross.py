@@ -90,6 +90,33 @@ def run_cross(
         Test-corpus predictions of each finished cell.
     failures : list of dict
         Cells that could not be computed, with the reason.
+
+    Examples
+    --------
+    :func:`run_study` calls it with ``cross_corpus=True``. Called directly, the
+    corpora need ``name``, ``y`` and ``groups``, and ``features_of`` gives the
+    feature matrix of a corpus:
+
+    >>> from types import SimpleNamespace
+    >>> import numpy as np
+    >>> from sklearn.svm import SVC
+    >>> from sertools.study.cross import run_cross
+    >>> rng = np.random.default_rng(0)
+    >>> y_a = np.repeat(["angry", "sad", "boredom"], 10)
+    >>> y_b = np.repeat(["angry", "sad"], 10)
+    >>> corpora = {"a": SimpleNamespace(name="a", y=y_a, groups=None),
+    ...            "b": SimpleNamespace(name="b", y=y_b, groups=None)}
+    >>> features = {name: rng.normal(size=(len(c.y), 4)) + 3.0 * (c.y == "angry")[:, None]
+    ...             for name, c in corpora.items()}
+    >>> rows, predictions, failures = run_cross(
+    ...     corpora, [("a", "b")], embedders=["toy"], estimators={"svm": SVC()},
+    ...     features_of=lambda corpus, feature: (features[corpus], 0.0), errors={},
+    ...     store=None, cell_digest=lambda *key: "", say=print)
+    [cross a->b/toy/svm] UAR 100.00
+    >>> {k: rows[0][k] for k in ("train", "test", "labels", "n_train", "n_test")}
+    {'train': 'a', 'test': 'b', 'labels': 'angry,sad', 'n_train': 20, 'n_test': 20}
+    >>> predictions[0].shape, failures
+    ((20, 8), [])
     """
     rows: list[dict] = []
     preds: list[pd.DataFrame] = []
@@ -192,6 +219,28 @@ def cross_matrix(
     -------
     pandas.DataFrame
         Rows: training corpus; columns: test corpus.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sertools.study import cross_matrix
+    >>> cross = pd.DataFrame({"feature": "mfcc", "classifier": "svm",
+    ...                       "train": ["emodb", "emovo"], "test": ["emovo", "emodb"],
+    ...                       "uar": [0.412, 0.385]})
+    >>> cross_matrix(cross, "mfcc", "svm")
+    test   emodb  emovo
+    train
+    emodb    NaN   41.2
+    emovo   38.5    NaN
+
+    With the in-corpus summary (indexed by corpus), its mean UAR fills the diagonal:
+
+    >>> within = pd.DataFrame({"uar_mean": [78.1, 45.6]}, index=["emodb", "emovo"])
+    >>> cross_matrix(cross, "mfcc", "svm", within=within)
+    test   emodb  emovo
+    train
+    emodb   78.1   41.2
+    emovo   38.5   45.6
     """
     sel = cross[(cross.feature == feature) & (cross.classifier == classifier)]
     if sel.empty:

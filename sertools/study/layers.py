@@ -122,6 +122,32 @@ def layerwise_scores(
     ParameterError
         If ``features`` is not 2-D, its rows do not match ``y``, or its width
         is not a multiple of ``n_layers``.
+
+    Examples
+    --------
+    Features of three "layers" of width 4, of which only the middle one tells
+    the two classes apart:
+
+    >>> import numpy as np
+    >>> from sklearn.svm import SVC
+    >>> from sertools.study import layerwise_scores
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(["angry", "sad"], 20)
+    >>> informative = rng.normal(size=(40, 4)) + 3.0 * (y == "angry")[:, None]
+    >>> features = np.hstack([rng.normal(size=(40, 4)), informative, rng.normal(size=(40, 4))])
+    >>> features.shape  # (n_clips, n_layers * width)
+    (40, 12)
+    >>> table = layerwise_scores(features, y, n_layers=3, estimator=SVC(), cv=4)
+    >>> table.columns.tolist()
+    ['uar_mean', 'uar_std', 'war_mean', 'war_std']
+    >>> int(table["uar_mean"].idxmax())
+    1
+    >>> table.round(2)
+           uar_mean  uar_std  war_mean  war_std
+    layer
+    0          0.40     0.14      0.40     0.14
+    1          1.00     0.00      1.00     0.00
+    2          0.55     0.24      0.55     0.24
     """
     X = features.to_numpy() if isinstance(features, pd.DataFrame) else np.asarray(features)
     if X.ndim != 2:
@@ -175,6 +201,21 @@ def plot_layerwise(table: pd.DataFrame, path: str | Path, *, title: str = "") ->
     -------
     Path
         The file written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from sertools.study import plot_layerwise
+    >>> table = pd.DataFrame({"uar_mean": [0.52, 0.81, 0.64], "uar_std": [0.05, 0.04, 0.06]},
+    ...                      index=pd.RangeIndex(3, name="layer"))
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = plot_layerwise(table, Path(tmp.name) / "layers.png", title="UAR per layer")
+    >>> path.name, path.read_bytes()[1:4]
+    ('layers.png', b'PNG')
+    >>> tmp.cleanup()
     """
     plt = _pyplot()
     metrics = [c[: -len("_mean")] for c in table.columns if c.endswith("_mean")]

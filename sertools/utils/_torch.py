@@ -30,6 +30,8 @@ def resolve_device(device: Any) -> Any:
     Returns
     -------
     torch.device
+        The device asked for: ``cpu``, or ``cuda`` / ``cuda:N`` after checking
+        that CUDA and device *N* exist.
 
     Raises
     ------
@@ -40,8 +42,18 @@ def resolve_device(device: Any) -> Any:
 
     Examples
     --------
+    >>> import torch
+    >>> from sertools import ParameterError
+    >>> from sertools.utils import resolve_device
     >>> resolve_device("cpu")
     device(type='cpu')
+    >>> resolve_device("auto") == torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    True
+    >>> try:
+    ...     resolve_device("gpu0")
+    ... except ParameterError as err:
+    ...     print(err)
+    device='gpu0' is not a device: expected 'auto', 'cpu', 'cuda' or 'cuda:N' ...
     """
     import torch
 
@@ -75,6 +87,23 @@ def torch_threads(n_threads: int | None) -> Iterator[None]:
     ----------
     n_threads : int or None
         Threads to use; None leaves torch's setting alone.
+
+    Yields
+    ------
+    None
+        Inside the block torch uses ``n_threads`` intra-op threads; the previous
+        count is restored on exit, also when the block raises.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sertools.utils import torch_threads
+    >>> before = torch.get_num_threads()
+    >>> with torch_threads(1):
+    ...     torch.get_num_threads()
+    1
+    >>> torch.get_num_threads() == before
+    True
     """
     import torch
 
