@@ -515,3 +515,20 @@ def test_family_estimator_names_features_after_the_bundle(nemo_models, tmp_path)
     # a checkpoint no bundle names keeps the family's prefix
     path = NeMoEmbedder(model=str(nemo_models["ecapa"]), sampling_rate=SR).fit()
     assert path.get_feature_names_out()[0] == "nemo0"
+
+
+def test_titanet_small_bundle(nemo_models, clips, tmp_path):
+    """A second TitaNet is one bundle: its class, registry entry and offline file follow."""
+    from sertools.features import TITANET_SMALL, TitaNetSmallEmbedder, get_feature_set
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    shutil.copy(nemo_models["titanet"], folder / "titanet_small.nemo")
+    emb = TitaNetSmallEmbedder(model_dir=folder, sampling_rate=SR).fit()
+    assert emb.model == "titanet_small" and emb.model_files_[0].endswith("titanet_small.nemo")
+    assert emb.get_feature_names_out()[0] == "titanet_small0"
+    expected = _embedder("titanet", nemo_models["titanet"]).fit().transform(clips)
+    np.testing.assert_array_equal(emb.transform(clips), expected)  # the same file's weights
+    assert get_feature_set("titanet-small").load() is TitaNetSmallEmbedder
+    assert TitaNetSmallEmbedder.bundle is TITANET_SMALL
+    assert TitaNetSmallEmbedder.__doc__.startswith("TitaNet-S speaker embeddings")

@@ -30,6 +30,7 @@ __all__ = [
     "HUBERT_BASE",
     "SPEAKERNET",
     "TITANET_LARGE",
+    "TITANET_SMALL",
     "WAV2VEC2_BASE",
     "WAVLM_BASE",
     "WAVLM_BASE_PLUS",
@@ -192,6 +193,22 @@ AMBERNET = ModelBundle(
     licence="CC-BY-4.0",
     citation="Jia et al., AmberNet, arXiv:2210.15781, 2022",
     url=_HF + "nvidia/langid_ambernet",
+)
+
+TITANET_SMALL = ModelBundle(
+    name="titanet_small",
+    family="nemo",
+    hub_name="titanet_small",
+    local_file="titanet_small.nemo",
+    n_features=192,
+    feature_prefix="titanet_small",
+    feature_set="titanet-small",
+    class_name="TitaNetSmallEmbedder",
+    title="TitaNet-S speaker embeddings",
+    description="TitaNet-S: the TitaNet architecture with fewer and narrower blocks.",
+    licence="see the NGC model card",
+    citation="Koluguri et al., TitaNet, ICASSP 2022",
+    url=_NGC + "titanet_small",
 )
 
 # ---- S3PRL upstreams (the paper's three) ---------------------------------------------
@@ -429,6 +446,7 @@ BUNDLES: dict[str, ModelBundle] = {
         DATA2VEC_AUDIO_BASE,
         WHISPER_BASE,
         WHISPER_SMALL,
+        TITANET_SMALL,
     )
 }
 
