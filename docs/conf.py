@@ -60,6 +60,8 @@ nb_merge_streams = True
 # ...except pages that ask for it in their front matter (getting-started.md: the docs
 # build runs its code, so its outputs are real and a broken example fails the build).
 nb_execution_timeout = 600
+# text/markdown outputs (e.g. the registry table of extending.md) as MyST: tables render
+nb_render_markdown_format = "myst"
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 
