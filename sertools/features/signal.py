@@ -153,13 +153,7 @@ class MelSpectrogramEmbedder(_LibrosaEmbedder):
     }
     _feature_prefix = "mel"
 
-    def __init__(
-        self,
-        *,
-        n_mels: int = 80,
-        log: bool = False,
-        **params: Any,
-    ) -> None:
+    def __init__(self, *, n_mels: int = 80, log: bool = False, **params: Any) -> None:
         super().__init__(**params)
         self.n_mels = n_mels
         self.log = log
@@ -218,13 +212,7 @@ class MFCCEmbedder(_LibrosaEmbedder):
     }
     _feature_prefix = "mfcc"
 
-    def __init__(
-        self,
-        *,
-        n_mfcc: int = 39,
-        n_mels: int = 128,
-        **params: Any,
-    ) -> None:
+    def __init__(self, *, n_mfcc: int = 39, n_mels: int = 128, **params: Any) -> None:
         super().__init__(**params)
         self.n_mfcc = n_mfcc
         self.n_mels = n_mels
