@@ -48,21 +48,67 @@ __all__ = [
 class Backend(Protocol):
     """What :func:`extract` needs from a model adapter (public: ``sertools.features.Backend``).
 
-    Required: ``sampling_rate``, ``n_features``, ``min_samples`` and
-    ``__call__(batch, lengths)``. A backend also carries its policies, read by
-    :class:`~sertools.features.NeuralEmbedder` when present:
+    A structural type: any object with the three required attributes and a
+    ``__call__(batch, lengths)`` mapping a zero-padded float32 batch of shape
+    ``(batch, n_samples)`` and its true lengths ``(batch,)`` to pooled embeddings
+    of shape ``(batch, n_features)`` is a backend; it need not inherit from this
+    class. A backend also carries its policies, read by
+    :class:`~sertools.features.NeuralEmbedder` when present (the optional
+    attributes below, and two optional methods):
 
-    - ``checkpoint_files`` (tuple of str): the file(s) it was loaded from; their
-      content hash is the fitted embedder's ``model_fingerprint_``;
-    - ``padding_exact`` (bool, default True): whether a clip's embedding is the
-      same in any zero-padded batch; ``batch_seconds="auto"`` runs a backend
-      that is not one clip at a time;
-    - ``auto_batch_seconds`` (dict device type -> seconds): the ``"auto"``
-      budget of an exact backend;
     - ``feature_names(prefix) -> list of str``: output names (default
       ``<prefix>0 ...``);
     - ``fitted_attributes() -> dict``: attributes the fitted embedder exposes
       (e.g. ``n_layers_``).
+
+    Parameters
+    ----------
+    *args, **kwargs
+        Not used: a protocol is never instantiated. A backend is built by its
+        embedder's ``_make_backend(device)``.
+
+    Attributes
+    ----------
+    sampling_rate : int
+        Input rate of the model in Hz (required).
+    n_features : int
+        Width of the returned embeddings (required).
+    min_samples : int
+        Shortest input (in samples) the model accepts; shorter clips are
+        zero-padded to it (required).
+    checkpoint_files : tuple of str, optional
+        The file(s) the model was loaded from; their content hash is the
+        fitted embedder's ``model_fingerprint_``.
+    padding_exact : bool, optional
+        Whether a clip's embedding is the same in any zero-padded batch
+        (default True); ``batch_seconds="auto"`` runs a backend that is not one
+        clip at a time.
+    auto_batch_seconds : dict of str -> float, optional
+        The ``"auto"`` batch budget in seconds of an exact backend, by device
+        type (``"cpu"``, ``"cuda"``, ...).
+    max_samples : int, optional
+        Longest input the model accepts (a fixed window, as Whisper's): longer
+        clips are split into chunks of at most this many samples.
+    feature_prefix : str, optional
+        Prefix of the output feature names, when the embedder's model
+        parameter does not name a bundle.
+
+    Examples
+    --------
+    A backend that embeds each clip as the mean absolute amplitude of its
+    valid samples (padding excluded, so batching does not change the result):
+
+    >>> import numpy as np
+    >>> import torch
+    >>> class MeanAbs:
+    ...     sampling_rate, n_features, min_samples = 16000, 1, 1
+    ...     def __call__(self, batch, lengths):
+    ...         valid = torch.arange(batch.shape[1])[None, :] < lengths[:, None]
+    ...         return ((batch.abs() * valid).sum(dim=1) / lengths)[:, None]
+    >>> clips = [np.full(16000, 0.5, np.float32), -np.ones(8000, np.float32)]
+    >>> extract(clips, MeanAbs(), device=torch.device("cpu"), max_batch_samples=32000)
+    array([[0.5],
+           [1. ]], dtype=float32)
     """
 
     #: input rate of the model in Hz
