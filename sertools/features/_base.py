@@ -157,14 +157,31 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : ignored
-            Accepted for Pipeline compatibility; the embedder learns nothing from data.
-        y : ignored
+        X : None or sequence of clips
+            Ignored: accepted for Pipeline compatibility; the embedder learns
+            nothing from data.
+        y : None or array-like of shape (n_clips,)
+            Ignored: accepted for Pipeline compatibility.
 
         Returns
         -------
         self : object
-            The fitted embedder.
+            The fitted embedder: ``n_features_out_`` and ``model_fingerprint_``
+            are set.
+
+        Raises
+        ------
+        ParameterError
+            If a parameter is invalid, or the ``cache`` folder is unusable.
+        BackendNotAvailableError
+            If the embedder needs a package that is not installed.
+
+        Examples
+        --------
+        >>> from sertools.features import MFCCEmbedder
+        >>> emb = MFCCEmbedder(sampling_rate=16000, cache=False).fit()
+        >>> emb.n_features_out_
+        39
         """
         validate_estimator_params(self)
         self.__dict__.pop("_fitted_params", None)
@@ -199,6 +216,19 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         Sets ``n_embedded_`` (clips the model embedded) and ``n_from_cache_``
         (clips found in the cache, or repeats of a clip already in ``X``);
         with ``verbose``, prints them.
+
+        Examples
+        --------
+        Two clips of different lengths, 1 s and 0.5 s at 16 kHz:
+
+        >>> import numpy as np
+        >>> from sertools.features import MFCCEmbedder
+        >>> emb = MFCCEmbedder(sampling_rate=16000, cache=False).fit()
+        >>> X = [np.sin(2 * np.pi * 220 * np.arange(16000) / 16000), np.zeros(8000)]
+        >>> emb.transform(X).shape
+        (2, 39)
+        >>> emb.n_embedded_, emb.n_from_cache_
+        (2, 0)
         """
         from ._extract import embed_clips
 
@@ -222,11 +252,25 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : sequence of clips or ndarray of shape (n_clips, n_samples)
-        y : ignored
+            1-D waveforms of any lengths (needs ``sampling_rate``) or audio file
+            paths; see :func:`sertools.audio.as_waveforms`.
+        y : None or array-like of shape (n_clips,)
+            Ignored: accepted for Pipeline compatibility.
+        **fit_params : dict
+            Ignored: accepted for scikit-learn compatibility.
 
         Returns
         -------
         ndarray of shape (n_clips, n_features_out_), float32
+            One row per clip, in input order, as :meth:`transform` returns.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sertools.features import MFCCEmbedder
+        >>> emb = MFCCEmbedder(sampling_rate=16000, n_mfcc=13, cache=False)
+        >>> emb.fit_transform([np.zeros(16000), np.ones(4000)]).shape
+        (2, 13)
         """
         return self.fit(X, y).transform(X)
 
@@ -241,6 +285,15 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         Returns
         -------
         ndarray of str, shape (n_features_out_,)
+            One name per output column (``object`` dtype); some embedders name
+            their features otherwise (openSMILE's names, ``layer{i}_{j}``, ...).
+
+        Examples
+        --------
+        >>> from sertools.features import MFCCEmbedder
+        >>> emb = MFCCEmbedder(sampling_rate=16000, n_mfcc=13, cache=False).fit()
+        >>> emb.get_feature_names_out()
+        array(['mfcc0', 'mfcc1', 'mfcc2', ..., 'mfcc12'], dtype=object)
         """
         check_is_fitted(self, "n_features_out_")
         self._check_params_unchanged()
