@@ -131,7 +131,7 @@ class _OpenSmileEmbedder(BaseEmbedder):
 
 
 class EGeMAPSEmbedder(_OpenSmileEmbedder):
-    """eGeMAPS v02 functionals (88 per clip), through openSMILE.
+    """The eGeMAPS v02 functionals (88 per clip), through openSMILE.
 
     The extended Geneva Minimalistic Acoustic Parameter Set [1]_: 25
     low-level descriptors (F0 in semitones, jitter, shimmer, HNR, formants
@@ -164,10 +164,15 @@ class EGeMAPSEmbedder(_OpenSmileEmbedder):
 
     Examples
     --------
+    One second of a 220 Hz tone at 16 kHz:
+
     >>> import numpy as np
-    >>> emb = EGeMAPSEmbedder(sampling_rate=16000)  # doctest: +SKIP
-    >>> emb.fit_transform([np.random.randn(16000) * 0.1]).shape  # doctest: +SKIP
+    >>> tone = 0.1 * np.sin(2 * np.pi * 220 * np.arange(16000) / 16000)
+    >>> emb = EGeMAPSEmbedder(sampling_rate=16000, cache=False)
+    >>> emb.fit_transform([tone]).shape
     (1, 88)
+    >>> emb.get_feature_names_out()[:2].tolist()
+    ['F0semitoneFrom27.5Hz_sma3nz_amean', 'F0semitoneFrom27.5Hz_sma3nz_stddevNorm']
     """
 
     _feature_set = "eGeMAPSv02"
@@ -199,6 +204,18 @@ class ComParEEmbedder(_OpenSmileEmbedder):
     .. [1] B. Schuller et al., "The INTERSPEECH 2016 Computational
        Paralinguistics Challenge: Deception, Sincerity & Native Language",
        Proc. Interspeech 2016.
+
+    Examples
+    --------
+    One second of a 220 Hz tone at 16 kHz:
+
+    >>> import numpy as np
+    >>> tone = 0.1 * np.sin(2 * np.pi * 220 * np.arange(16000) / 16000)
+    >>> emb = ComParEEmbedder(sampling_rate=16000, cache=False)
+    >>> emb.fit_transform([tone]).shape
+    (1, 6373)
+    >>> emb.get_feature_names_out()[:2].tolist()
+    ['audspec_lengthL1norm_sma_range', 'audspec_lengthL1norm_sma_maxPos']
     """
 
     _feature_set = "ComParE_2016"
