@@ -42,15 +42,8 @@ IGNORED: dict[str, str] = {
 
 #: name -> checks it may still fail (modules reworked by issues #10-#15; shrink me).
 ALLOWED: dict[str, set[str]] = {
-    "sertools.features.FeatureSet": {"EX01"},
-    "sertools.features.FeatureSet.class_name": {"EX01"},
-    "sertools.features.FeatureSet.load": {"RT01", "EX01"},
-    "sertools.features.FeatureSet.module": {"EX01"},
     "sertools.features.LayerPooling.feature_names": {"EX01"},
-    "sertools.features.available_feature_sets": {"EX01"},
     "sertools.features.ge2e.packaged_checkpoint": {"PR01", "RT01", "EX01"},
-    "sertools.features.get_feature_set": {"PR01", "RT01", "EX01"},
-    "sertools.features.register_feature_set": {"RT03", "EX01"},
 }
 
 

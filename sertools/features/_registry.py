@@ -69,6 +69,25 @@ class FeatureSet:
     embedder : type or None
         The class itself, when it was registered as a class (``class_path`` is
         then informative only: a class defined in a function cannot be imported).
+
+    Examples
+    --------
+    The registry's entries are feature sets; nothing is imported until
+    :meth:`load`:
+
+    >>> fs = get_feature_set("egemaps")
+    >>> fs
+    FeatureSet(name='egemaps', class_path='sertools.features.opensmile:EGeMAPSEmbedder',
+               family='opensmile', description='eGeMAPS v02 functionals')
+    >>> fs.load()
+    <class 'sertools.features.opensmile.EGeMAPSEmbedder'>
+
+    A feature set of a third-party package (see :func:`register_feature_set`
+    to make it available by name):
+
+    >>> FeatureSet("myset", "mypackage.features:MyEmbedder", "third-party")
+    FeatureSet(name='myset', class_path='mypackage.features:MyEmbedder',
+               family='third-party', description='')
     """
 
     name: str
@@ -79,12 +98,24 @@ class FeatureSet:
 
     @property
     def module(self) -> str:
-        """The module that defines the embedder class."""
+        """The module that defines the embedder class.
+
+        Examples
+        --------
+        >>> FeatureSet("myset", "mypackage.features:MyEmbedder", "third-party").module
+        'mypackage.features'
+        """
         return self.class_path.partition(":")[0]
 
     @property
     def class_name(self) -> str:
-        """The embedder class's name."""
+        """The embedder class's name.
+
+        Examples
+        --------
+        >>> FeatureSet("myset", "mypackage.features:MyEmbedder", "third-party").class_name
+        'MyEmbedder'
+        """
         if self.embedder is not None:
             return self.embedder.__name__
         return self.class_path.partition(":")[2]
@@ -92,11 +123,27 @@ class FeatureSet:
     def load(self) -> type:
         """Import and return the embedder class.
 
+        Returns
+        -------
+        type
+            The embedder class (:attr:`embedder` itself when set, else imported
+            from :attr:`class_path`).
+
         Raises
         ------
         ParameterError
             If the module or class cannot be found, or is not a class with
             ``fit`` and ``transform``.
+
+        Examples
+        --------
+        >>> get_feature_set("mfcc").load()
+        <class 'sertools.features.signal.MFCCEmbedder'>
+        >>> FeatureSet("myset", "mypackage.features:MyEmbedder", "third-party").load()
+        Traceback (most recent call last):
+            ...
+        sertools._exceptions.ParameterError: feature set 'myset': cannot import
+        mypackage.features:MyEmbedder (ModuleNotFoundError: No module named 'mypackage')
         """
         if self.embedder is not None:
             return _checked(self, self.embedder)
@@ -191,6 +238,14 @@ def available_feature_sets() -> dict[str, FeatureSet]:
     -------
     dict of str -> FeatureSet
         In that order; nothing is imported.
+
+    Examples
+    --------
+    >>> sets = available_feature_sets()
+    >>> list(sets)
+    ['mel', 'mfcc', ..., 'egemaps', 'compare', 'ge2e'...]
+    >>> sets["ge2e"].description
+    'GE2E speaker embedding (Resemblyzer)'
     """
     sets = {fs.name: fs for fs in BUILTIN_FEATURE_SETS}
     sets.update(_registered)
@@ -202,10 +257,34 @@ def available_feature_sets() -> dict[str, FeatureSet]:
 def get_feature_set(name: str) -> FeatureSet:
     """The feature set called ``name``.
 
+    Parameters
+    ----------
+    name : str
+        A name of :func:`available_feature_sets` (as given to
+        ``sertools study --features``).
+
+    Returns
+    -------
+    FeatureSet
+        Its entry; the class is not imported (call :meth:`FeatureSet.load`).
+
     Raises
     ------
     ParameterError
         If there is none; the message lists the valid names.
+
+    Examples
+    --------
+    >>> get_feature_set("mfcc")
+    FeatureSet(name='mfcc', class_path='sertools.features.signal:MFCCEmbedder',
+               family='signal', description='MFCCs, mean')
+    >>> get_feature_set("mfcc").load()(n_mfcc=13)
+    MFCCEmbedder(n_mfcc=13)
+    >>> get_feature_set("MFCC")
+    Traceback (most recent call last):
+        ...
+    sertools._exceptions.ParameterError: unknown feature set 'MFCC'; expected one of
+    ['mel', 'mfcc', ...]
     """
     sets = available_feature_sets()
     if not isinstance(name, str) or name not in sets:
@@ -241,12 +320,47 @@ def register_feature_set(
     Returns
     -------
     FeatureSet
+        The new entry, as :func:`get_feature_set` returns it from now on (for
+        the rest of the process).
 
     Raises
     ------
     ParameterError
         If the name is invalid or taken, or ``embedder`` is neither a class nor
         a ``"module:Class"`` string.
+
+    Examples
+    --------
+    An embedder class (here MFCC 0-12), registered under a new name:
+
+    >>> from sertools.features import MFCCEmbedder
+    >>> class MFCC13Embedder(MFCCEmbedder):
+    ...     'Thirteen time-averaged MFCCs.'
+    ...     def __init__(self, *, n_mfcc=13, **params):
+    ...         super().__init__(n_mfcc=n_mfcc, **params)
+    >>> register_feature_set("mfcc13", MFCC13Embedder)
+    FeatureSet(name='mfcc13', class_path='...:MFCC13Embedder', family='third-party',
+               description='Thirteen time-averaged MFCCs.')
+    >>> get_feature_set("mfcc13").load() is MFCC13Embedder
+    True
+    >>> register_feature_set("mfcc", MFCC13Embedder)
+    Traceback (most recent call last):
+        ...
+    sertools._exceptions.ParameterError: feature set 'mfcc' is one of sertools' own;
+    pick another name
+
+    A class can also be named by its import path, imported at first use:
+
+    >>> register_feature_set("myset", "mypackage.features:MyEmbedder", family="mypackage")
+    FeatureSet(name='myset', class_path='mypackage.features:MyEmbedder', family='mypackage',
+               description='')
+
+    Registrations last as long as the process; this example removes its two
+    (with a private helper, for tests):
+
+    >>> for name in ("mfcc13", "myset"): _unregister_feature_set(name)
+    >>> "mfcc13" in available_feature_sets()
+    False
     """
     _check_name(name)
     cls = None
