@@ -42,7 +42,6 @@ IGNORED: dict[str, str] = {
 
 #: name -> checks it may still fail (modules reworked by issues #10-#15; shrink me).
 ALLOWED: dict[str, set[str]] = {
-    "sertools.features.LayerPooling.feature_names": {"EX01"},
     "sertools.features.ge2e.packaged_checkpoint": {"PR01", "RT01", "EX01"},
 }
 

@@ -168,8 +168,22 @@ class LayerPooling:
         Returns
         -------
         list of str
-            ``<prefix>j`` (then ``<prefix>_stdj`` for ``"mean+std"``), or
+            ``<prefix>j`` (then ``<prefix>_stdj`` for ``"mean+std"``, with a
+            single underscore whether or not the prefix ends with one), or
             ``layer{i}_{j}`` (``layer{i}_std{j}``) for ``layer="all"``.
+
+        Examples
+        --------
+        A model with two hidden states of width 2:
+
+        >>> class Tiny:
+        ...     sampling_rate, min_samples, checkpoint_files = 16000, 160, ()
+        ...     n_layers, hidden_sizes = 2, [2, 2]
+        >>> LayerPooling(Tiny(), layer=1, pooling="mean+std").feature_names("wavlm_")
+        ['wavlm_0', 'wavlm_1', 'wavlm_std0', 'wavlm_std1']
+        >>> LayerPooling(Tiny(), layer="all", pooling="mean+std").feature_names("wavlm_")
+        ['layer0_0', 'layer0_1', 'layer0_std0', 'layer0_std1',
+         'layer1_0', 'layer1_1', 'layer1_std0', 'layer1_std1']
         """
         stats = ["", "std"] if self.pooling == "mean+std" else [""]
         if self.layer == "all":
