@@ -126,8 +126,8 @@ class FeatureSet:
         Returns
         -------
         type
-            The embedder class (:attr:`embedder` itself when set, else imported
-            from :attr:`class_path`).
+            The embedder class (``embedder`` itself when set, else imported
+            from ``class_path``).
 
         Raises
         ------

@@ -55,12 +55,31 @@ _INSTALL_HINT = (
 def packaged_checkpoint(owner: str = "GE2EEmbedder") -> Path:
     """Path of ``pretrained.pt`` inside the installed resemblyzer package.
 
-    The package is located without being imported.
+    The package is located without being imported, and the weights are not
+    loaded: :class:`~sertools.features.GE2EEmbedder` does that in ``fit``
+    (its ``checkpoint=None`` default).
+
+    Parameters
+    ----------
+    owner : str, default="GE2EEmbedder"
+        Who needs the weights, named in the error message.
+
+    Returns
+    -------
+    pathlib.Path
+        The GE2E weights file shipped in resemblyzer's wheel (Resemblyzer's
+        state-dict format).
 
     Raises
     ------
     BackendNotAvailableError
         If resemblyzer is not installed or its wheel lacks the weights file.
+
+    Examples
+    --------
+    >>> path = packaged_checkpoint()
+    >>> path.parent.name, path.name
+    ('resemblyzer', 'pretrained.pt')
     """
     spec = importlib.util.find_spec("resemblyzer")
     if spec is None or not spec.submodule_search_locations:
