@@ -218,6 +218,10 @@ class _GE2EBackend:
         self.rate = rate
         self.coverage = coverage
 
+    def fitted_attributes(self) -> dict[str, Path]:
+        """``checkpoint_path_``: the weights file loaded."""
+        return {"checkpoint_path_": Path(self.checkpoint_files[0])}
+
     def __call__(self, batch: Any, lengths: Any) -> Any:
         import torch
 
@@ -352,21 +356,12 @@ class GE2EEmbedder(NeuralEmbedder):
     def _make_backend(self, device: Any) -> Any:
         return _load_network(self._checkpoint_path()).to(device)
 
-    def _load(self) -> None:
-        self.checkpoint_path_ = self._checkpoint_path()
-        super()._load()
-
-    def _get_backend(self) -> _GE2EBackend:
-        view = self.__dict__.get("_backend")
-        if isinstance(view, _GE2EBackend):
-            return view
-        net = super()._get_backend()  # the shared, cached network
-        view = _GE2EBackend(
-            net,
+    def _view(self, model: Any) -> _GE2EBackend:
+        """The shared, cached network, windowed by this embedder's parameters."""
+        return _GE2EBackend(
+            model,
             self.device_,
             partials=bool(self.partials),
             rate=float(self.partials_per_second),
             coverage=float(self.min_coverage),
         )
-        self._backend = view
-        return view
