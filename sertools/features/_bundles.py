@@ -374,9 +374,8 @@ DATA2VEC_AUDIO_BASE = ModelBundle(
     local_file="data2vec-audio-base",
     n_features=768,
     n_layers=13,
-    # stacked positional convolutions let padding into a clip's last frames: one clip
-    # per batch (docs/hf.md)
-    padding_exact=False,
+    # its stacked positional convolutions, through the hooks of _exact.py (docs/hf.md)
+    padding_exact=True,
     feature_prefix="data2vec_audio_",
     feature_set="data2vec",
     class_name="Data2VecAudioEmbedder",

@@ -1,4 +1,4 @@
-"""Padding-exact batches for wav2vec 2.0-style models (wav2vec 2.0, HuBERT).
+"""Padding-exact batches for wav2vec 2.0-style models (wav2vec 2.0, HuBERT, data2vec-audio).
 
 A wav2vec 2.0-style model — a stack of unpadded 1-d convolutions over the
 waveform (the *front end*), then a transformer whose input gets a convolutional
@@ -14,7 +14,12 @@ embedding than alone, in up to three places:
    convolution's zero padding; in a batch they are whatever the padded
    samples produced, unless they are zeroed first;
 3. **self-attention**: padded frames are attended to unless their keys are
-   masked.
+   masked;
+4. **stacked positional convolutions** (data2vec-audio: five padded
+   convolutions, each followed by a layer norm and GELU): the padded frames
+   are zeroed before the first one only; after it they hold values computed
+   from the clip's last frames, which the next convolution carries back into
+   them.
 
 :func:`make_padding_exact` installs forward hooks on the real modules of a
 loaded model — nothing of the model is copied or replaced — so that a padded
@@ -31,6 +36,8 @@ batch gives each clip its one-at-a-time result:
   approximates it (a frame counts as padding only when *all* of its 320
   samples are), which lets a frame computed partly from padding into the
   attention. The hook replaces it with the exact one.
+* each stacked positional convolution layer's output is zeroed at the padded
+  frames, so the next one sees what its zero padding gives a clip alone;
 * (transformers layout) ``Wav2Vec2Model`` / ``HubertModel`` turn an
   ``attention_mask`` into the exact frame mask, zero the padded frames and
   mask the attention themselves; only the group norm needs the hook. The
@@ -114,6 +121,9 @@ class PaddingExact:
     n_group_norms : int
         Group norms over time found in the front end (1 for the base models,
         0 for the layer-norm front ends of the large ones).
+    n_positional_convs : int
+        Stacked positional convolution layers whose padded output frames are
+        zeroed (data2vec-audio's five; 0 for a single positional convolution).
     """
 
     def __init__(self, model: Any, layout: str, blocks: list[tuple[list[_Conv], list[Any]]]):
@@ -141,6 +151,10 @@ class PaddingExact:
                 hook = functools.partial(self._norm_hook, counter)
                 self._handles.append(norm.register_forward_hook(hook))
                 self.n_group_norms += 1
+        self.n_positional_convs = 0
+        for layer in _stacked_positional_convs(model):
+            self._handles.append(layer.register_forward_hook(self._positional_hook))
+            self.n_positional_convs += 1
         if layout == "fairseq":
             encoder = model.encoder
             self._encoder_signature = inspect.signature(encoder.forward)
@@ -233,6 +247,22 @@ class PaddingExact:
         y[full] = output[full]  # rows without padding: the model's own numbers
         return y
 
+    # --- stacked positional convolutions (data2vec-audio) ----------------------------
+    def _positional_hook(self, layer: Any, args: tuple, output: Any) -> Any:
+        """Forward hook of one of several stacked positional convolution layers.
+
+        The encoder zeroes the padded frames before the first layer; this zeroes
+        them again after each, so that the next layer sees zeros beyond a clip's
+        end, as its own zero padding gives the clip alone.
+        """
+        lengths = getattr(self._local, "lengths", None)
+        if lengths is None:
+            return None
+        n_frames = output.shape[-1]  # (batch, channels, n_frames)
+        frames = self.valid_frames(lengths.to(output.device)).clamp(min=1, max=n_frames)
+        valid = self._torch.arange(n_frames, device=output.device)[None, :] < frames[:, None]
+        return output * valid[:, None, :].to(output.dtype)
+
     # --- exact frame mask for the transformer (fairseq layout) ------------------------
     def _encoder_mask(self, module: Any, args: tuple, kwargs: dict) -> tuple | None:
         lengths = getattr(self._local, "lengths", None)
@@ -294,6 +324,25 @@ def _front_end_blocks(model: Any) -> list[tuple[list[_Conv], list[Any]]] | None:
             return None
         out.append((convs, norms))
     return out
+
+
+def _stacked_positional_convs(model: Any) -> list[Any]:
+    """The layers of a positional embedding made of several stacked convolutions.
+
+    transformers' data2vec-audio (``encoder.pos_conv_embed.layers``, each a padded
+    ``Conv1d``, layer norm and activation): between two of them, the frames after a
+    clip's end hold what the previous layer computed there, not zeros. One
+    convolution (wav2vec 2.0, HuBERT, WavLM) needs nothing: the encoder zeroes the
+    padded frames before it.
+    """
+    import torch
+
+    layers = getattr(
+        getattr(getattr(model, "encoder", None), "pos_conv_embed", None), "layers", None
+    )
+    if isinstance(layers, torch.nn.ModuleList) and len(layers) > 1:
+        return list(layers)
+    return []
 
 
 def find_padding_exact(model: Any) -> PaddingExact | None:

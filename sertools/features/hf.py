@@ -96,8 +96,9 @@ class _HFModel:
     padding_exact : bool
         Whether a clip's embedding does not depend on the other clips of its
         batch (to float rounding): Whisper (every clip is padded to the same
-        window anyway), masked layer-norm front ends, and group-norm front ends
-        through the padding-exact hooks; not data2vec-audio (docs/hf.md).
+        window anyway), masked layer-norm front ends, and, through the
+        padding-exact hooks, group-norm front ends and data2vec-audio's stacked
+        positional convolutions (docs/hf.md).
     max_samples : int or None
         Longest input (Whisper's window); None: any length.
     """
@@ -138,18 +139,21 @@ class _HFModel:
             self.use_mask = bool(getattr(extractor, "return_attention_mask", layer_norm))
             self.normalize = bool(getattr(extractor, "do_normalize", True))
             self.exact_hooks = None
-            if not self.use_mask and config.model_type != "data2vec-audio":
-                # group-normed front end trained without masks: the padding-exact hooks
-                # (sertools.features._exact) recompute the group norm per clip, and the
-                # mask then gives each padded clip its unpadded, maskless result
+            stacked = config.model_type == "data2vec-audio"
+            if not self.use_mask or stacked:
+                # the padding-exact hooks (sertools.features._exact): a group-normed front
+                # end trained without masks gets its group norm recomputed per clip (the
+                # mask then gives each padded clip its unpadded, maskless result);
+                # data2vec-audio's stacked positional convolutions, whose padded frames
+                # the encoder zeroes before the first only, get them zeroed after each
                 from ._exact import make_padding_exact
 
                 self.exact_hooks = make_padding_exact(self.model)
-                self.use_mask = self.exact_hooks is not None
-            # data2vec-audio's positional embedding stacks convolutions: the padded
-            # frames, zeroed before the first, are not before the next ones and leak
-            # into a clip's last frames (measured: docs/hf.md)
-            self.padding_exact = self.use_mask and config.model_type != "data2vec-audio"
+                self.use_mask = self.use_mask or self.exact_hooks is not None
+            self.padding_exact = self.use_mask and (
+                not stacked
+                or (self.exact_hooks is not None and self.exact_hooks.n_positional_convs > 1)
+            )
         self.hidden_sizes = [width] * self.n_layers
         self.name = str(config.model_type)
         #: feature prefix of a model no bundle names (``wavlm_``, ``data2vec_audio_``)
@@ -222,9 +226,9 @@ class HFEmbedder(_LayeredEmbedder):
         Folder of local models for offline use; None: ``$SERTOOLS_MODEL_DIR``.
     batch_seconds : "auto" or float, default="auto"
         Padded-audio budget per batch in seconds. ``"auto"``: 8 s on a CPU,
-        120 s on a GPU for the padding-exact models (all but data2vec-audio,
-        whose stacked positional convolutions let padding into a clip's last
-        frames: one clip at a time). See docs/hf.md for the measured cosines.
+        120 s on a GPU (every supported model type is padding-exact, some
+        through sertools' hooks; a model that is not runs one clip at a time).
+        See docs/hf.md for the measured cosines.
     max_chunk_seconds : float or None, default=30.0
         Clips longer than this are cut into chunks whose embeddings are
         averaged, weighted by duration; None keeps clips whole. Whisper never
