@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -743,12 +744,20 @@ def test_speaker_protocol_on_iemocap_is_leave_one_session_out(tmp_path: Path):
         assert sorted(block.group.unique()) == [f"Ses0{k + 1}F", f"Ses0{k + 1}M"]
 
 
-def test_progress_bar_and_lines(corpus, capsys):
+def test_progress_bar_and_lines(corpus, capsys, monkeypatch):
+    # off a terminal (a log, CI): the lines, no bar
     run_study({"synthetic": corpus}, features=("mfcc",), classifiers=("svm",), progress=True)
     err = capsys.readouterr()
     text = err.err + err.out
-    assert "cells" in text and "1/1" in text
-    assert "[synthetic/paper/mfcc/svm] UAR" in text
+    assert "[synthetic/paper/mfcc/svm] UAR" in text and "cells" not in text
+    # on a terminal: the cells' bar too
+    terminal = io.StringIO()
+    terminal.isatty = lambda: True
+    monkeypatch.setattr("sys.stderr", terminal)
+    run_study({"synthetic": corpus}, features=("mfcc",), classifiers=("svm",), progress=True)
+    text = terminal.getvalue()
+    assert "cells:" in text and "/1 [" in text and "[synthetic/paper/mfcc/svm] UAR" in text
+    monkeypatch.undo()
     lines = []
     run_study(
         {"synthetic": corpus}, features=("mfcc",), classifiers=("svm",), progress=lines.append

@@ -181,3 +181,77 @@ def test_folder_fingerprint_covers_every_file(tmp_path):
 
 def test_signal_features_have_an_empty_fingerprint():
     assert sertools.MFCCEmbedder(sampling_rate=16000).fit().model_fingerprint_ == ""
+
+
+# ---- progress bars ---------------------------------------------------------------------
+class _Terminal:
+    """A standard error that says it is a terminal and keeps what is written."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, s: str) -> int:
+        self.text += s
+        return len(s)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return True
+
+
+class _MeanBackend:
+    sampling_rate, n_features, min_samples = 16000, 1, 1
+
+    def __call__(self, batch, lengths):
+        return batch.sum(dim=1, keepdim=True) / lengths[:, None]
+
+
+def test_one_bar_at_a_time_and_only_on_a_terminal(monkeypatch, capsys):
+    """Nested loops (an embedder's clips, the engine's batches) draw one bar, never two."""
+    from sertools.features._engine import extract
+    from sertools.utils._progress import progress_bar
+
+    waves = [np.ones(n, np.float32) for n in (16000, 48000, 8000)]
+
+    def run() -> None:
+        with progress_bar(total=3, desc="outer", unit="clip", enabled=True) as bar:
+            extract(
+                waves,
+                _MeanBackend(),
+                device=torch.device("cpu"),
+                max_batch_samples=16000,
+                max_chunk_samples=16000,
+                verbose=True,
+                desc="inner",
+            )  # 5 pieces
+            bar.update(3)
+
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    run()
+    assert "outer" in terminal.text and "0/3" in terminal.text
+    assert "inner" not in terminal.text and "/5" not in terminal.text
+    # alone, the engine's bar shows
+    terminal.text = ""
+    extract(
+        waves,
+        _MeanBackend(),
+        device=torch.device("cpu"),
+        max_batch_samples=16000,
+        verbose=True,
+        desc="inner",
+    )
+    assert "inner" in terminal.text
+    # not a terminal (a log, CI, a notebook's stored output): no bar at all
+    monkeypatch.undo()
+    run()
+    assert capsys.readouterr().err == ""
+
+
+def test_verbose_embedder_off_a_terminal_prints_its_summary_only(capsys):
+    emb = sertools.MFCCEmbedder(sampling_rate=16000, verbose=True, cache=False).fit()
+    emb.transform([np.zeros(16000, np.float32)] * 2)
+    err = capsys.readouterr().err
+    assert err == "MFCCEmbedder: 2 clips, 2 embedded, 0 from the cache\n"

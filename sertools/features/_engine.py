@@ -283,9 +283,9 @@ def extract(
         (and the message says so) when it ran out of memory.
     """
     import torch
-    from tqdm import tqdm
 
     from .._exceptions import BackendError, ParameterError
+    from ..utils._progress import progress_bar
 
     min_samples = int(getattr(backend, "min_samples", 1))
     pieces: list[np.ndarray] = []
@@ -306,7 +306,7 @@ def extract(
     with (
         torch.inference_mode(),
         autocast(device, precision),
-        tqdm(total=len(pieces), desc=desc, unit="clip", disable=not verbose, leave=False) as bar,
+        progress_bar(total=len(pieces), desc=desc, unit="clip", enabled=verbose) as bar,
     ):
         for batch_idx in plan_batches(lengths, max_batch_samples=max_batch_samples):
             longest = lengths[batch_idx[0]]

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -30,6 +29,7 @@ import numpy as np
 
 from .. import audio
 from .._exceptions import BackendError
+from ..utils._progress import progress_bar
 from ._cache import (
     EmbeddingCache,
     content_hash,
@@ -193,7 +193,6 @@ def embed_clips(embedder: Any, X: Any) -> tuple[np.ndarray, int, int]:
         Clips whose vector came from the cache.
     """
     from joblib import Parallel, delayed, effective_n_jobs
-    from tqdm import tqdm
 
     rate = int(embedder._target_rate())
     width = int(embedder.n_features_out_)
@@ -249,36 +248,31 @@ def embed_clips(embedder: Any, X: Any) -> tuple[np.ndarray, int, int]:
             delayed(_worker)(embedder, group, directory, fingerprint) for group in groups
         )
         chunks = (chunk for result in results for chunk in result)
-    bar = tqdm(
-        total=len(todo),
-        desc=type(embedder).__name__,
-        unit="clip",
-        disable=not getattr(embedder, "verbose", False),
-        leave=False,
-        file=sys.stderr,
-    )
+    verbose = bool(getattr(embedder, "verbose", False))
+    desc = type(embedder).__name__
     try:
-        for chunk in chunks:
-            out[chunk.indices] = chunk.vectors
-            n_new = sum(chunk.embedded)
-            n_embedded += n_new
-            n_from_cache += len(chunk.indices) - n_new
-            if store is not None and chunk.contents is not None:
-                store._put(
-                    vectors=[
-                        (vector_key(c, fingerprint), v)
-                        for c, v, new in zip(
-                            chunk.contents, chunk.vectors, chunk.embedded, strict=True
-                        )
-                        if new
-                    ],
-                    contents=[
-                        (fast.get(i), c) for i, c in zip(chunk.indices, chunk.contents, strict=True)
-                    ],
-                )
-            bar.update(len(chunk.indices))
+        with progress_bar(total=len(todo), desc=desc, unit="clip", enabled=verbose) as bar:
+            for chunk in chunks:
+                out[chunk.indices] = chunk.vectors
+                n_new = sum(chunk.embedded)
+                n_embedded += n_new
+                n_from_cache += len(chunk.indices) - n_new
+                if store is not None and chunk.contents is not None:
+                    store._put(
+                        vectors=[
+                            (vector_key(c, fingerprint), v)
+                            for c, v, new in zip(
+                                chunk.contents, chunk.vectors, chunk.embedded, strict=True
+                            )
+                            if new
+                        ],
+                        contents=[
+                            (fast.get(i), c)
+                            for i, c in zip(chunk.indices, chunk.contents, strict=True)
+                        ],
+                    )
+                bar.update(len(chunk.indices))
     finally:
-        bar.close()
         close = getattr(chunks, "close", None)
         if close is not None:
             close()

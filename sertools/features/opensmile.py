@@ -108,16 +108,12 @@ class _OpenSmileEmbedder(BaseEmbedder):
         return {k: v for k, v in super().__getstate__().items() if k != "_smile"}
 
     def _embed(self, waves: list[np.ndarray]) -> np.ndarray:
-        from tqdm import tqdm
-
         smile = self._get_smile()
         rate = self._target_rate()
         min_samples = math.ceil(MIN_SECONDS * rate)
         rows = np.empty((len(waves), len(self.feature_names_)), dtype=np.float32)
-        progress = tqdm(
-            waves, desc=type(self).__name__, disable=not self.verbose, unit="clip", leave=False
-        )
-        for i, wave in enumerate(progress):
+        # progress: BaseEmbedder.transform's bar counts the clips of each chunk
+        for i, wave in enumerate(waves):
             if len(wave) < min_samples:
                 wave = np.pad(wave, (0, min_samples - len(wave)))
             row = smile.process_signal(wave, rate).to_numpy(dtype=np.float32)

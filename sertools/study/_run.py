@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +20,7 @@ from sklearn.model_selection import StratifiedKFold, check_cv
 from .._exceptions import ParameterError
 from ..features._registry import FeatureSetNames, get_feature_set
 from ..metrics import unweighted_average_recall, weighted_average_recall
+from ..utils._progress import progress_bar
 from ._store import STD_DDOF, CellStore, fingerprint
 
 __all__ = [
@@ -1018,9 +1022,9 @@ def run_study(
     if callable(progress):
         say, bar_on = progress, False
     elif progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
-        say, bar_on = tqdm.write, True
+        say, bar_on = functools.partial(tqdm.write, file=sys.stderr), True
     else:
         say, bar_on = (lambda _m: None), False
     cells_store = None if store is None else CellStore(store)
@@ -1125,11 +1129,9 @@ def run_study(
         raise ParameterError("; ".join(errors.values()))
 
     # ---- run
-    bar = None
-    if bar_on:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n_cells, desc="cells", unit="cell")
+    # the cells' bar (on a terminal); the embedders' own bars stay hidden inside it
+    bars = contextlib.ExitStack()
+    bar = bars.enter_context(progress_bar(total=n_cells, desc="cells", unit="cell", enabled=bar_on))
     feature_cache: dict[tuple[str, str], tuple[np.ndarray, float]] = {}
 
     def features_of(cname: str, fname: str) -> tuple[np.ndarray, float]:
@@ -1159,13 +1161,11 @@ def run_study(
                     dict(zip(StudyResult.KEYS, (cname, p, fname, c), strict=True), reason=reason)
                     for p, c in cells
                 ]
-                if bar is not None:
-                    bar.update(len(cells))
+                bar.update(len(cells))
                 continue
             for pname, clf_name in cells:
                 key = (cname, pname, fname, clf_name)
-                if bar is not None:
-                    bar.set_postfix_str("/".join(key))
+                bar.set_postfix_str("/".join(key))
                 try:
                     splits = folds[cname, pname]
                     results = Parallel(n_jobs=n_jobs)(
@@ -1178,8 +1178,7 @@ def run_study(
                     reason = f"cell {'/'.join(key)}: {_one_line(exc)}"
                     say(f"failed: {reason}")
                     failures.append(dict(zip(StudyResult.KEYS, key, strict=True), reason=reason))
-                    if bar is not None:
-                        bar.update()
+                    bar.update()
                     continue
                 rec = _cell_record(corpus, splits, results, ext_time)
                 done[key] = rec
@@ -1190,11 +1189,9 @@ def run_study(
                     f"[{'/'.join(key)}] UAR {100 * uar.mean():.2f} ± "
                     f"{100 * uar.std(ddof=STD_DDOF) if len(uar) > 1 else 0:.2f}"
                 )
-                if bar is not None:
-                    bar.update()
+                bar.update()
     finally:
-        if bar is not None:
-            bar.close()
+        bars.close()
 
     cross_rows, cross_preds = [], []
     if cross_pairs:
