@@ -404,20 +404,20 @@ def format_default(value: Any) -> str:
     return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
-def inherit_parameter_docs(cls: type, doc: str, *, drop: tuple[str, ...] = ()) -> str:
+def inherit_parameter_docs(cls: type, doc: str) -> str:
     """``doc`` with a Parameters entry for every parameter of ``cls.__init__``.
 
     The class's own entries are kept as written; each parameter it does not
     document takes the entry of the nearest base class that does, with the
     default rewritten to ``cls``'s where it differs. Entries follow the
-    signature's order (numpydoc's PR03). ``drop`` names parameters to leave out.
+    signature's order (numpydoc's PR03).
     """
     signature = inspect.signature(cls.__init__)
     before, own, after = _split_parameters(inspect.cleandoc(doc))
     mine = {entry.split(" :", 1)[0].strip(): entry for entry in own}
     entries = []
     for name, param in signature.parameters.items():
-        if name == "self" or name in drop:
+        if name == "self":
             continue
         if name in mine:
             entries.append(mine.pop(name))
@@ -435,7 +435,7 @@ def inherit_parameter_docs(cls: type, doc: str, *, drop: tuple[str, ...] = ()) -
             continue  # left for numpydoc's validation (PR01) to report
         default = format_default(param.default)
         entries.append(re.sub(r"default=[^\n]*", f"default={default}", entry, count=1))
-    entries += [e for name, e in mine.items() if name not in drop]  # stale: numpydoc's PR02
+    entries += list(mine.values())  # not parameters: left for numpydoc's PR02 to report
     if not entries:
         return doc
     return (before + "\n".join(entries) + after).rstrip("\n") + "\n"  # numpydoc's GL02
