@@ -131,7 +131,8 @@ def notebooks(session: nox.Session) -> None:
     )
     # the notebooks share one folder of cached features and study cells: start it empty,
     # so that every run computes everything (and the times below are those of a first run)
-    work = os.path.join(session.create_tmp(), "sertools-examples")
+    # (absolute: nbconvert runs each notebook in its own folder)
+    work = os.path.abspath(os.path.join(session.create_tmp(), "sertools-examples"))
     shutil.rmtree(work, ignore_errors=True)
     times = []
     for nb in names:
