@@ -203,15 +203,18 @@ class ComParEEmbedder(_OpenSmileEmbedder):
 
     Examples
     --------
-    One second of a 220 Hz tone at 16 kHz:
+    Standardised, as an RBF SVM needs them; two half-second tones:
 
     >>> import numpy as np
-    >>> tone = 0.1 * np.sin(2 * np.pi * 220 * np.arange(16000) / 16000)
-    >>> emb = ComParEEmbedder(sampling_rate=16000, cache=False)
-    >>> emb.fit_transform([tone]).shape
-    (1, 6373)
-    >>> emb.get_feature_names_out()[:2].tolist()
-    ['audspec_lengthL1norm_sma_range', 'audspec_lengthL1norm_sma_maxPos']
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> t = np.arange(8000) / 16000
+    >>> clips = [0.1 * np.sin(2 * np.pi * f0 * t) for f0 in (150, 300)]
+    >>> pipe = make_pipeline(ComParEEmbedder(sampling_rate=16000, cache=False), StandardScaler())
+    >>> pipe.fit_transform(clips).shape
+    (2, 6373)
+    >>> pipe[0].get_feature_names_out()[0]
+    'audspec_lengthL1norm_sma_range'
     """
 
     _feature_set = "ComParE_2016"
