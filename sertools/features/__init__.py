@@ -1,11 +1,14 @@
 """Feature sets: scikit-learn transformers from raw waveforms to one vector per clip.
 
-Signal features (librosa): :class:`MelSpectrogramEmbedder`, :class:`MFCCEmbedder`.
+Signal features (librosa): :class:`MelSpectrogramEmbedder`, :class:`MFCCEmbedder`;
+openSMILE functionals: :class:`EGeMAPSEmbedder`, :class:`ComParEEmbedder`.
 Neural embedders (:class:`NeuralEmbedder` subclasses) share one extraction
-engine and import their backend (NeMo, S3PRL) only when fitted. The feature
-sets are listed once, in :mod:`sertools.features._registry`
-(:func:`available_feature_sets`); pretrained models are data
-(:class:`ModelBundle` constants such as :data:`TITANET_LARGE`). Third-party
+engine and import their backend (NeMo, S3PRL, transformers) only when fitted.
+Pretrained models are data (:class:`ModelBundle` constants such as
+:data:`TITANET_LARGE`, all in :data:`BUNDLES`): each family module makes one
+named estimator per bundle (:class:`TitaNetEmbedder`, ...), and the feature sets
+are listed once, in :mod:`sertools.features._registry`
+(:func:`available_feature_sets`), derived from the bundles. Third-party
 embedders subclass :class:`BaseEmbedder` or :class:`NeuralEmbedder` (with a
 :class:`Backend`; :class:`LayerPooling` for layered models), test themselves
 with :mod:`sertools.utils.estimator_checks` and :func:`register_feature_set`.
