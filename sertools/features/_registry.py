@@ -109,12 +109,12 @@ class FeatureSet:
 
     @property
     def class_name(self) -> str:
-        """The embedder class's name.
+        """The embedder class's name (read from ``class_path``, or the class itself).
 
         Examples
         --------
-        >>> FeatureSet("myset", "mypackage.features:MyEmbedder", "third-party").class_name
-        'MyEmbedder'
+        >>> get_feature_set("titanet").class_name  # nothing is imported
+        'TitaNetEmbedder'
         """
         if self.embedder is not None:
             return self.embedder.__name__
