@@ -57,11 +57,12 @@ __all__ = [
     "features",
     "metrics",
     "models",
+    "persist",
     "study",
     *_LAZY,
 ]
 
-_SUBMODULES = {"audio", "datasets", "features", "metrics", "models", "study"}
+_SUBMODULES = {"audio", "datasets", "features", "metrics", "models", "persist", "study"}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,4 @@
-"""Command line: ``sertools study``, ``sertools compare`` and ``sertools demo``.
+"""Command line: ``sertools study``, ``compare``, ``demo``, ``train`` and ``predict``.
 
 ``sertools study --corpus emovo=PATH --corpus emodb=PATH --protocol paper speaker``
 runs every (corpus, protocol, feature set, classifier) cell, stores each finished
@@ -354,6 +354,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", default="sertools-demo", help="output folder (default: %(default)s)")
     demo.set_defaults(func=_cmd_demo)
+    from .persist._cli import add_commands  # sertools train | predict
+
+    add_commands(sub)
     return parser
 
 
