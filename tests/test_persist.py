@@ -408,6 +408,9 @@ def test_a_checkpoint_with_another_fingerprint_is_refused(corpus, ge2e_checkpoin
     assert entry["fingerprint"].startswith("sha256:") and entry["files"] == ["pretrained.pt"]
     schema = zipfile.ZipFile(path).read("schema.json").decode()
     assert str(ge2e_checkpoint.parent) not in schema  # no path of this machine in the file
+    assert entry["from_file"]
+    with pytest.raises(ParameterError, match=r"say where that checkpoint is here.*--checkpoint"):
+        load_model(path)  # fitted from a path: the loader must be told where it is now
     # the same weights elsewhere: accepted, identical predictions
     same = tmp_path / "elsewhere" / "weights.pt"
     same.parent.mkdir()

@@ -51,19 +51,25 @@ def _jsonable(value: Any) -> Any:
 
 
 def _fingerprints(model: Any) -> list[dict[str, Any]]:
-    from ._io import _estimators
+    from ._io import _PATH_PARAMS, _estimators, _is_path_like
 
     out = []
     for step, est in _estimators(model):
         fp = getattr(est, "model_fingerprint_", None)
         if fp is None:
             continue
+        params = est.get_params(deep=False) if hasattr(est, "get_params") else {}
+        # fitted from a file given by path: the loader must be told where it is now
+        from_file = any(
+            _is_path_like(params.get(k)) for k in _PATH_PARAMS if k != "model_dir" and k in params
+        )
         out.append(
             {
                 "step": step,
                 "embedder": type(est).__name__,
                 "fingerprint": str(fp),
                 "files": [Path(f).name for f in getattr(est, "model_files_", ()) or ()],
+                "from_file": bool(from_file and fp),
             }
         )
     return out
@@ -160,7 +166,7 @@ def make_card(
     ...                  target=corpus.target)
     >>> card["labels"], card["training"]["n_clips"], card["models"]
     (['angry', 'happy', 'neutral', 'sad'], 24, [{'step': 'features', 'embedder':
-    'MFCCEmbedder', 'fingerprint': '', 'files': []}])
+    'MFCCEmbedder', 'fingerprint': '', 'files': [], 'from_file': False}])
     """
     from ._io import FORMAT, _estimators
 

@@ -535,20 +535,39 @@ def _restore(
     from ..models.dnn import DNNClassifier
 
     feature = card.get("feature_set")
+    takes_model = {
+        name
+        for name, est in _estimators(model)
+        if isinstance(est, BaseEmbedder) and {"checkpoint", "model"} & set(est.get_params())
+    }
+    unused = sorted(set(models) - takes_model - ({feature} if takes_model else set()))
+    if unused:
+        raise ParameterError(
+            f"models={{{', '.join(map(repr, unused))}: ...}} matches no neural feature set of "
+            f"this model (its feature set: {feature!r})"
+        )
     used: set[str] = set()
+    from_file = {m.get("step"): m for m in card.get("models") or () if m.get("from_file")}
     for name, est in _estimators(model):
+        entry = from_file.get(name)
+        if entry is not None and not ({name, feature} & set(models)) and model_dir is None:
+            from ..features._checkpoints import MODEL_DIR_ENV
+
+            if not os.environ.get(MODEL_DIR_ENV):
+                files = ", ".join(entry.get("files") or ()) or "a checkpoint file"
+                raise ParameterError(
+                    f"{type(est).__name__} ({feature}) was fitted with {files} "
+                    f"({entry.get('fingerprint')}), given by path on the training machine; a "
+                    "model file never carries paths: say where that checkpoint is here, "
+                    f"models={{{feature!r}: PATH}} (sertools predict --checkpoint {feature}=PATH) "
+                    f"or model_dir= / ${MODEL_DIR_ENV}"
+                )
         if isinstance(est, BaseEmbedder):
             _restore_embedder(est, name, feature, models, used, model_dir, device, cache)
             if check_models and "device_" in vars(est):
                 _check_embedder_model(est)
         elif isinstance(est, DNNClassifier) and _DNN_STATE in vars(est):
             _restore_dnn(est, device)
-    unused = sorted(set(models) - used)
-    if unused:
-        raise ParameterError(
-            f"models={{{', '.join(map(repr, unused))}: ...}} matches no neural feature set of "
-            f"this model (its feature set: {feature!r})"
-        )
     return model
 
 

@@ -32,6 +32,7 @@ def audio_files(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
     Returns
     -------
     list of str
+        The files, in the order given (each folder's files sorted).
 
     Raises
     ------
@@ -333,6 +334,7 @@ def plot_timeline(
     Returns
     -------
     matplotlib.figure.Figure
+        One axes: a line per class, probability against the window centre.
 
     Examples
     --------
