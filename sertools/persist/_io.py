@@ -26,6 +26,7 @@ import copy
 import io
 import json
 import os
+import sys
 import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -290,13 +291,19 @@ def _walk(est: Any, fn: Any) -> Any:
     return fn(est)
 
 
+def _dnn_class() -> type | None:
+    """DNNClassifier if its module is imported (else no model holds one: torch stays unloaded)."""
+    module = sys.modules.get("sertools.models.dnn")
+    return getattr(module, "DNNClassifier", None)
+
+
 def _to_portable(est: Any) -> Any:
     from ..features._base import BaseEmbedder
-    from ..models.dnn import DNNClassifier
 
+    dnn = _dnn_class()
     if isinstance(est, BaseEmbedder):
         return _portable_embedder(est)
-    if isinstance(est, DNNClassifier) and "net_" in vars(est):
+    if dnn is not None and isinstance(est, dnn) and "net_" in vars(est):
         return _portable_dnn(est)
     return est
 
@@ -532,8 +539,8 @@ def _restore(
     check_models: bool,
 ) -> Any:
     from ..features._base import BaseEmbedder
-    from ..models.dnn import DNNClassifier
 
+    dnn = _dnn_class()
     feature = card.get("feature_set")
     takes_model = {
         name
@@ -566,7 +573,7 @@ def _restore(
             _restore_embedder(est, name, feature, models, used, model_dir, device, cache)
             if check_models and "device_" in vars(est):
                 _check_embedder_model(est)
-        elif isinstance(est, DNNClassifier) and _DNN_STATE in vars(est):
+        elif dnn is not None and isinstance(est, dnn) and _DNN_STATE in vars(est):
             _restore_dnn(est, device)
     return model
 
