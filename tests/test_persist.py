@@ -238,7 +238,8 @@ def test_not_a_model_file(tmp_path):
 
 def test_card_and_markdown(corpus, tmp_path):
     path = tmp_path / "m.skops"
-    train_model(corpus, feature="mfcc", classifier="svm", out=path)
+    pipe = train_model(corpus, feature="mfcc", classifier="svm", out=path, verbose=True)
+    assert pipe[0].verbose is True and load_model(path)[0].verbose is False  # training's only
     card = read_card(path)
     assert card["feature_set"] == "mfcc" and card["classifier"] == "svm"
     assert card["labels"] == ["angry", "happy", "neutral", "sad"]
@@ -300,6 +301,21 @@ def test_predict_keeps_good_files_beside_an_unreadable_one(corpus, wav_files, tm
     csv = pd.read_csv(out, keep_default_na=False)
     assert csv.error.ne("").tolist() == [False, True, False, False]
     assert csv.label[0] == table.label[0]
+
+
+def test_predict_shows_progress_on_a_terminal_only(corpus, wav_files, monkeypatch, capsys):
+    import io
+
+    pipe = train_model(corpus, feature="mfcc", classifier="svm")
+    predict_files(pipe, wav_files, verbose=True)  # not a terminal: no bar
+    assert "predict" not in capsys.readouterr().err
+    terminal = io.StringIO()
+    terminal.isatty = lambda: True
+    monkeypatch.setattr("sys.stderr", terminal)
+    predict_files(pipe, wav_files, verbose=True)
+    text = terminal.getvalue()
+    assert "predict:" in text and f"/{len(wav_files)} [" in text
+    assert "MFCCEmbedder" not in text  # the embedder's own bar (nested) stays hidden
 
 
 def test_predict_a_folder(corpus, wav_files, tmp_path):

@@ -237,6 +237,8 @@ def _portable_embedder(emb: Any) -> Any:
     changes: dict[str, Any] = {}
     if "cache" in params:  # a cache folder of this machine (live parameter)
         changes["cache"] = None
+    if params.get("verbose"):  # progress of the training run (live parameter)
+        changes["verbose"] = False
     for name in _PATH_PARAMS:
         if name not in params:
             continue
