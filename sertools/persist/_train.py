@@ -61,7 +61,13 @@ def resolve_corpus(corpus: Any, root: str | os.PathLike[str] | None = None) -> A
     if sep and not Path(text).exists():
         return load_corpus(name.strip(), path.strip())
     if Path(text).is_file():  # a manifest: the corpus loaders read it
-        return load_corpus(text)  # type: ignore[call-arg]
+        try:
+            return load_corpus(text)  # type: ignore[call-arg]
+        except TypeError as exc:  # a sertools whose load_corpus needs (name, root)
+            raise ParameterError(
+                f"corpus {text!r}: this sertools's load_corpus does not read manifest files "
+                f"({exc}); give 'NAME=PATH' or a corpus name with root="
+            ) from exc
     raise ParameterError(
         f"corpus {text!r}: expected 'NAME=PATH', a corpus name with root=, or a manifest file"
     )
