@@ -204,7 +204,7 @@ def test_ccc_equals_independent_references_on_random_data():
         for ref in (_ccc_reference(t.tolist(), p.tolist()), _ccc_numpy_cov(t, p)):
             worst = max(worst, abs(ours - ref))
         assert -1 <= ours <= 1
-    # measured: max |diff| 1.1e-16 over the 200 draws
+    # measured: max |diff| 3.3e-16 (plain sums) and 8.9e-16 (np.cov) over the 200 draws
     assert worst < 1e-12
 
 
