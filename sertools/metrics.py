@@ -311,7 +311,7 @@ def _average(scores: np.ndarray, multioutput: Any) -> float | np.ndarray:
 
 
 def ccc(y_true: Any, y_pred: Any, *, multioutput: Any = "uniform_average") -> float | np.ndarray:
-    """Lin's concordance correlation coefficient (CCC), one per output.
+    """Compute Lin's concordance correlation coefficient (CCC), one per output.
 
     .. math::
 
@@ -381,7 +381,7 @@ def ccc(y_true: Any, y_pred: Any, *, multioutput: Any = "uniform_average") -> fl
 def pearson_r(
     y_true: Any, y_pred: Any, *, multioutput: Any = "uniform_average"
 ) -> float | np.ndarray:
-    """Pearson's correlation coefficient between targets and predictions, one per output.
+    """Compute Pearson's correlation coefficient of targets and predictions, one per output.
 
     Where a column of ``y_true`` or ``y_pred`` is constant the correlation is
     undefined; it is reported as 1.0 when every prediction equals its target

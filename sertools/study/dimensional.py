@@ -153,7 +153,7 @@ def dimensional_targets(bunch: Any, tasks: Sequence[str]) -> np.ndarray:
     Returns
     -------
     ndarray of shape (n_clips, n_tasks)
-        float64 ratings.
+        The float64 ratings.
 
     Raises
     ------
@@ -456,7 +456,10 @@ def _spec(est: BaseEstimator) -> dict[str, Any]:
 class DimensionalResult:
     """Per-fold scores and out-of-fold predictions of a dimensional study.
 
-    Attributes
+    Built by :func:`run_dimensional`; the summary, tests, tables and reports
+    derive from the two tables.
+
+    Parameters
     ----------
     scores : pandas.DataFrame
         One row per fold: ``corpus, protocol, features, regressor, task, fold,
@@ -465,17 +468,29 @@ class DimensionalResult:
         One row per out-of-fold prediction: ``corpus, protocol, features,
         regressor, task, fold, clip`` (index in the corpus), ``speaker,
         y_true, y_pred``.
-    n_boot : int
+    n_boot : int, default=1000
         Bootstrap resamples of the confidence intervals.
-    random_state : int or None
+    random_state : int or None, default=0
         Seed of the bootstrap.
+
+    Examples
+    --------
+    >>> from sertools.datasets import make_synthetic_corpus
+    >>> from sertools.study.dimensional import run_dimensional
+    >>> result = run_dimensional({"syn": make_synthetic_corpus(n_per_class=6)}, n_boot=200)
+    >>> result.scores[["task", "fold", "n_test"]].head(2)
+          task  fold  n_test
+    0  arousal     0       4
+    1  arousal     1       4
+    >>> result.predictions.shape  # 24 clips, each predicted once
+    (24, 10)
     """
 
     scores: pd.DataFrame
     predictions: pd.DataFrame
     n_boot: int = 1000
     random_state: int | None = 0
-    _summary: pd.DataFrame | None = field(default=None, repr=False)
+    _summary: pd.DataFrame | None = field(default=None, init=False, repr=False)
 
     _CELL = ["corpus", "protocol", "features", "regressor", "task"]
 
@@ -552,6 +567,16 @@ class DimensionalResult:
         ParameterError
             If a coordinate set matches no cell or several, or the cells do not
             share their folds.
+
+        Examples
+        --------
+        >>> from sertools.datasets import make_synthetic_corpus
+        >>> from sertools.study.dimensional import run_dimensional
+        >>> result = run_dimensional(
+        ...     {"syn": make_synthetic_corpus(n_per_class=6)}, features=["mfcc", "mel"], n_boot=200
+        ... )
+        >>> sorted(result.compare({"features": "mfcc"}, {"features": "mel"}))
+        ['ccc_a', 'ccc_b', 'p', 't']
         """
         folds = []
         for name, coords in (("a", a), ("b", b)):
@@ -588,6 +613,14 @@ class DimensionalResult:
         pandas.DataFrame
             Cells ``"CCC [low, high]"`` (pooled CCC with its speaker-level
             95 % CI), with a ``mean`` column per task over the corpora.
+
+        Examples
+        --------
+        >>> from sertools.datasets import make_synthetic_corpus
+        >>> from sertools.study.dimensional import run_dimensional
+        >>> result = run_dimensional({"syn": make_synthetic_corpus(n_per_class=6)}, n_boot=200)
+        >>> list(result.table().columns)
+        ['arousal syn', 'arousal mean']
         """
         summary = self.summary()
         protocol = protocol or summary["protocol"].iloc[0]
@@ -611,8 +644,12 @@ class DimensionalResult:
         return text
 
     def write_reports(self, out: str | os.PathLike[str]) -> list[Path]:
-        """Write ``dimensional.md``, ``dimensional_scores.csv``, ``dimensional_summary.csv``
-        and a predicted-vs-true scatter ``scatter_<cell>.png`` per cell into ``out``.
+        """Write the tables, the CSV files and a predicted-vs-true scatter per cell.
+
+        Writes ``dimensional.md`` (the Table-II-style table per protocol and
+        every cell), ``dimensional_scores.csv`` (per fold),
+        ``dimensional_summary.csv`` (per cell) and ``scatter_<cell>.png``
+        (names made safe for the file system).
 
         Parameters
         ----------
@@ -623,6 +660,18 @@ class DimensionalResult:
         -------
         list of Path
             The files written.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from sertools.datasets import make_synthetic_corpus
+        >>> from sertools.study.dimensional import run_dimensional
+        >>> result = run_dimensional({"syn": make_synthetic_corpus(n_per_class=6)}, n_boot=200)
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> sorted(p.name for p in result.write_reports(tmp.name))
+        ['dimensional.md', 'dimensional_scores.csv', 'dimensional_summary.csv', \
+'scatter_syn_speaker_mfcc_svr_arousal.png']
+        >>> tmp.cleanup()
         """
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
@@ -720,6 +769,7 @@ def run_dimensional(
     Returns
     -------
     DimensionalResult
+        Per-fold scores and out-of-fold predictions of every cell.
 
     Raises
     ------
