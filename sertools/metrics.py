@@ -142,7 +142,8 @@ def check_labels(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
     ...     check_labels([0, 0, 1, 1], ["0", "0", "1", "1"])
     ... except ValueError as err:
     ...     print(err)
-    mix of label input types: y_true holds number labels (e.g. 0 at index 0), y_pred holds string labels (e.g. '0' at index 0); use one type for both
+    mix of label input types: y_true holds number labels (e.g. 0 at index 0),
+    y_pred holds string labels (e.g. '0' at index 0); use one type for both
     """
     y_true_in, y_pred_in = y_true, y_pred
     y_true = np.asarray(y_true)
@@ -165,10 +166,11 @@ def check_labels(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
     }
     seen = [(name, kind, where) for name, found in kinds.items() for kind, where in found.items()]
     if len({kind for _, kind, _ in seen}) > 1:
-        parts = [f"{name} holds {kind} labels (e.g. {label!r} at index {i})" for name, kind, (i, label) in seen]
-        raise ParameterError(
-            f"mix of label input types: {', '.join(parts)}; use one type for both"
-        )
+        parts = [
+            f"{name} holds {kind} labels (e.g. {label!r} at index {i})"
+            for name, kind, (i, label) in seen
+        ]
+        raise ParameterError(f"mix of label input types: {', '.join(parts)}; use one type for both")
     return y_true, y_pred
 
 
@@ -336,7 +338,7 @@ def ccc(y_true: Any, y_pred: Any, *, multioutput: Any = "uniform_average") -> fl
         True ratings (e.g. arousal, valence, dominance columns).
     y_pred : array-like of the same shape
         Predictions.
-    multioutput : {"uniform_average", "raw_values"} or array-like of shape (n_outputs,), default="uniform_average"
+    multioutput : {"uniform_average", "raw_values"} or array-like, default="uniform_average"
         ``"raw_values"`` returns one CCC per output; ``"uniform_average"`` their
         mean; an array, their weighted mean.
 
@@ -393,7 +395,7 @@ def pearson_r(
         True ratings.
     y_pred : array-like of the same shape
         Predictions.
-    multioutput : {"uniform_average", "raw_values"} or array-like of shape (n_outputs,), default="uniform_average"
+    multioutput : {"uniform_average", "raw_values"} or array-like, default="uniform_average"
         As for :func:`ccc`.
 
     Returns
@@ -432,7 +434,7 @@ def mae(y_true: Any, y_pred: Any, *, multioutput: Any = "uniform_average") -> fl
         True ratings.
     y_pred : array-like of the same shape
         Predictions.
-    multioutput : {"uniform_average", "raw_values"} or array-like of shape (n_outputs,), default="uniform_average"
+    multioutput : {"uniform_average", "raw_values"} or array-like, default="uniform_average"
         As for :func:`ccc`.
 
     Returns

@@ -12,8 +12,8 @@ import sklearn.metrics
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.dummy import DummyClassifier
-from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.linear_model import LinearRegression
+from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import cross_val_predict, cross_validate
 
 import sertools
@@ -133,9 +133,21 @@ def test_mixed_label_types_raise(func, y_true, y_pred, message):
 @pytest.mark.parametrize(
     ("y_true", "y_pred", "message"),
     [
-        (np.array([0.0, np.nan, 1.0, 1.0]), [0.0, 0.0, 1.0, 1.0], r"^y_true holds a missing label \(NaN\) at index 1"),
-        ([0.0, 0.0, 1.0, 1.0], np.array([0.0, 1.0, np.nan, 1.0]), r"^y_pred holds a missing label \(NaN\) at index 2"),
-        ([0.0, 0.0, 1.0, 1.0], [0.0, 1.0, np.nan, 1.0], r"^y_pred holds a missing label \(nan\) at index 2"),
+        (
+            np.array([0.0, np.nan, 1.0, 1.0]),
+            [0.0, 0.0, 1.0, 1.0],
+            r"^y_true holds a missing label \(NaN\) at index 1",
+        ),
+        (
+            [0.0, 0.0, 1.0, 1.0],
+            np.array([0.0, 1.0, np.nan, 1.0]),
+            r"^y_pred holds a missing label \(NaN\) at index 2",
+        ),
+        (
+            [0.0, 0.0, 1.0, 1.0],
+            [0.0, 1.0, np.nan, 1.0],
+            r"^y_pred holds a missing label \(nan\) at index 2",
+        ),
         (["a", None, "b"], ["a", "a", "b"], r"^y_true holds a missing label \(None\) at index 1"),
         (["a", "b", "b"], ["a", "b", np.nan], r"^y_pred holds a missing label \(nan\) at index 2"),
         (["a", "b", "b"], ["a", "b", pd.NA], r"^y_pred holds a missing label \(<NA>\) at index 2"),
@@ -196,7 +208,7 @@ def _ccc_numpy_cov(t: np.ndarray, p: np.ndarray) -> float:
 def test_ccc_equals_independent_references_on_random_data():
     rng = np.random.default_rng(0)
     worst = 0.0
-    for trial in range(200):
+    for _ in range(200):
         n = int(rng.integers(2, 300))
         t = rng.normal(rng.uniform(-3, 3), rng.uniform(0.1, 5), n)
         p = rng.uniform(-1, 1) * t + rng.normal(rng.uniform(-2, 2), rng.uniform(0.01, 3), n)
@@ -235,15 +247,21 @@ def test_ccc_multioutput():
     raw = ccc(t, p, multioutput="raw_values")
     assert raw.shape == (3,)
     for j in range(3):
-        assert raw[j] == pytest.approx(_ccc_reference(t[:, j].tolist(), p[:, j].tolist()), abs=1e-12)
+        assert raw[j] == pytest.approx(
+            _ccc_reference(t[:, j].tolist(), p[:, j].tolist()), abs=1e-12
+        )
     assert raw[0] > raw[1] > raw[2]
     assert ccc(t, p) == pytest.approx(raw.mean(), abs=1e-15)
     assert ccc(t, p, multioutput=[1, 0, 0]) == pytest.approx(raw[0], abs=1e-15)
     assert ccc(t[:, 0], p[:, 0], multioutput="raw_values").shape == (1,)
-    np.testing.assert_allclose(pearson_r(t, p, multioutput="raw_values")[0],
-                               scipy.stats.pearsonr(t[:, 0], p[:, 0])[0], atol=1e-12)
-    np.testing.assert_allclose(mae(t, p, multioutput="raw_values"),
-                               np.abs(t - p).mean(axis=0), atol=1e-15)
+    np.testing.assert_allclose(
+        pearson_r(t, p, multioutput="raw_values")[0],
+        scipy.stats.pearsonr(t[:, 0], p[:, 0])[0],
+        atol=1e-12,
+    )
+    np.testing.assert_allclose(
+        mae(t, p, multioutput="raw_values"), np.abs(t - p).mean(axis=0), atol=1e-15
+    )
     with pytest.raises(ParameterError, match="multioutput must be 'raw_values'"):
         ccc(t, p, multioutput="variance_weighted")
     with pytest.raises(ParameterError, match="multioutput weights must be 3 finite"):
@@ -266,9 +284,13 @@ def test_ccc_degenerate_columns():
 
 @pytest.mark.parametrize("func", [ccc, pearson_r, mae])
 def test_regression_metric_errors(func):
-    with pytest.raises(ParameterError, match=r"^y_true holds a non-finite value \(nan\) at index 1"):
+    with pytest.raises(
+        ParameterError, match=r"^y_true holds a non-finite value \(nan\) at index 1"
+    ):
         func([1.0, np.nan, 2.0], [1.0, 2.0, 3.0])
-    with pytest.raises(ParameterError, match=r"^y_pred holds a non-finite value \(inf\) at index 2"):
+    with pytest.raises(
+        ParameterError, match=r"^y_pred holds a non-finite value \(inf\) at index 2"
+    ):
         func([1.0, 2.0, 3.0], [1.0, 2.0, np.inf])
     with pytest.raises(ParameterError, match=r"non-finite value \(-inf\) at index \(1, 0\)"):
         func([[1.0], [2.0]], [[1.0], [-np.inf]])
@@ -294,7 +316,9 @@ def test_regression_scorers_in_cross_validate():
     pred = cross_val_predict(LinearRegression(), X, y, cv=3)
     folds = [slice(0, 30), slice(30, 60), slice(60, 90)]
     np.testing.assert_allclose(res["test_ccc"], [ccc(y[f], pred[f]) for f in folds], atol=1e-12)
-    np.testing.assert_allclose(res["test_neg_mae"], [-mae(y[f], pred[f]) for f in folds], atol=1e-12)
+    np.testing.assert_allclose(
+        res["test_neg_mae"], [-mae(y[f], pred[f]) for f in folds], atol=1e-12
+    )
     # multi-output targets: the scorer averages the columns
     Y = np.column_stack([y, -y])
     model = LinearRegression().fit(X, Y)

@@ -40,7 +40,7 @@ def test_moment_sums_give_the_ccc():
     for _ in range(20):
         t = rng.normal(3, 1, 80)
         p = 0.7 * t + rng.normal(1, 0.5, 80)
-        sums, n_g = _moments(t, p, rng.integers(0, 7, 80))
+        sums, _ = _moments(t, p, rng.integers(0, 7, 80))
         assert abs(_ccc_from_sums(sums.sum(axis=0)) - ccc(t, p)) < 1e-12
 
 
@@ -81,7 +81,7 @@ def test_cluster_bootstrap_ccc_errors():
 def test_dimensional_targets(corpus):
     Y = dimensional_targets(corpus, ["valence", "arousal"])
     np.testing.assert_array_equal(Y, np.column_stack([corpus.valence, corpus.arousal]))
-    with pytest.raises(ParameterError, match="unknown dimensional task.*'joy'"):
+    with pytest.raises(ParameterError, match=r"unknown dimensional task.*'joy'"):
         dimensional_targets(corpus, ["joy"])
     with pytest.raises(ParameterError, match="synthetic has no 'dominance' field"):
         dimensional_targets({"corpus": "synthetic", "arousal": [1.0]}, ["dominance"])
@@ -100,7 +100,7 @@ def test_make_regressor():
     if hasattr(models, "DNNRegressor"):  # helper "models"' DNNRegressor, once merged
         assert type(make_regressor("dnn", random_state=3)).__name__ == "DNNRegressor"
     else:
-        with pytest.raises(ParameterError, match="needs sertools.models.DNNRegressor"):
+        with pytest.raises(ParameterError, match=r"needs sertools\.models\.DNNRegressor"):
             make_regressor("dnn")
 
 
@@ -131,7 +131,9 @@ def test_synthetic_arousal_is_learned_with_a_speaker_level_ci():
     # measured: leave-one-speaker-out, pooled CCC 0.863 [0.796, 0.905], fold mean 0.820
     assert row["protocol"] == "speaker" and row["n_folds"] == 6
     assert row["ccc_low"] > 0.6 and row["ccc_low"] < row["ccc"] < row["ccc_high"]
-    assert row["ccc"] == pytest.approx(ccc(result.predictions["y_true"], result.predictions["y_pred"]))
+    assert row["ccc"] == pytest.approx(
+        ccc(result.predictions["y_true"], result.predictions["y_pred"])
+    )
 
 
 def test_store_reads_cells_back_and_changes_make_new_cells(corpus, tmp_path):
@@ -144,7 +146,9 @@ def test_store_reads_cells_back_and_changes_make_new_cells(corpus, tmp_path):
     )
     assert lines[0].startswith("syn / speaker / mfcc / svr / arousal: CCC ")
     assert lines[1] == "syn / speaker / mfcc / svr / arousal: read back"
-    pd.testing.assert_frame_equal(first.scores.drop(columns="fit_time"), again.scores.drop(columns="fit_time"))
+    pd.testing.assert_frame_equal(
+        first.scores.drop(columns="fit_time"), again.scores.drop(columns="fit_time")
+    )
     pd.testing.assert_frame_equal(first.predictions, again.predictions)
     # another regressor parameter or other ratings: new cells, never the old result
     run_dimensional(

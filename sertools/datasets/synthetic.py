@@ -510,9 +510,7 @@ def make_synthetic_corpus(
     # rater noise from its own stream, drawn last: the waveforms and every other
     # field are those of the corpus without ratings (same seed, same clips)
     raters = np.random.RandomState(rng.randint(2**31 - 1))
-    ratings = np.clip(
-        np.array(heard) + raters.normal(0, _RATER_SD, (n_clips, 3)), 1.0, 5.0
-    )
+    ratings = np.clip(np.array(heard) + raters.normal(0, _RATER_SD, (n_clips, 3)), 1.0, 5.0)
     for row, (arousal, valence, dominance) in zip(rows, ratings, strict=True):
         row.update(arousal=arousal, valence=valence, dominance=dominance)
     frame = pd.DataFrame.from_records([rows[i] for i in order])

@@ -128,7 +128,9 @@ def make_regressor(name: str, *, random_state: int | None = 0, **params: Any) ->
         unknown = [k for k in full if k not in valid]
         if unknown:
             shown = sorted(
-                k.removeprefix(prefix) for k in valid if k.startswith(prefix) and "__" not in k[len(prefix) :]
+                k.removeprefix(prefix)
+                for k in valid
+                if k.startswith(prefix) and "__" not in k[len(prefix) :]
             )
             raise ParameterError(
                 f"regressor {name!r} does not take "
@@ -175,6 +177,7 @@ def dimensional_targets(bunch: Any, tasks: Sequence[str]) -> np.ndarray:
             f"unknown dimensional task(s) {', '.join(map(repr, unknown)) or '(none given)'}; "
             f"expected names from {', '.join(DIMENSIONS)}"
         )
+
     def field(name: str) -> Any:
         return bunch.get(name) if isinstance(bunch, Mapping) else getattr(bunch, name, None)
 
@@ -274,7 +277,8 @@ def cluster_bootstrap_ccc(
     >>> from sertools.study.dimensional import cluster_bootstrap_ccc
     >>> rng = np.random.default_rng(0)
     >>> y = rng.normal(size=120)
-    >>> value, low, high = cluster_bootstrap_ccc(y, y + rng.normal(0, 0.5, 120), np.repeat(range(12), 10))
+    >>> speakers = np.repeat(np.arange(12), 10)
+    >>> value, low, high = cluster_bootstrap_ccc(y, y + rng.normal(0, 0.5, 120), speakers)
     >>> bool(low < value < high), round(value, 2)
     (True, 0.86)
     """
@@ -589,7 +593,8 @@ class DimensionalResult:
             cells = rows[self._CELL].drop_duplicates()
             if len(cells) != 1:
                 raise ParameterError(
-                    f"cell {name} = {dict(coords)} matches {len(cells)} cells; give more coordinates"
+                    f"cell {name} = {dict(coords)} matches {len(cells)} cells; "
+                    "give more coordinates"
                 )
             folds.append(rows.sort_values("fold"))
         fa, fb = folds
@@ -634,7 +639,8 @@ class DimensionalResult:
                 ["features", "regressor"]
             )
             text[f"{task} {corpus}"] = [
-                f"{row.loc[i, 'ccc']:.3f} [{row.loc[i, 'ccc_low']:.3f}, {row.loc[i, 'ccc_high']:.3f}]"
+                f"{row.loc[i, 'ccc']:.3f} "
+                f"[{row.loc[i, 'ccc_low']:.3f}, {row.loc[i, 'ccc_high']:.3f}]"
                 if i in row.index
                 else "—"
                 for i in table.index
@@ -877,7 +883,8 @@ def run_dimensional(
 def _run_cell(F: np.ndarray, y: np.ndarray, folds: list, est: BaseEstimator) -> dict[str, Any]:
     """Fit and score one cell on its folds; a JSON-able record."""
     record: dict[str, list] = {
-        k: [] for k in ("n_train", "n_test", "ccc", "r", "mae", "fit_time", "clip", "fold", "y_pred")
+        k: []
+        for k in ("n_train", "n_test", "ccc", "r", "mae", "fit_time", "clip", "fold", "y_pred")
     }
     for j, (train, test) in enumerate(folds):
         model = clone(est)
