@@ -603,7 +603,7 @@ class DimensionalResult:
         t, p = corrected_resampled_ttest(
             fa["ccc"].to_numpy(), fb["ccc"].to_numpy(), n_train=fa["n_train"], n_test=fa["n_test"]
         )
-        return {"ccc_a": fa["ccc"].mean(), "ccc_b": fb["ccc"].mean(), "t": t, "p": p}
+        return {"ccc_a": float(fa["ccc"].mean()), "ccc_b": float(fb["ccc"].mean()), "t": t, "p": p}
 
     def table(self, *, protocol: str | None = None) -> pd.DataFrame:
         """Table II for dimensions: rows features x regressor, columns corpus x task.
