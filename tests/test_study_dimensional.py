@@ -95,13 +95,17 @@ def test_make_regressor():
     assert svr.named_steps["svr"].C == 3.0
     with pytest.raises(ParameterError, match="regressor 'svr' does not take 'Q'; valid"):
         make_regressor("svr", Q=1)
-    with pytest.raises(ParameterError, match="unknown regressor 'svc'; expected one of svr, dnn"):
+    with pytest.raises(
+        ParameterError, match="unknown regressor 'svc'; expected one of svr, dnn-regressor"
+    ):
         make_regressor("svc")
+    with pytest.raises(ParameterError, match="unknown regressor 'svm'"):
+        make_regressor("svm")  # a classifier of the catalogue, not a regressor
     if hasattr(models, "DNNRegressor"):  # helper "models"' DNNRegressor, once merged
-        assert type(make_regressor("dnn", random_state=3)).__name__ == "DNNRegressor"
+        assert type(make_regressor("dnn-regressor", random_state=3)).__name__ == "DNNRegressor"
     else:
         with pytest.raises(ParameterError, match=r"needs sertools\.models\.DNNRegressor"):
-            make_regressor("dnn")
+            make_regressor("dnn-regressor")
 
 
 # --- the study --------------------------------------------------------------------
@@ -197,11 +201,19 @@ def test_compare_is_the_corrected_t_test_on_fold_cccs(corpus):
 
 def test_protocols(corpus):
     result = run_dimensional(
-        {"syn": corpus}, tasks=["dominance"], protocols=["kfold", "loso"], n_splits=3, n_boot=100
+        {"syn": corpus},
+        tasks=["dominance"],
+        protocols=["paper", "loso", "speaker-kfold"],
+        n_splits=3,
+        n_boot=100,
     )
-    assert result.scores.groupby("protocol")["fold"].count().to_dict() == {"kfold": 3, "loso": 6}
-    with pytest.raises(ParameterError, match="unknown protocol 'paper'"):
-        run_dimensional({"syn": corpus}, protocols=["paper"])
+    assert result.scores.groupby("protocol")["fold"].count().to_dict() == {
+        "loso": 6,
+        "paper": 3,
+        "speaker-kfold": 3,
+    }
+    with pytest.raises(ParameterError, match="unknown protocol 'kfold'"):
+        run_dimensional({"syn": corpus}, protocols=["kfold"])
     with pytest.raises(ParameterError, match="protocol 'predefined' needs a corpus with a split"):
         run_dimensional({"syn": corpus}, protocols=["predefined"])
     with pytest.raises(ParameterError, match="unknown dimensional task"):

@@ -3,8 +3,9 @@
 The dimensional counterpart of the categorical study, cell by cell:
 
 * :func:`make_regressor` builds a named regressor of :data:`REGRESSORS` (``svr``:
-  standardised features + ``SVR``, the classical baseline; ``dnn``:
-  :class:`sertools.models.DNNRegressor`, imported on first use);
+  standardised features + ``SVR``, the classical baseline; ``dnn-regressor``:
+  :class:`sertools.models.DNNRegressor`, imported on first use), the
+  ``"regression"`` entries of the study's catalogue;
 * :func:`dimensional_targets` reads the ``arousal`` / ``valence`` / ``dominance``
   fields of a corpus Bunch;
 * :func:`cluster_bootstrap_ccc` gives a CCC with its speaker-level (cluster)
@@ -38,9 +39,12 @@ from sklearn.model_selection import GroupKFold, KFold, LeaveOneGroupOut
 from .._exceptions import ParameterError
 from ..metrics import ccc, mae, pearson_r
 from ._store import CellStore, _safe, atomic_write_text, fingerprint
+from .catalogue import ESTIMATORS, REGRESSORS, _route_params, make_embedder
+from .execute import extract_features
 from .stats import corrected_resampled_ttest
 
 __all__ = [
+    "DIMENSIONAL_PROTOCOLS",
     "DIMENSIONS",
     "REGRESSORS",
     "DimensionalResult",
@@ -54,19 +58,15 @@ __all__ = [
 #: dimensional tasks: the Bunch field of each
 DIMENSIONS = ("arousal", "valence", "dominance")
 
-#: regressor name -> description (see :func:`make_regressor`)
-REGRESSORS: dict[str, str] = {
-    "svr": "StandardScaler + SVR(C=1, gamma='scale'), the classical baseline",
-    "dnn": "DNNRegressor(), the paper's 4-layer network as a regressor (sertools.models)",
-}
-
 #: dimensional protocol name -> description (see :func:`run_dimensional`)
 DIMENSIONAL_PROTOCOLS: dict[str, str] = {
-    "kfold": "shuffled, seeded n_splits-fold CV (speakers on both sides)",
+    "paper": "shuffled, seeded n_splits-fold CV, speakers on both sides (the paper's protocol; "
+    "not stratified: the targets are continuous)",
     "speaker": "speaker-independent: leave-one-speaker-out up to 12 speakers, else speaker "
     "n_splits-fold; leave-one-session-out on IEMOCAP",
     "loso": "leave-one-speaker-out",
     "session": "leave-one-session-out (IEMOCAP)",
+    "speaker-kfold": "speaker-grouped n_splits-fold",
     "predefined": "the corpus's own train/test partition (MSP-Podcast: Train -> Test1)",
 }
 
@@ -76,9 +76,11 @@ def make_regressor(name: str, *, random_state: int | None = 0, **params: Any) ->
 
     Parameters
     ----------
-    name : {"svr", "dnn"}
+    name : {"svr", "dnn-regressor"}
+        A name of :data:`REGRESSORS` (the ``"regression"`` entries of the
+        study's catalogue, :data:`sertools.study.catalogue.ESTIMATORS`):
         ``svr``: ``make_pipeline(StandardScaler(), SVR())`` (the classical
-        baseline; ``params`` go to the ``SVR`` step); ``dnn``:
+        baseline; ``params`` go to the ``SVR`` step); ``dnn-regressor``:
         :class:`sertools.models.DNNRegressor` (imported on first use).
     random_state : int or None, default=0
         Seed of the DNN.
@@ -93,8 +95,8 @@ def make_regressor(name: str, *, random_state: int | None = 0, **params: Any) ->
     Raises
     ------
     ParameterError
-        For an unknown name or parameter, or ``"dnn"`` where this sertools has
-        no ``DNNRegressor``.
+        For an unknown name or parameter, or ``"dnn-regressor"`` where this
+        sertools has no ``DNNRegressor``.
 
     Examples
     --------
@@ -102,26 +104,11 @@ def make_regressor(name: str, *, random_state: int | None = 0, **params: Any) ->
     >>> make_regressor("svr", C=10)
     Pipeline(steps=[('standardscaler', StandardScaler()), ('svr', SVR(C=10))])
     """
-    if name == "svr":
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-        from sklearn.svm import SVR
-
-        est: BaseEstimator = make_pipeline(StandardScaler(), SVR())
-        prefix = "svr__"
-    elif name == "dnn":
-        from .. import models
-
-        cls = getattr(models, "DNNRegressor", None)
-        if cls is None:
-            raise ParameterError(
-                "regressor 'dnn' needs sertools.models.DNNRegressor, which this version of "
-                "sertools does not have; use 'svr'"
-            )
-        est = cls(random_state=random_state)
-        prefix = ""
-    else:
+    spec = ESTIMATORS.get(name)
+    if spec is None or spec.task != "regression":
         raise ParameterError(f"unknown regressor {name!r}; expected one of {', '.join(REGRESSORS)}")
+    est = spec.build(random_state)
+    prefix = spec.param_prefix
     if params:
         full = {f"{prefix}{k}": v for k, v in params.items()}
         valid = est.get_params(deep=bool(prefix))
@@ -408,7 +395,7 @@ def _as_dim_corpus(name: str, value: Any, tasks: Sequence[str]) -> _DimCorpus:
 def _dim_splits(corpus: _DimCorpus, protocol: str, *, n_splits: int, seed: int | None) -> list:
     n = len(corpus.X)
     index = np.zeros((n, 1))
-    if protocol == "kfold":
+    if protocol == "paper":
         cv = KFold(n_splits=n_splits, shuffle=True, random_state=seed)
         return list(cv.split(index))
     if protocol == "predefined":
@@ -437,7 +424,7 @@ def _dim_splits(corpus: _DimCorpus, protocol: str, *, n_splits: int, seed: int |
     n_spk = np.unique(corpus.groups).size
     if n_spk < 2:
         raise ParameterError(f"protocol {protocol!r} needs 2 or more speakers, got {n_spk}")
-    if protocol == "loso" or n_spk <= 12:
+    if protocol == "loso" or (protocol == "speaker" and n_spk <= 12):
         return list(LeaveOneGroupOut().split(index, groups=corpus.groups))
     return list(GroupKFold(n_splits=min(n_splits, n_spk)).split(index, groups=corpus.groups))
 
@@ -750,13 +737,16 @@ def run_dimensional(
     regressors : sequence of str or mapping of str -> estimator, default=("svr",)
         Names from :data:`REGRESSORS` or ready regressors.
     protocols : sequence of str, default=("speaker",)
-        Names from ``DIMENSIONAL_PROTOCOLS``: ``"speaker"`` (speaker-independent),
-        ``"loso"``, ``"session"``, ``"kfold"`` (shuffled, seeded) or
+        Names from :data:`DIMENSIONAL_PROTOCOLS` (those of the categorical
+        study, plus ``"predefined"``): ``"speaker"`` (speaker-independent),
+        ``"loso"``, ``"session"``, ``"speaker-kfold"``, ``"paper"`` (shuffled,
+        seeded k-fold; not stratified, the targets are continuous) or
         ``"predefined"`` (the corpus's own partition).
     n_splits : int, default=5
-        Folds of ``"kfold"`` and of speaker k-fold.
+        Folds of ``"paper"`` and of speaker k-fold.
     embedder_params : mapping, optional
-        Parameters given to every embedder built by name.
+        Parameters for the embedders built by name; each key goes to the
+        feature sets that take it (as in :func:`sertools.study.run_study`).
     store : str or path-like, optional
         Folder of finished cells (one JSON file each): a re-run reads them
         back instead of fitting again; a changed clip, rating, fold or
@@ -793,15 +783,14 @@ def run_dimensional(
     >>> row["task"], bool(row["ccc_low"] < row["ccc"] < row["ccc_high"]), bool(row["ccc"] > 0.5)
     ('arousal', True, True)
     """
-    from ._run import extract_features, make_embedder
-
     say = progress if callable(progress) else (print if progress else (lambda _msg: None))
     tasks = list(tasks)
     dimensional_targets({t: np.zeros(2) for t in DIMENSIONS}, tasks)  # names first
     if isinstance(features, Mapping):
         embedders = dict(features)
     else:
-        embedders = {f: make_embedder(f, **(embedder_params or {})) for f in features}
+        routed = _route_params(list(features), embedder_params or {})
+        embedders = {f: make_embedder(f, **routed[f]) for f in features}
     if isinstance(regressors, Mapping):
         estimators = dict(regressors)
     else:
