@@ -16,9 +16,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sklearn.base import BaseEstimator
 
 from ._store import CellStore
+from .audits import plan_audits
 from .catalogue import (
     CLASSIFIERS,
     FEATURE_SETS,
@@ -204,10 +206,18 @@ def run_study(
     executor.prepare(keep_going=keep_going)
     executor.run_cells()
     executor.run_cross()
-    return assemble(
+    result = assemble(
         plan.cell_keys(),
         plan.done,
         plan.failures,
         executor.cross_rows,
         executor.cross_predictions,
     )
+    # the leak audit of every fold set, and clip columns for per-group UAR (reports only)
+    result.fold_audits = plan_audits(plan)
+    result.clip_metadata = {
+        name: {"gender": np.asarray(c.bunch.gender)}
+        for name, c in plan.corpora.items()
+        if getattr(c.bunch, "gender", None) is not None
+    }
+    return result
