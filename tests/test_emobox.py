@@ -68,8 +68,10 @@ def test_fake_emobox_maps_keys_labels_paths_and_says_so(fake_emobox) -> None:
     [message] = [str(w.message) for w in record if "EmoBox emodb" in str(w.message)]
     assert "'boredem' is EmoBox's spelling of 'boredom'" in message
     assert "label_map.json spells the key 'Neutral': matched ignoring case" in message
-    assert "fold_1: 2 train files list the same 3 clips" in message
-    assert "audio/label" in message and "wav/emo" in message
+    assert "1 fold sides have several files listing the same clips" in message
+    assert "fold_1 train: emodb_train_fold_1.jsonl = emodb_train_fold1.jsonl (3 clips)" in message
+    assert "audio/label (1 files, e.g. emodb_train_fold1.jsonl)" in message and "wav/emo" in message
+    assert "'anger' is" not in message  # an ordinary word, not a misspelling
     assert "downloads/emodb/<rest>" in message and "5 of 6 found" in message
     assert "1 of the 6 clips EmoBox lists for emodb are not under" in message
     assert "neutral 1" in message

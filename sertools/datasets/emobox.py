@@ -46,6 +46,13 @@ EMOBOX_RESULTS: dict[str, dict[str, Any]] = {
 _PATH_KEYS = ("wav", "audio", "path", "file")
 _LABEL_KEYS = ("emo", "label", "emotion")
 _LABEL_FILES = ("label_map.json", "label_dict.json")
+_DUPLICATE_FILES = "same clips in several files: "
+#: emotion words used as codes; a code close to a shared label but not one of these is
+#: reported as a misspelling (EmoBox's EMODB "boredem")
+_WORDS = frozenset(
+    "anger angry happiness happy joy sadness sad fear fearful disgust disgusted surprise "
+    "surprised neutral calm boredom bored excited frustrated contempt".split()
+)
 
 
 def emobox_reference(corpus: str) -> dict[str, Any] | None:
@@ -143,8 +150,8 @@ def _read_side(
             )
     if len(files) > 1:
         notes.append(
-            f"fold_{fold}: {len(files)} {side} files list the same {len(contents[0])} clips "
-            f"({', '.join(p.name for p in files)}); read {files[0].name}"
+            f"{_DUPLICATE_FILES}fold_{fold} {side}: {' = '.join(p.name for p in files)} "
+            f"({len(contents[0])} clips)"
         )
     return contents[0]
 
@@ -196,7 +203,7 @@ def _labels(
         if label_map is not None and emobox_class in label_map:
             target = str(label_map[emobox_class])
         close = difflib.get_close_matches(code.lower(), LABELS, n=1, cutoff=0.8)
-        if code.lower() not in LABELS and close and close[0] == target and len(code) > 3:
+        if code.lower() not in _WORDS and close and close[0] == target:
             how += f"; {code!r} is EmoBox's spelling of {close[0]!r}"
             irregular = True
         mapping[code] = target
@@ -267,10 +274,25 @@ def _read_metadata(
                 f"EmoBox {name} fold_{number}: {len(both)} clip(s) in both train and test"
             )
     spellings = sorted({(p, lk) for (_, p, lk) in keys_used})
-    irregular = len(spellings) > 1 or any("files list the same" in n for n in notes)
+    duplicates = [n.removeprefix(_DUPLICATE_FILES) for n in notes if n.startswith(_DUPLICATE_FILES)]
+    notes = [n for n in notes if not n.startswith(_DUPLICATE_FILES)]
+    if duplicates:
+        notes.append(
+            f"{len(duplicates)} fold sides have several files listing the same clips; the "
+            f"first named is read ({'; '.join(duplicates[:2])}"
+            + (f"; ... {len(duplicates) - 2} more)" if len(duplicates) > 2 else ")")
+        )
+    irregular = len(spellings) > 1 or bool(duplicates)
     if len(spellings) > 1:
-        by_file = sorted({f"{f}: {p}/{lk}" for (f, p, lk) in keys_used})
-        notes.append("record keys differ between files (" + "; ".join(by_file) + ")")
+        files_by_keys: dict[str, list[str]] = {}
+        for f, pk, lk in sorted(keys_used):
+            files_by_keys.setdefault(f"{pk}/{lk}", []).append(f)
+        notes.append(
+            "records name their path/label keys "
+            + " or ".join(
+                f"{keys} ({len(fs)} files, e.g. {fs[0]})" for keys, fs in files_by_keys.items()
+            )
+        )
 
     codes = [c["code"] for c in clips.values()]
     mapping, odd_labels = _labels(codes, folder, label_map, notes)
