@@ -71,8 +71,8 @@ def _corpora(args: argparse.Namespace) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, path in pairs.items():
         try:
-            manifest = is_manifest(path) and name.lower() not in CORPORA
-            canon = name if manifest else canonical_corpus_name(name)
+            unknown_manifest = is_manifest(path) and name.lower() not in CORPORA
+            canon = name if unknown_manifest else canonical_corpus_name(name)
         except Exception as exc:
             raise _UsageError(str(exc)) from exc
         if canon in out:

@@ -111,6 +111,7 @@ def test_load_corpus_takes_a_manifest(clips: Path) -> None:
     (clips / "m.csv").write_text("file,label\naudio/a.wav,angry\naudio/b.wav,sad\n")
     assert load_corpus(str(clips / "m.csv")).corpus == "m"
     assert load_corpus("mydata", clips / "m.csv").corpus == "mydata"
+    assert load_corpus("CREMA-D", clips / "m.csv").corpus == "cremad"  # a known name
     with pytest.raises(ParameterError, match="unknown corpus 'mydata'"):
         load_corpus("mydata", clips)  # a folder still needs a known corpus
 

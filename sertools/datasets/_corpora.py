@@ -120,7 +120,7 @@ def load_corpus(name: str, root: str | os.PathLike[str] | None = None, **kwargs:
         Corpus root, as for the corpus's loader, or a manifest file
         (``.csv``, ``.tsv``, ``.jsonl``; see
         :func:`~sertools.datasets.load_manifest`), which is loaded under
-        ``name`` whatever the name.
+        ``name`` (a known corpus's canonical name, or the name as given).
     **kwargs
         Keyword options of that loader (``strict``, ``load_audio``,
         ``return_X_y``, ``calm_as_neutral``, ``audio_root``, ...).
@@ -147,9 +147,10 @@ def load_corpus(name: str, root: str | os.PathLike[str] | None = None, **kwargs:
     if root is None and is_manifest(name):
         name, root, loader = Path(name).stem, name, load_manifest
         kwargs.setdefault("name", name)
-    elif is_manifest(root) and str(name).lower() not in CORPORA:
+    elif is_manifest(root):  # under the corpus's canonical name when it is a known one
         loader = load_manifest
-        kwargs.setdefault("name", str(name))
+        known = str(name).lower() in CORPORA
+        kwargs.setdefault("name", canonical_corpus_name(name) if known else str(name))
     elif root is None:
         raise ParameterError(f"load_corpus({name!r}) needs the corpus root")
     else:
