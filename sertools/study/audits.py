@@ -34,7 +34,8 @@ def plan_audits(plan: Any) -> dict[tuple[str, str], Any]:
     -------
     dict of (corpus, protocol) -> FoldAudit
         Speakers are the corpus's groups; texts its spec's text column when
-        the corpus is a named one loaded from disk.
+        the corpus is a named one loaded from disk. A fold set that cannot be
+        audited (clips without a length) is left out.
 
     Examples
     --------
@@ -51,7 +52,10 @@ def plan_audits(plan: Any) -> dict[tuple[str, str], Any]:
         spec = CORPUS_SPECS.get(str(getattr(corpus.bunch, "corpus", "")))
         if frame is not None and spec is not None and spec.text_field in frame:
             texts = frame[spec.text_field].to_numpy()
-        out[cname, pname] = audit_folds(folds, corpus.X, corpus.y, corpus.groups, texts=texts)
+        try:  # informational: a fold set that cannot be audited is left out, never fatal
+            out[cname, pname] = audit_folds(folds, corpus.X, corpus.y, corpus.groups, texts=texts)
+        except Exception:
+            continue
     return out
 
 
