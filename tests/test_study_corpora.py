@@ -107,3 +107,35 @@ def test_emobox_protocol_needs_the_root(tmp_path: Path, capsys) -> None:
     )
     assert code == 2
     assert "--protocol emobox needs --emobox-root" in capsys.readouterr().err
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_real_emovo_with_emobox_folds_in_a_study(emovo_root: Path) -> None:
+    """Done-when: EmoBox's EMOVO folds run in a study; one speaker per fold, so the
+    cells equal leave-one-speaker-out's, fold for fold (in EmoBox's fold order)."""
+    import os
+
+    import numpy as np
+
+    from sertools.datasets import load_emobox
+    from sertools.study import run_study
+
+    emobox = Path(os.environ["SERTOOLS_TEST_DATA"]) / "emobox"
+    bunch = load_emobox("emovo", emobox, emovo_root)
+    result = run_study(
+        {"emovo": bunch}, features=["mfcc"], classifiers=["svm-scaled"],
+        protocols=["emobox", "loso"],
+    )  # fmt: skip
+    s = result.scores
+    by_speaker = {}
+    for proto in ("emobox", "loso"):
+        p = result.predictions[result.predictions.protocol == proto]
+        for fold, uar in zip(s[s.protocol == proto].fold, s[s.protocol == proto].uar, strict=True):
+            [spk] = set(p[p.fold == fold].group)
+            by_speaker.setdefault(spk, []).append(uar)
+    assert len(by_speaker) == 6
+    for spk, (a, b) in by_speaker.items():
+        np.testing.assert_allclose(a, b, err_msg=spk)
+    audit = result.fold_audits["emovo", "emobox"]
+    assert not audit.speaker_dependent and audit.folds["n_test"].tolist() == [98] * 6
