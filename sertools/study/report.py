@@ -316,7 +316,8 @@ def write_reports(
         ``scores``, ``predictions``, ``summary`` (CSV, with CIs),
         ``table2_<protocol>_{md,tex,csv}``, ``significance`` (CSV),
         ``paper_comparison`` (CSV, when any cell matches), ``cross_corpus``
-        (CSV, when run), ``failures`` (CSV, when any), ``report_md``,
+        (CSV, when run), ``failures`` (CSV, when any), ``group_uar`` (CSV: UAR
+        per speaker of every cell), ``report_md``,
         ``report_html`` and one PNG per figure.
 
     Examples
@@ -331,9 +332,9 @@ def write_reports(
     >>> tmp = tempfile.TemporaryDirectory()
     >>> paths = write_reports(result, tmp.name, title="synthetic corpus", n_boot=100)
     >>> sorted(paths)
-    ['confusion_synthetic_paper', 'folds_paper', 'heatmap_paper', 'predictions', 'report_html',
-    'report_md', 'scores', 'significance', 'summary', 'table2_paper_csv', 'table2_paper_md',
-    'table2_paper_tex']
+    ['confusion_synthetic_paper', 'folds_paper', 'group_uar', 'heatmap_paper', 'predictions',
+    'report_html', 'report_md', 'scores', 'significance', 'summary', 'table2_paper_csv',
+    'table2_paper_md', 'table2_paper_tex']
     >>> print(paths["table2_paper_md"].read_text())
     UAR / WAR (%), protocol `paper`, mean over folds.
     <BLANKLINE>
