@@ -864,6 +864,7 @@ def test_load_corpus_unknown_name_lists_valid_ones(tmp_path: Path) -> None:
         load_corpus("emovb", tmp_path)
     names = {"cremad", "crema-d", "crema_d", "emodb", "emo-db", "emovo", "iemocap"}
     names |= {"ravdess", "savee", "tess", "cafe", "subesco", "shemo", "esd"}
+    names |= {"msp_podcast", "msp-podcast"}
     for name in names:
         assert name in str(info.value)
     assert set(CORPORA) == names

@@ -31,6 +31,7 @@ from .folds import PredefinedFolds
 from .iemocap import load_iemocap
 from .labels import LABEL_MAPS, SHARED_LABELS, common_labels, harmonise_labels
 from .manifest import load_folder, load_manifest
+from .msp_podcast import load_msp_podcast
 from .protocols import PROTOCOLS, RECOMMENDED_PROTOCOL, get_cv
 from .ravdess import load_ravdess
 from .savee import load_savee
@@ -70,6 +71,7 @@ __all__: list[str] = [
     "load_folder",
     "load_iemocap",
     "load_manifest",
+    "load_msp_podcast",
     "load_ravdess",
     "load_savee",
     "load_shemo",

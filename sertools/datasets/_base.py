@@ -42,7 +42,18 @@ __all__ = [
 ]
 
 #: Harmonised emotion labels used by every loader.
-LABELS = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise", "calm", "boredom")
+LABELS = (
+    "angry",
+    "disgust",
+    "fear",
+    "happy",
+    "neutral",
+    "sad",
+    "surprise",
+    "calm",
+    "boredom",
+    "contempt",
+)
 
 #: Files at most this large are opened to check for Git LFS pointers and empty audio.
 _SMALL_FILE_BYTES = 1024

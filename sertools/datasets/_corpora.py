@@ -18,7 +18,20 @@ from types import MappingProxyType
 from typing import Any
 
 from .._exceptions import ParameterError
-from . import cafe, cremad, emodb, emovo, esd, iemocap, ravdess, savee, shemo, subesco, tess
+from . import (
+    cafe,
+    cremad,
+    emodb,
+    emovo,
+    esd,
+    iemocap,
+    msp_podcast,
+    ravdess,
+    savee,
+    shemo,
+    subesco,
+    tess,
+)
 from ._base import LABELS, CorpusSpec
 
 __all__ = [
@@ -39,6 +52,7 @@ _MODULES: tuple[tuple[CorpusSpec, Callable[..., Any]], ...] = (
     (savee.SPEC, savee.load_savee),
     (cremad.SPEC, cremad.load_cremad),
     (iemocap.SPEC, iemocap.load_iemocap),
+    (msp_podcast.SPEC, msp_podcast.load_msp_podcast),
     (tess.SPEC, tess.load_tess),
     (cafe.SPEC, cafe.load_cafe),
     (subesco.SPEC, subesco.load_subesco),
@@ -175,8 +189,9 @@ def corpus_table() -> str:
     -------
     str
         One row per named corpus: name (and aliases), title, language,
-        speakers, clips, shared labels (with the corpus's codes), recommended
-        protocol, the paper's number of classes.
+        speakers, clips (blank where the release varies), shared labels (with
+        the corpus's codes), recommended protocol, the paper's number of
+        classes.
 
     Examples
     --------
@@ -205,7 +220,7 @@ def corpus_table() -> str:
         labels = ", ".join(f"{label} ({' '.join(by_label[label])})" for label in order)
         paper = "" if spec.paper_n_classes is None else str(spec.paper_n_classes)
         rows.append(
-            f"| `{name}`{aliases} | {spec.title} | {spec.language} | {spec.speakers} | "
-            f"{spec.n_files} | {labels} | `{spec.recommended_protocol}` | {paper} |"
+            f"| `{name}`{aliases} | {spec.title} | {spec.language} | {spec.speakers or ''} | "
+            f"{spec.n_files or ''} | {labels} | `{spec.recommended_protocol}` | {paper} |"
         )
     return "\n".join(rows)
