@@ -202,6 +202,16 @@ def test_tampered_file_with_an_untrusted_type_is_refused(corpus, tmp_path, monke
     assert "does not trust" not in str(err2.value)
 
 
+def test_every_builtin_feature_set_is_trusted():
+    """The list names each registry class where it really lives (guards against moves)."""
+    from sertools.features import available_feature_sets
+
+    trusted = set(trusted_types())
+    for name, fs in available_feature_sets().items():
+        cls = fs.load()
+        assert f"{cls.__module__}.{cls.__qualname__}" in trusted, name
+
+
 def test_saving_a_type_outside_the_list_is_refused(corpus, tmp_path):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline

@@ -18,15 +18,24 @@ from __future__ import annotations
 
 import base64
 import html
-import io
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ._figures import _fold_spread, _heatmap, plot_confusion, plot_scores
+from ._markdown import _cells_markdown, _frame_markdown, _md_table_html, _significance_markdown
+from ._paper import (
+    CORPUS_TITLES,
+    PAPER_N_CLASSES,
+    paper_comparison,
+    paper_comparison_markdown,
+    paper_table,
+    scaling_notes,
+)
 from ._store import STD_DDOF, atomic_write_bytes, atomic_write_text
+from .audits import group_uar, report_sections, sections_html
 
 __all__ = [
     "paper_comparison",
@@ -40,18 +49,9 @@ __all__ = [
     "write_reports",
 ]
 
-#: Display names of the corpora and feature sets in tables.
-CORPUS_TITLES = {
-    "cremad": "CREMA-D",
-    "emovo": "EMOVO",
-    "emodb": "EMODB",
-    "iemocap": "IEMOCAP",
-    "ravdess": "RAVDESS",
-    "savee": "SAVEE",
-}
 
-#: Number of emotion classes per corpus in the paper's Table I.
-PAPER_N_CLASSES = {"cremad": 6, "emovo": 7, "emodb": 7, "iemocap": 4, "ravdess": 7, "savee": 7}
+#: Number of emotion classes per corpus in the paper's Table I (see :mod:`._paper`).
+PAPER_N_CLASSES = PAPER_N_CLASSES
 
 SIGNIFICANCE_NOTE = (
     "`*`: UAR significantly below the best UAR of its corpus (corrected resampled t-test, "
@@ -63,177 +63,6 @@ CI_NOTE = (
     "95 % CI: speaker-level (cluster) bootstrap of the pooled out-of-fold UAR "
     "(speakers resampled with replacement, {n_boot} resamples, percentile interval)."
 )
-
-
-def _pyplot():
-    """matplotlib.pyplot on the Agg backend unless the user chose one."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _png(fig) -> bytes:
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    _pyplot().close(fig)
-    return buf.getvalue()
-
-
-def _save(fig, path: str | Path) -> Path:
-    """Lay out ``fig``, write it to ``path`` as PNG (atomically), close it; return the path."""
-    return atomic_write_bytes(path, _png(fig))
-
-
-# --------------------------------------------------------------------------- paper
-def paper_table() -> pd.DataFrame:
-    """The paper's Table II (package data).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``feature``, ``classifier`` (``svm``/``dnn``), ``corpus``
-        (``cremad``, ``emovo``, ``emodb``, ``iemocap``, ``ravdess``, ``savee``
-        and ``mean`` for the paper's Feature Mean), ``uar``, ``war`` (percent),
-        all under the paper's protocol (random stratified 5-fold).
-
-    Examples
-    --------
-    >>> from sertools.study import paper_table
-    >>> table = paper_table()
-    >>> table.shape
-    (126, 5)
-    >>> table.head(3)
-      feature classifier  corpus    uar    war
-    0     mel        svm  cremad  37.25  37.68
-    1     mel        svm   emovo  35.22  34.70
-    2     mel        svm   emodb  41.66  48.22
-    >>> sorted(table.corpus.unique())
-    ['cremad', 'emodb', 'emovo', 'iemocap', 'mean', 'ravdess', 'savee']
-    """
-    ref = resources.files("sertools.study").joinpath("data/paper_table2.csv")
-    with ref.open("r", encoding="utf-8") as fh:
-        return pd.read_csv(fh, comment="#")
-
-
-def paper_comparison(result: Any, *, protocol: str = "paper") -> pd.DataFrame:
-    """Our cells beside the paper's, where feature, classifier and corpus match.
-
-    Parameters
-    ----------
-    result : StudyResult
-        A finished study.
-    protocol : str, default="paper"
-        Protocol of our cells (the paper's numbers are all from its own
-        random 5-fold protocol).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per matching cell: feature, classifier, corpus, ``uar``,
-        ``uar_paper``, ``uar_diff`` (ours minus paper), ``war``,
-        ``war_paper``, ``war_diff``; percent; ``n_classes`` (ours) and
-        ``n_classes_paper`` (the paper's Table I): where they differ the
-        numbers are not comparable.
-
-    Examples
-    --------
-    Only corpora, feature sets and classifiers of the paper's Table II match;
-    here the synthetic corpus stands in for EMOVO (so the class counts differ and
-    the numbers are not comparable):
-
-    >>> from sertools.datasets import make_synthetic_corpus
-    >>> from sertools.study import run_study
-    >>> from sertools.study.report import paper_comparison
-    >>> corpus = make_synthetic_corpus(n_per_class=6, n_speakers=4, random_state=0)
-    >>> result = run_study({"emovo": corpus}, features=["mfcc", "mel"], classifiers=["svm"],
-    ...                    n_splits=2)
-    >>> comp = paper_comparison(result)
-    >>> comp[["feature", "classifier", "corpus", "uar", "uar_paper", "uar_diff"]].round(2)
-      feature classifier corpus    uar  uar_paper  uar_diff
-    0    mfcc        svm  emovo  20.83      66.98    -46.15
-    1     mel        svm  emovo  70.83      35.22     35.61
-    >>> comp[["n_classes", "n_classes_paper"]].drop_duplicates()
-       n_classes  n_classes_paper
-    0          4                7
-    """
-    s = result.summary(ci=False).reset_index()
-    s = s[s.protocol == protocol]
-    ours = s.rename(columns={"uar_mean": "uar", "war_mean": "war"})[
-        ["feature", "classifier", "corpus", "uar", "war"]
-    ]
-    merged = ours.merge(
-        paper_table(), on=["feature", "classifier", "corpus"], suffixes=("", "_paper")
-    )
-    merged["uar_diff"] = merged.uar - merged.uar_paper
-    merged["war_diff"] = merged.war - merged.war_paper
-    p = result.predictions
-    p = p[p.protocol == protocol]
-    merged["n_classes"] = merged.corpus.map(p.groupby("corpus").y_true.nunique())
-    merged["n_classes_paper"] = merged.corpus.map(PAPER_N_CLASSES)
-    return merged[
-        [
-            "feature",
-            "classifier",
-            "corpus",
-            "uar",
-            "uar_paper",
-            "uar_diff",
-            "war",
-            "war_paper",
-            "war_diff",
-            "n_classes",
-            "n_classes_paper",
-        ]
-    ]
-
-
-def paper_comparison_markdown(comp: pd.DataFrame) -> str:
-    """Markdown of :func:`paper_comparison`: per corpus UAR ours | paper | Δ, WAR likewise."""
-    if comp.empty:
-        return "_No cell matches the paper's Table II (feature, classifier, corpus)._"
-    corpora = list(dict.fromkeys(comp.corpus))
-    head = ["Feature", "Model"]
-    for c in corpora:
-        t = CORPUS_TITLES.get(c, c)
-        head += [f"{t} UAR", "paper", "Δ", f"{t} WAR", "paper", "Δ"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for (feat, clf), block in comp.groupby(["feature", "classifier"], sort=False):
-        cells = [feat, clf]
-        by = block.set_index("corpus")
-        for c in corpora:
-            if c in by.index:
-                r = by.loc[c]
-                cells += [
-                    f"{r.uar:.2f}",
-                    f"{r.uar_paper:.2f}",
-                    f"{r.uar_diff:+.2f}",
-                    f"{r.war:.2f}",
-                    f"{r.war_paper:.2f}",
-                    f"{r.war_diff:+.2f}",
-                ]
-            else:
-                cells += [""] * 6
-        lines.append("| " + " | ".join(cells) + " |")
-    if {"n_classes", "n_classes_paper"} <= set(comp.columns):
-        per = comp.drop_duplicates("corpus").set_index("corpus")
-        differ = [
-            f"{CORPUS_TITLES.get(c, c)}: ours {per.loc[c, 'n_classes']} classes, the paper's "
-            f"{per.loc[c, 'n_classes_paper']}"
-            for c in corpora
-            if per.loc[c, "n_classes"] != per.loc[c, "n_classes_paper"]
-        ]
-        if differ:
-            lines += [
-                "",
-                "Not comparable where the label sets differ (so does chance level): "
-                + "; ".join(differ)
-                + ".",
-            ]
-    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- Table II
@@ -451,255 +280,6 @@ def table2_latex(
     return "\n".join(lines) + "\n"
 
 
-def _cells_markdown(summary: pd.DataFrame) -> str:
-    lines = [
-        "| corpus | protocol | feature | classifier | UAR % ± std | 95 % CI (UAR) | WAR % ± std "
-        "| folds |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for (corpus, protocol, feat, clf), r in summary.iterrows():
-        ci = f"[{r.uar_ci_low:.1f}, {r.uar_ci_high:.1f}]" if "uar_ci_low" in summary else ""
-        lines.append(
-            f"| {corpus} | {protocol} | {feat} | {clf} | {r.uar_mean:.2f} ± {r.uar_std:.2f} | "
-            f"{ci} | {r.war_mean:.2f} ± {r.war_std:.2f} | {int(r.n_folds)} |"
-        )
-    return "\n".join(lines)
-
-
-def _significance_markdown(sig: pd.DataFrame) -> str:
-    if sig.empty:
-        return "_No comparisons (fewer than two cells with two or more folds per corpus)._"
-    lines = [
-        "| corpus | protocol | best | other | Δ UAR (pp) | t | p (t-test) | p Holm "
-        "| bootstrap Δ [95 % CI] | p (bootstrap) | significant |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for _, r in sig.iterrows():
-        lines.append(
-            f"| {r.corpus} | {r.protocol} | {r.best} | {r.other} | {r['diff']:.2f} | {r.t:.2f} "
-            f"| {r.p_ttest:.3g} | {r.p_holm:.3g} | {r.boot_diff:.2f} [{r.boot_low:.2f}, "
-            f"{r.boot_high:.2f}] | {r.p_boot:.3g} | {'yes' if r.significant else 'no'} |"
-        )
-    return "\n".join(lines)
-
-
-def scaling_notes(result: Any, *, margin: float = 10.0) -> list[str]:
-    """Where the paper's unscaled SVM is near chance but the scaled SVM is not.
-
-    The paper's ``SVC(C=10, gamma=1e-3)`` sees unscaled features; where
-    their distances are large for ``gamma=1e-3`` its RBF kernel is about 0
-    between any two clips and it predicts one class. For each corpus,
-    protocol and feature set with both ``svm`` and ``svm-scaled`` cells, a
-    note is made when ``svm`` is within ``margin`` points of chance
-    (100 / number of classes) and ``svm-scaled`` is more than ``margin``
-    points above it.
-
-    Parameters
-    ----------
-    result : StudyResult
-        A finished study.
-    margin : float, default=10.0
-        Percentage points.
-
-    Returns
-    -------
-    list of str
-        One sentence per such feature set.
-
-    Examples
-    --------
-    A hand-made study of 4 classes (chance: 25 % UAR) in which the unscaled SVM is
-    near chance and the scaled one is not:
-
-    >>> import pandas as pd
-    >>> from sertools.study import StudyResult
-    >>> from sertools.study.report import scaling_notes
-    >>> cell = {"corpus": "emodb", "protocol": "paper", "feature": "mfcc"}
-    >>> scores = pd.DataFrame([
-    ...     {**cell, "classifier": "svm", "fold": 0, "uar": 0.26, "war": 0.30},
-    ...     {**cell, "classifier": "svm", "fold": 1, "uar": 0.24, "war": 0.28},
-    ...     {**cell, "classifier": "svm-scaled", "fold": 0, "uar": 0.61, "war": 0.63},
-    ...     {**cell, "classifier": "svm-scaled", "fold": 1, "uar": 0.65, "war": 0.66},
-    ... ])
-    >>> predictions = pd.DataFrame({"corpus": "emodb",
-    ...                             "y_true": ["angry", "happy", "neutral", "sad"]})
-    >>> for note in scaling_notes(StudyResult(scores, predictions)):
-    ...     print(note)
-    emodb/paper/mfcc: the unscaled SVM (the paper's) is near chance (25.0 % UAR, chance 25.0 %);
-    standardised, the same SVM reaches 63.0 % (svm-scaled) — the features are not uninformative,
-    their scale does not suit gamma=1e-3.
-    """
-    s = result.summary(ci=False)
-    if s.empty:
-        return []
-    notes = []
-    n_classes = result.predictions.groupby("corpus").y_true.nunique()
-    for (corpus, protocol, feat, clf), row in s.iterrows():
-        if clf != "svm" or (corpus, protocol, feat, "svm-scaled") not in s.index:
-            continue
-        chance = 100 / n_classes[corpus]
-        scaled = s.loc[(corpus, protocol, feat, "svm-scaled"), "uar_mean"]
-        if row.uar_mean < chance + margin and scaled > row.uar_mean + margin:
-            notes.append(
-                f"{corpus}/{protocol}/{feat}: the unscaled SVM (the paper's) is near chance "
-                f"({row.uar_mean:.1f} % UAR, chance {chance:.1f} %); standardised, the same "
-                f"SVM reaches {scaled:.1f} % (svm-scaled) — the features are not uninformative, "
-                "their scale does not suit gamma=1e-3."
-            )
-    return notes
-
-
-# --------------------------------------------------------------------------- figures
-def plot_confusion(cm: pd.DataFrame, path: str | Path | None = None, *, title: str = ""):
-    """Row-normalised confusion matrix with scikit-learn's ``ConfusionMatrixDisplay``.
-
-    Parameters
-    ----------
-    cm : pandas.DataFrame of shape (n_classes, n_classes)
-        Counts; rows are true labels, columns predicted labels.
-    path : str or Path, optional
-        PNG file to write; None returns the PNG bytes.
-    title : str
-        Plot title.
-
-    Returns
-    -------
-    Path or bytes
-        The file written, or the PNG when ``path`` is None.
-
-    Examples
-    --------
-    >>> from sertools.datasets import make_synthetic_corpus
-    >>> from sertools.study import run_study
-    >>> corpus = make_synthetic_corpus(n_per_class=6, n_speakers=4, random_state=0)
-    >>> result = run_study({"synthetic": corpus}, features=["mfcc", "mel"],
-    ...                    classifiers=["svm-scaled"], n_splits=2)
-    >>> from sertools.study import plot_confusion
-    >>> cm = result.confusion_matrix("synthetic", "paper", "mel", "svm-scaled")
-    >>> png = plot_confusion(cm, title="synthetic, mel + SVM")
-    >>> type(png).__name__, png[1:4]
-    ('bytes', b'PNG')
-
-    With a path, the figure is written there:
-
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> tmp = tempfile.TemporaryDirectory()
-    >>> plot_confusion(cm, Path(tmp.name) / "confusion.png").name
-    'confusion.png'
-    >>> tmp.cleanup()
-    """
-    from sklearn.metrics import ConfusionMatrixDisplay
-
-    plt = _pyplot()
-    counts = cm.to_numpy()
-    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    n = len(cm)
-    fig, ax = plt.subplots(figsize=(1.6 + 0.75 * n, 1.2 + 0.75 * n))
-    disp = ConfusionMatrixDisplay(100 * share, display_labels=list(cm.columns))
-    disp.plot(ax=ax, cmap="Blues", colorbar=False, values_format=".0f", xticks_rotation=45)
-    ax.images[0].set_clim(0, 100)
-    ax.set_title(f"{title}\n(% of true class; diagonal = recall)".strip(), fontsize=9)
-    return _save(fig, path) if path is not None else _png(fig)
-
-
-def plot_scores(summary: pd.DataFrame, path: str | Path | None = None, *, title: str = ""):
-    """Bar chart of UAR and WAR (mean ± std over folds, ddof=1) per cell.
-
-    Parameters
-    ----------
-    summary : pandas.DataFrame
-        :meth:`StudyResult.summary` output (any index).
-    path : str or Path, optional
-        PNG file to write; None returns the PNG bytes.
-    title : str
-        Plot title.
-
-    Returns
-    -------
-    Path or bytes
-        The file written, or the PNG when ``path`` is None.
-
-    Examples
-    --------
-    >>> from sertools.datasets import make_synthetic_corpus
-    >>> from sertools.study import run_study
-    >>> corpus = make_synthetic_corpus(n_per_class=6, n_speakers=4, random_state=0)
-    >>> result = run_study({"synthetic": corpus}, features=["mfcc", "mel"],
-    ...                    classifiers=["svm-scaled"], n_splits=2)
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> from sertools.study import plot_scores
-    >>> png = plot_scores(result.summary(ci=False), title="synthetic corpus")
-    >>> type(png).__name__, png[1:4]
-    ('bytes', b'PNG')
-    >>> tmp = tempfile.TemporaryDirectory()
-    >>> path = plot_scores(result.summary(ci=False), Path(tmp.name) / "scores.png")
-    >>> path.name, path.stat().st_size > 0
-    ('scores.png', True)
-    >>> tmp.cleanup()
-    """
-    plt = _pyplot()
-    labels = ["\n".join(map(str, k)) if isinstance(k, tuple) else str(k) for k in summary.index]
-    x = np.arange(len(labels))
-    fig, ax = plt.subplots(figsize=(max(4.0, 1.1 * len(labels) + 1), 4.0))
-    ax.bar(x - 0.2, summary.uar_mean, 0.4, yerr=summary.uar_std, label="UAR", capsize=3)
-    ax.bar(x + 0.2, summary.war_mean, 0.4, yerr=summary.war_std, label="WAR", capsize=3)
-    ax.set_xticks(x, labels, fontsize=7)
-    ax.set_ylabel(f"% (mean ± std over folds, ddof={STD_DDOF})")
-    ax.set_ylim(0, 100)
-    ax.legend()
-    ax.set_title(title)
-    return _save(fig, path) if path is not None else _png(fig)
-
-
-def _heatmap(matrix: pd.DataFrame, title: str, xlabel: str, ylabel: str) -> bytes:
-    plt = _pyplot()
-    n_r, n_c = matrix.shape
-    fig, ax = plt.subplots(figsize=(2.0 + 1.0 * n_c, 1.2 + 0.42 * n_r))
-    im = ax.imshow(matrix.to_numpy(dtype=float), cmap="viridis", vmin=0, vmax=100, aspect="auto")
-    ax.set_xticks(range(n_c), [str(c) for c in matrix.columns], rotation=30, ha="right")
-    ax.set_yticks(range(n_r), [str(r) for r in matrix.index])
-    for i in range(n_r):
-        for j in range(n_c):
-            v = matrix.iat[i, j]
-            if pd.notna(v):
-                ax.text(
-                    j,
-                    i,
-                    f"{v:.1f}",
-                    ha="center",
-                    va="center",
-                    color="white" if v < 60 else "black",
-                    fontsize=8,
-                )
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    fig.colorbar(im, ax=ax, label="UAR %")
-    ax.set_title(title, fontsize=9)
-    return _png(fig)
-
-
-def _fold_spread(scores: pd.DataFrame, protocol: str) -> bytes:
-    plt = _pyplot()
-    s = scores[scores.protocol == protocol]
-    keys = list(dict.fromkeys(zip(s.corpus, s.feature, s.classifier, strict=True)))
-    fig, ax = plt.subplots(figsize=(max(4.5, 0.55 * len(keys) + 1.5), 4.2))
-    data = [
-        100 * s[(s.corpus == c) & (s.feature == f) & (s.classifier == m)].uar.to_numpy()
-        for c, f, m in keys
-    ]
-    ax.boxplot(data, widths=0.5, showfliers=False)
-    rng = np.random.default_rng(0)
-    for i, d in enumerate(data, start=1):
-        ax.scatter(i + rng.uniform(-0.12, 0.12, len(d)), d, s=10, color="k", zorder=3)
-    ax.set_xticks(range(1, len(keys) + 1), ["\n".join(k) for k in keys], fontsize=7)
-    ax.set_ylabel("UAR % per fold")
-    ax.set_ylim(0, 100)
-    ax.set_title(f"Per-fold UAR, protocol {protocol}", fontsize=9)
-    return _png(fig)
-
-
 # --------------------------------------------------------------------------- all reports
 def write_reports(
     result: Any,
@@ -736,7 +316,8 @@ def write_reports(
         ``scores``, ``predictions``, ``summary`` (CSV, with CIs),
         ``table2_<protocol>_{md,tex,csv}``, ``significance`` (CSV),
         ``paper_comparison`` (CSV, when any cell matches), ``cross_corpus``
-        (CSV, when run), ``failures`` (CSV, when any), ``report_md``,
+        (CSV, when run), ``failures`` (CSV, when any), ``group_uar`` (CSV: UAR
+        per speaker of every cell), ``report_md``,
         ``report_html`` and one PNG per figure.
 
     Examples
@@ -751,9 +332,9 @@ def write_reports(
     >>> tmp = tempfile.TemporaryDirectory()
     >>> paths = write_reports(result, tmp.name, title="synthetic corpus", n_boot=100)
     >>> sorted(paths)
-    ['confusion_synthetic_paper', 'folds_paper', 'heatmap_paper', 'predictions', 'report_html',
-    'report_md', 'scores', 'significance', 'summary', 'table2_paper_csv', 'table2_paper_md',
-    'table2_paper_tex']
+    ['confusion_synthetic_paper', 'folds_paper', 'group_uar', 'heatmap_paper', 'predictions',
+    'report_html', 'report_md', 'scores', 'significance', 'summary', 'table2_paper_csv',
+    'table2_paper_md', 'table2_paper_tex']
     >>> print(paths["table2_paper_md"].read_text())
     UAR / WAR (%), protocol `paper`, mean over folds.
     <BLANKLINE>
@@ -805,9 +386,12 @@ def write_reports(
         flat = t2.copy()
         flat.columns = [f"{c}_{m}" for c, m in flat.columns]
         put(f"table2_{proto}_csv", f"table2_{proto}.csv", flat.round(2).to_csv())
-        md += [f"## Table II, protocol `{proto}`", "", t2_md, ""]
+        audits = getattr(result, "fold_audits", None) or {}
+        leaky = sorted(c for (c, p), a in audits.items() if p == proto and a.speaker_dependent)
+        mark = f" (speaker-dependent folds: {', '.join(leaky)})" if leaky else ""
+        md += [f"## Table II, protocol `{proto}`{mark}", "", t2_md, ""]
         body += [
-            f"<h2>Table II, protocol <code>{html.escape(proto)}</code></h2>",
+            f"<h2>Table II, protocol <code>{html.escape(proto)}</code>{html.escape(mark)}</h2>",
             _md_table_html(t2_md),
         ]
         heat = t2.xs("UAR", axis=1, level="metric").drop(columns="Feature Mean")
@@ -853,6 +437,15 @@ def write_reports(
         md += ["## The unscaled SVM", "", *[f"- {n}" for n in scale_notes], ""]
         body += ["<h2>The unscaled SVM</h2>", "<ul>"]
         body += [f"<li>{html.escape(n)}</li>" for n in scale_notes] + ["</ul>"]
+
+    extra = report_sections(result)  # fold audit, EmoBox beside ours, UAR by group
+    if extra:
+        md += extra
+        body += sections_html(extra)
+    if not result.predictions.empty:
+        put(
+            "group_uar", "group_uar.csv", group_uar(result.predictions).round(3).to_csv(index=False)
+        )
 
     cells_md = _cells_markdown(summary)
     sig_md = _significance_markdown(sig)
@@ -937,54 +530,3 @@ def write_reports(
     )
     put("report_html", "report.html", page)
     return paths
-
-
-def _frame_markdown(frame: pd.DataFrame) -> str:
-    cols = [str(c) for c in frame.columns]
-    lines = [
-        f"| {frame.index.name or ''} \\ {frame.columns.name or ''} | " + " | ".join(cols) + " |",
-        "|" + "---|" * (len(cols) + 1),
-    ]
-    for idx, row in frame.iterrows():
-        vals = ["" if pd.isna(v) else f"{v:.2f}" for v in row]
-        lines.append(f"| {idx} | " + " | ".join(vals) + " |")
-    return "\n".join(lines)
-
-
-def _md_table_html(md: str) -> str:
-    """Render the pipe tables of our own Markdown (and its text lines) as HTML."""
-    import re
-
-    out, rows = [], []
-
-    def cell(text: str) -> str:
-        text = html.escape(text.strip())
-        text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
-        return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
-
-    def flush() -> None:
-        if rows:
-            head, *rest = rows
-            out.append(
-                "<table><tr>"
-                + "".join(f"<th>{cell(c)}</th>" for c in head)
-                + "</tr>"
-                + "".join(
-                    "<tr>" + "".join(f"<td>{cell(c)}</td>" for c in r) + "</tr>" for r in rest
-                )
-                + "</table>"
-            )
-            rows.clear()
-
-    for line in md.splitlines():
-        if line.startswith("|"):
-            parts = line.strip().strip("|").split(" | ")
-            if all(set(p.strip()) <= {"-", ":"} for p in line.strip().strip("|").split("|")):
-                continue
-            rows.append(parts)
-        else:
-            flush()
-            if line.strip():
-                out.append(f"<p>{cell(line)}</p>")
-    flush()
-    return "\n".join(out)
