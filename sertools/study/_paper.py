@@ -9,15 +9,30 @@ import pandas as pd
 
 __all__ = ["paper_comparison", "paper_table", "scaling_notes"]
 
-#: Display names of the corpora and feature sets in tables.
-CORPUS_TITLES = {
-    "cremad": "CREMA-D",
-    "emovo": "EMOVO",
-    "emodb": "EMODB",
-    "iemocap": "IEMOCAP",
-    "ravdess": "RAVDESS",
-    "savee": "SAVEE",
-}
+
+def _corpus_titles() -> dict[str, str]:
+    """Canonical corpus name -> display title, read from each corpus loader's spec."""
+    import importlib
+
+    from ..datasets import _corpora
+
+    titles: dict[str, str] = {}
+    for name, loader in _corpora.CORPORA.items():
+        spec = getattr(importlib.import_module(loader.__module__), "SPEC", None)
+        title = getattr(spec, "title", None)
+        if title:
+            titles.setdefault(_corpora.canonical_corpus_name(name), str(title))
+    return titles
+
+
+#: Display names of the corpora in tables: each corpus spec's ``title``.
+CORPUS_TITLES: dict[str, str] = _corpus_titles()
+
+
+def corpus_title(name: str) -> str:
+    """The display title of a corpus (its spec's ``title``), else the name itself."""
+    return CORPUS_TITLES.get(name, str(name))
+
 
 #: Number of emotion classes per corpus in the paper's Table I.
 PAPER_N_CLASSES = {"cremad": 6, "emovo": 7, "emodb": 7, "iemocap": 4, "ravdess": 7, "savee": 7}
@@ -124,51 +139,6 @@ def paper_comparison(result: Any, *, protocol: str = "paper") -> pd.DataFrame:
             "n_classes_paper",
         ]
     ]
-
-
-def paper_comparison_markdown(comp: pd.DataFrame) -> str:
-    """Markdown of :func:`paper_comparison`: per corpus UAR ours | paper | Δ, WAR likewise."""
-    if comp.empty:
-        return "_No cell matches the paper's Table II (feature, classifier, corpus)._"
-    corpora = list(dict.fromkeys(comp.corpus))
-    head = ["Feature", "Model"]
-    for c in corpora:
-        t = CORPUS_TITLES.get(c, c)
-        head += [f"{t} UAR", "paper", "Δ", f"{t} WAR", "paper", "Δ"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for (feat, clf), block in comp.groupby(["feature", "classifier"], sort=False):
-        cells = [feat, clf]
-        by = block.set_index("corpus")
-        for c in corpora:
-            if c in by.index:
-                r = by.loc[c]
-                cells += [
-                    f"{r.uar:.2f}",
-                    f"{r.uar_paper:.2f}",
-                    f"{r.uar_diff:+.2f}",
-                    f"{r.war:.2f}",
-                    f"{r.war_paper:.2f}",
-                    f"{r.war_diff:+.2f}",
-                ]
-            else:
-                cells += [""] * 6
-        lines.append("| " + " | ".join(cells) + " |")
-    if {"n_classes", "n_classes_paper"} <= set(comp.columns):
-        per = comp.drop_duplicates("corpus").set_index("corpus")
-        differ = [
-            f"{CORPUS_TITLES.get(c, c)}: ours {per.loc[c, 'n_classes']} classes, the paper's "
-            f"{per.loc[c, 'n_classes_paper']}"
-            for c in corpora
-            if per.loc[c, "n_classes"] != per.loc[c, "n_classes_paper"]
-        ]
-        if differ:
-            lines += [
-                "",
-                "Not comparable where the label sets differ (so does chance level): "
-                + "; ".join(differ)
-                + ".",
-            ]
-    return "\n".join(lines)
 
 
 def scaling_notes(result: Any, *, margin: float = 10.0) -> list[str]:
