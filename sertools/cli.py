@@ -100,7 +100,7 @@ def _pairs(values: Sequence[str] | None, what: str) -> dict[str, str]:
 
 
 def _corpora(args: argparse.Namespace) -> dict[str, str]:
-    from .datasets._corpora import canonical_corpus_name
+    from .datasets._corpora import CORPORA, canonical_corpus_name, is_manifest
 
     given = list(args.corpus or ())
     if args.root is not None:
@@ -115,7 +115,8 @@ def _corpora(args: argparse.Namespace) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, path in pairs.items():
         try:
-            canon = canonical_corpus_name(name)
+            unknown_manifest = is_manifest(path) and name.lower() not in CORPORA
+            canon = name if unknown_manifest else canonical_corpus_name(name)
         except Exception as exc:
             raise _UsageError(str(exc)) from exc
         if canon in out:
@@ -198,10 +199,99 @@ def _common_run(args: argparse.Namespace, corpora: dict[str, Any], *, title: str
     return 0
 
 
+#: corpora whose loaders give arousal / valence / dominance ratings
+_RATED_CORPORA = ("iemocap", "msp_podcast")
+
+
+def _tasks(values: Sequence[str]) -> list[str]:
+    """``--task`` names, space- or comma-separated, in order, without repeats."""
+    from .study.dimensional import DIMENSIONS
+
+    valid = ("emotion", *DIMENSIONS)
+    names = list(dict.fromkeys(n.strip() for v in values for n in v.split(",") if n.strip()))
+    unknown = [n for n in names if n not in valid]
+    if unknown or not names:
+        raise _UsageError(
+            f"--task {' '.join(values)!r}: unknown task(s) {', '.join(unknown) or '(none)'}; "
+            f"expected some of {', '.join(valid)}"
+        )
+    return names
+
+
+def _dimensional_run(args: argparse.Namespace, corpora: dict[str, Any], tasks: list[str]) -> int:
+    """The dimensional part of ``sertools study --task ...``: regressors, CCC, reports."""
+    from .study import FEATURE_SETS, run_study
+    from .study.catalogue import REGRESSORS
+
+    started = time.perf_counter()
+    features = _csv(args.features, "features", list(FEATURE_SETS))
+    regressors = _csv(args.regressors, "regressors", list(REGRESSORS))
+    params: dict[str, Any] = {}
+    if getattr(args, "device", "auto") != "auto":
+        params["device"] = args.device
+    if getattr(args, "model_dir", None):
+        params["model_dir"] = args.model_dir
+    out = Path(args.out)
+    result = run_study(
+        corpora,
+        task=tasks,
+        features=features,
+        regressors=regressors,
+        protocols=args.protocol,
+        n_splits=args.n_splits,
+        embedder_params=params,
+        store=out / "cells-dimensional",
+        cache_dir=out / "embeddings",  # shared with the categorical study
+        n_boot=args.n_boot,
+        random_state=args.seed,
+        progress=(lambda _m: None) if args.quiet else _say,
+    )
+    written = result.write_reports(out / "dimensional")
+    for protocol in dict.fromkeys(result.scores["protocol"]):
+        _say(f"\nCCC [speaker-level 95 % CI], protocol {protocol}:\n")
+        _say(result.table(protocol=protocol).to_string())
+    _say(f"\nreports: {written[-1]} (+ CSV, PNG in {out / 'dimensional'})")
+    _say(f"done in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
 def _cmd_study(args: argparse.Namespace) -> int:
+    from .study.catalogue import REGRESSORS
+
     _check_numbers(args)
-    corpora = _corpora(args)
-    return _common_run(args, corpora, title=f"sertools study: {', '.join(corpora)}")
+    corpora: dict[str, Any] = _corpora(args)
+    emobox_root = getattr(args, "emobox_root", None)
+    if "emobox" in (args.protocol or ()) and not emobox_root:
+        raise _UsageError("--protocol emobox needs --emobox-root (EmoBox's data/ folder)")
+    tasks = _tasks(args.task)
+    dims = [t for t in tasks if t != "emotion"]
+    if dims:  # checked before any work
+        unrated = [c for c in corpora if c not in _RATED_CORPORA]
+        if unrated:
+            raise _UsageError(
+                f"--task {' '.join(dims)} needs rated corpora ({', '.join(_RATED_CORPORA)}); "
+                f"{', '.join(unrated)} has no dimensional ratings"
+            )
+        names = _csv(args.regressors, "regressors", list(REGRESSORS))
+        unknown = [r for r in names if r not in REGRESSORS]
+        if unknown:
+            raise _UsageError(
+                f"--regressors: unknown regressor(s) {', '.join(unknown)}; expected some of "
+                f"{', '.join(REGRESSORS)}"
+            )
+    if emobox_root:
+        from .datasets import load_emobox
+
+        try:  # EmoBox's listing mapped onto each copy; its folds become bunch.cv
+            corpora = {n: load_emobox(n, emobox_root, p) for n, p in corpora.items()}
+        except Exception as exc:
+            raise _UsageError(f"--emobox-root: {exc}") from exc
+    status = 0
+    if "emotion" in tasks:
+        status = _common_run(args, corpora, title=f"sertools study: {', '.join(corpora)}")
+    if dims:
+        status = max(status, _dimensional_run(args, corpora, dims))
+    return status
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -323,6 +413,8 @@ def _model_help() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .datasets._corpora import CORPUS_SPECS
+
     parser = argparse.ArgumentParser(
         prog="sertools",
         description="Speech emotion recognition studies in the layout of the paper's Table II: "
@@ -355,14 +447,42 @@ def _parser() -> argparse.ArgumentParser:
         "--corpus",
         action="append",
         metavar="NAME=PATH",
-        help="a corpus and its folder; repeat for several. NAME: cremad (crema-d), emodb, "
-        "emovo, iemocap, ravdess, savee",
+        help="a corpus and its folder, or any name and a manifest (.csv, .tsv, .jsonl); "
+        "repeat for several. NAME: "
+        + ", ".join(
+            f"{n} ({', '.join(s.aliases)})" if s.aliases else n for n, s in CORPUS_SPECS.items()
+        ),
     )
     study.add_argument(
         "--root", default=None, help="folder of the corpus when a single --corpus NAME is given"
     )
+    study.add_argument(
+        "--emobox-root",
+        default=None,
+        metavar="DIR",
+        help="EmoBox's data/ folder: each --corpus is then loaded with EmoBox's listing and "
+        "folds (sertools.datasets.load_emobox), for --protocol emobox",
+    )
     _add_run_options(
         study, features="mel,mfcc", classifiers="svm,dnn,svm-scaled", protocols=["paper"]
+    )
+    study.add_argument(
+        "--task",
+        nargs="+",
+        default=["emotion"],
+        metavar="NAME",
+        help="what to predict (default: emotion): emotion (categories: classifiers, UAR/WAR) "
+        "and/or arousal, valence, dominance (ratings of IEMOCAP and MSP-Podcast: "
+        "regressors, CCC, r, MAE, speaker-level CIs of the CCC; reports in OUT/dimensional, "
+        "cells in OUT/cells-dimensional, embeddings shared in OUT/embeddings); space- or "
+        "comma-separated",
+    )
+    study.add_argument(
+        "--regressors",
+        default="svr",
+        metavar="LIST",
+        help="comma-separated regressors of the dimensional tasks (default: %(default)s); "
+        "one of: svr (StandardScaler + SVR), dnn-regressor (DNNRegressor)",
     )
     study.add_argument(
         "--model",

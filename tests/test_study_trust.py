@@ -20,6 +20,7 @@ from sklearn.svm import SVC
 from sertools import MFCCEmbedder, ParameterError
 from sertools.cli import main
 from sertools.datasets import make_synthetic_corpus
+from sertools.features import inherit_parameters
 from sertools.study import (
     StudyResult,
     corrected_resampled_ttest,
@@ -45,6 +46,7 @@ class CountingSVC(SVC):
         return super().fit(X, y, sample_weight=sample_weight)
 
 
+@inherit_parameters
 class WeightedMFCC(MFCCEmbedder):
     """MFCCs scaled by weights read from a checkpoint file (a model whose content matters).
 

@@ -7,35 +7,16 @@ from typing import Any
 
 import pandas as pd
 
+# Display names of the corpora in tables, and the paper's number of classes per corpus
+# (Table I): both derived from the corpus specs (sertools.datasets.CORPUS_SPECS).
+from ..datasets._corpora import CORPUS_TITLES, PAPER_N_CLASSES
+
 __all__ = ["paper_comparison", "paper_table", "scaling_notes"]
-
-
-def _corpus_titles() -> dict[str, str]:
-    """Canonical corpus name -> display title, read from each corpus loader's spec."""
-    import importlib
-
-    from ..datasets import _corpora
-
-    titles: dict[str, str] = {}
-    for name, loader in _corpora.CORPORA.items():
-        spec = getattr(importlib.import_module(loader.__module__), "SPEC", None)
-        title = getattr(spec, "title", None)
-        if title:
-            titles.setdefault(_corpora.canonical_corpus_name(name), str(title))
-    return titles
-
-
-#: Display names of the corpora in tables: each corpus spec's ``title``.
-CORPUS_TITLES: dict[str, str] = _corpus_titles()
 
 
 def corpus_title(name: str) -> str:
     """The display title of a corpus (its spec's ``title``), else the name itself."""
     return CORPUS_TITLES.get(name, str(name))
-
-
-#: Number of emotion classes per corpus in the paper's Table I.
-PAPER_N_CLASSES = {"cremad": 6, "emovo": 7, "emodb": 7, "iemocap": 4, "ravdess": 7, "savee": 7}
 
 
 # --------------------------------------------------------------------------- paper

@@ -161,7 +161,14 @@ def safe_name(name: Any) -> str:
     return out if out and not out.startswith(".") else "_" + out
 
 
-_safe = safe_name
+def _safe(name: Any) -> str:
+    """``name`` with every character but letters, digits and ``-_.`` as ``_``.
+
+    For a part of a longer file name (``confusion_<corpus>_<protocol>.png``); a whole
+    path component takes :func:`safe_name`, which also refuses a leading dot.
+    """
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(name))
+
 
 #: what a finished in-corpus cell's file holds (cross-corpus cells: ``CROSS_FIELDS``)
 CELL_FIELDS: Mapping[str, type] = {"rows": list, "predictions": dict}
@@ -187,16 +194,17 @@ class CellStore:
 
     def path(self, key: Sequence[str], digest: str) -> Path:
         """File of the cell ``key`` (strings) with ``digest``."""
-        *dirs, last = (_safe(k) for k in key)
+        *dirs, last = (safe_name(k) for k in key)
         return self.folder.joinpath(*dirs, f"{last}__{digest}.json")
 
     def load(
-        self, key: Sequence[str], digest: str, *, fields: Mapping[str, type] = CELL_FIELDS
+        self, key: Sequence[str], digest: str, *, fields: Mapping[str, type] | None = None
     ) -> dict[str, Any] | None:
         """The stored cell, or None when it is not finished.
 
-        A file that is there but is not a finished cell (not JSON, or not an
-        object holding ``fields`` of their types) is reported by a warning naming it, and the
+        A file that is there but is not a finished cell (not JSON, not an
+        object, or without ``fields`` of their types, e.g. :data:`CELL_FIELDS`)
+        is reported by a warning naming it, and the
         cell is treated as not finished: it is recomputed and the file replaced.
         """
         path = self.path(key, digest)
@@ -210,7 +218,7 @@ class CellStore:
             problem = f"not JSON ({exc})"
         else:
             if isinstance(record, dict) and all(
-                isinstance(record.get(f), t) for f, t in fields.items()
+                isinstance(record.get(f), t) for f, t in (fields or {}).items()
             ):
                 return record
             got = (
@@ -218,8 +226,8 @@ class CellStore:
                 if isinstance(record, dict)
                 else type(record).__name__
             )
-            want = ", ".join(f"{f} ({t.__name__})" for f, t in fields.items())
-            problem = f"holds {got}, expected an object with {want}"
+            want = ", ".join(f"{f} ({t.__name__})" for f, t in (fields or {}).items())
+            problem = f"holds {got}, expected an object" + (f" with {want}" if want else "")
         warnings.warn(
             f"cell file {path} is not a finished cell: {problem}; the cell is recomputed",
             UserWarning,

@@ -26,7 +26,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import StratifiedKFold, check_cv
 
 from .._exceptions import ParameterError
-from ._store import CellStore, fingerprint
+from ._store import CELL_FIELDS, CellStore, fingerprint
 from .catalogue import (
     CLASSIFIERS,
     FEATURE_SETS,
@@ -133,7 +133,12 @@ def _splits(corpus: _Corpus, protocol: Any, *, n_splits: int, seed: int | None) 
     elif protocol == "paper":
         cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     elif protocol == "speaker" or protocol in GET_CV_PROTOCOLS:
-        if corpus.groups is None and getattr(corpus.bunch, "session", None) is None:
+        own_folds = protocol in ("emobox", "predefined")
+        if (
+            not own_folds
+            and corpus.groups is None
+            and getattr(corpus.bunch, "session", None) is None
+        ):
             raise ParameterError(
                 f"protocol {protocol!r} needs speakers, but corpus {corpus.name!r} has no "
                 "speaker information; give (X, y, speakers) or a loader's Bunch"
@@ -229,9 +234,10 @@ def read_corpora(X: Any, y: Any, groups: Any) -> dict[str, Any]:
             if name in raw:
                 raise ParameterError(f"corpus {name!r} given more than once")
             if isinstance(value, (str, os.PathLike)):
-                from ..datasets._corpora import canonical_corpus_name
+                from ..datasets._corpora import canonical_corpus_name, is_manifest
 
-                canonical_corpus_name(name)  # a folder needs a known corpus name
+                if not is_manifest(value):  # a manifest may be named anything
+                    canonical_corpus_name(name)  # a folder needs a known corpus name
             raw[name] = value
         return raw
     if y is None:
@@ -483,7 +489,7 @@ def read_back(plan: Plan, say: Callable[[str], None]) -> None:
                 key = (cname, pname, fname, clf_name)
                 rec = None
                 if plan.store is not None and fname in plan.models:
-                    rec = plan.store.load(key, plan.digest(*key))
+                    rec = plan.store.load(key, plan.digest(*key), fields=CELL_FIELDS)
                 if rec is not None:
                     plan.done[key] = rec
                 else:

@@ -39,6 +39,7 @@ from ._document import (
     Figure,
     Heading,
     Paragraph,
+    Raw,
     Table,
     code,
     csv_table,
@@ -50,25 +51,25 @@ from ._document import (
     tex_escape,
     text,
 )
-from ._figures import _fold_spread, _heatmap, plot_confusion, plot_scores
+from ._figures import plot_confusion, plot_scores
 from ._paper import (
     CORPUS_TITLES,
     PAPER_N_CLASSES,
-    corpus_title,
     paper_comparison,
     paper_table,
     scaling_notes,
 )
-from ._store import STD_DDOF, atomic_write_bytes, atomic_write_text, safe_name
+from ._sections import cross_section, protocol_figures
+from ._store import STD_DDOF, _safe, atomic_write_bytes, atomic_write_text
 from ._tables import (
     cells_table,
     failures_items,
-    matrix_table,
     paper_comparison_doc,
     significance_doc,
     table2_caption_tex,
     table2_table,
 )
+from .audits import group_uar, report_sections, sections_html
 
 __all__ = [
     "paper_comparison",
@@ -335,8 +336,9 @@ def write_reports(
         ``scores``, ``predictions``, ``summary`` (CSV, with CIs),
         ``table2_<protocol>_{md,tex,csv}``, ``significance`` (CSV),
         ``paper_comparison`` (CSV, when any cell matches), ``cross_corpus``
-        (CSV, when run), ``failures`` (CSV, when any), ``report_md``,
-        ``report_html`` and one PNG per figure.
+        (CSV, when run), ``failures`` (CSV, when any), ``group_uar`` (CSV: UAR
+        per speaker of every cell), ``report_md``, ``report_html`` and one PNG
+        per figure.
 
     Raises
     ------
@@ -356,9 +358,9 @@ def write_reports(
     >>> tmp = tempfile.TemporaryDirectory()
     >>> paths = write_reports(result, tmp.name, title="synthetic corpus", n_boot=100)
     >>> sorted(paths)
-    ['confusion_synthetic_paper', 'folds_paper', 'heatmap_paper', 'predictions', 'report_html',
-    'report_md', 'scores', 'significance', 'summary', 'table2_paper_csv', 'table2_paper_md',
-    'table2_paper_tex']
+    ['confusion_synthetic_paper', 'folds_paper', 'group_uar', 'heatmap_paper', 'predictions',
+    'report_html', 'report_md', 'scores', 'significance', 'summary', 'table2_paper_csv',
+    'table2_paper_md', 'table2_paper_tex']
     >>> print(paths["table2_paper_md"].read_text())
     UAR / WAR (%), protocol `paper`, mean over folds.
     <BLANKLINE>
@@ -398,7 +400,7 @@ def write_reports(
     for proto in protocols:
         t2 = table2(result, protocol=proto)
         t2_doc = table2_table(t2, protocol=proto, significance=sig)
-        stem = f"table2_{safe_name(proto)}"
+        stem = f"table2_{_safe(proto)}"
         put(f"{stem}_md", f"{stem}.md", markdown_table(t2_doc) + "\n")
         put(
             f"{stem}_tex",
@@ -406,8 +408,11 @@ def write_reports(
             latex_table(t2_doc, caption_tex=table2_caption_tex(proto)),
         )
         put(f"{stem}_csv", f"{stem}.csv", csv_table(t2_doc))
-        doc += [Heading(text("Table II, protocol ", code(proto))), t2_doc]
-        figures += _protocol_figures(result, summary, t2, proto)
+        audits = getattr(result, "fold_audits", None) or {}
+        leaky = sorted(c for (c, p), a in audits.items() if p == proto and a.speaker_dependent)
+        mark = f" (speaker-dependent folds: {', '.join(leaky)})" if leaky else ""
+        doc += [Heading(text("Table II, protocol ", code(proto), mark)), t2_doc]
+        figures += protocol_figures(result, summary, t2, proto)
 
     if paper and "paper" in protocols:
         comp = paper_comparison(result, protocol="paper")
@@ -432,6 +437,14 @@ def write_reports(
     if notes:
         doc += [Heading(text("The unscaled SVM")), Bullets(tuple(text(n) for n in notes))]
 
+    extra = report_sections(result)  # fold audit, EmoBox beside ours, UAR by group
+    if extra:
+        doc.append(Raw("\n".join(extra).strip(), "\n".join(sections_html(extra))))
+    if not result.predictions.empty:
+        put(
+            "group_uar", "group_uar.csv", group_uar(result.predictions).round(3).to_csv(index=False)
+        )
+
     sig_doc = significance_doc(sig)
     doc += [
         Heading(text("Cells (mean ± std over folds, 95 % CI of the UAR)")),
@@ -443,7 +456,7 @@ def write_reports(
     cross = result.cross
     if cross is not None and not cross.empty:
         put("cross_corpus", "cross_corpus.csv", cross.round(4).to_csv(index=False))
-        blocks, cross_figures = _cross_section(cross, summary, protocols)
+        blocks, cross_figures = cross_section(cross, summary, protocols)
         doc += blocks
         figures += cross_figures
 
@@ -497,59 +510,3 @@ def check_report_args(out_dir: str | Path, *, n_boot: int, alpha: float = 0.05) 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ParameterError(f"output folder {out} is an existing file; expected a folder")
-
-
-def _protocol_figures(result: Any, summary: pd.DataFrame, t2: pd.DataFrame, proto: str):
-    heat = t2.xs("UAR", axis=1, level="metric").drop(columns="Feature Mean")
-    heat.index = [f"{f} / {c}" for f, c in heat.index]
-    heat.columns = [corpus_title(c) for c in heat.columns]
-    p = safe_name(proto)
-    figures = [
-        Figure(
-            f"heatmap_{p}",
-            _heatmap(heat, f"UAR %, protocol {proto}", "corpus", "feature / classifier"),
-        ),
-        Figure(f"folds_{p}", _fold_spread(result.scores, proto)),
-    ]
-    for corpus in dict.fromkeys(result.scores[result.scores.protocol == proto].corpus):
-        block = summary.loc[(corpus, proto)]
-        feat, clf = block["uar_mean"].idxmax()
-        cm = result.confusion_matrix(corpus, proto, feat, clf)
-        figures.append(
-            Figure(
-                f"confusion_{safe_name(corpus)}_{p}",
-                plot_confusion(cm, title=f"{corpus}, {proto}: {feat} + {clf} (best UAR)"),
-            )
-        )
-    return figures
-
-
-def _cross_section(cross: pd.DataFrame, summary: pd.DataFrame, protocols: list[str]):
-    from .cross import cross_matrix
-
-    within_proto = "speaker" if "speaker" in protocols else (protocols or [None])[0]
-    blocks: list[Block] = [Heading(text("Cross-corpus (train × test UAR %, shared labels)"))]
-    if within_proto is not None:
-        blocks.append(
-            Paragraph(
-                text(
-                    "Diagonal: in-corpus UAR under protocol ", code(within_proto), " (all labels)."
-                )
-            )
-        )
-    figures = []
-    for (feat, clf), _ in cross.groupby(["feature", "classifier"], sort=False):
-        within = None
-        if within_proto is not None:
-            s = summary.reset_index()
-            s = s[(s.protocol == within_proto) & (s.feature == feat) & (s.classifier == clf)]
-            within = s.set_index("corpus")
-        m = cross_matrix(cross, feat, clf, within=within)
-        blocks += [Heading(text(f"{feat} + {clf}"), 3), matrix_table(m)]
-        figures.append(
-            Figure(
-                f"cross_{safe_name(feat)}_{safe_name(clf)}",
-                _heatmap(m, f"cross-corpus UAR %, {feat} + {clf}", "test corpus", "train corpus"),
-            )
-        )
-    return blocks, figures
