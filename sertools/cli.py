@@ -8,8 +8,10 @@ HTML report. ``sertools compare OUT CELL_A CELL_B`` tests two cells of a study.
 ``sertools demo`` runs the same code on the built-in synthetic corpus.
 
 Exit status: 0 all cells finished; 1 some cells failed (the reports hold the
-rest, each failure is one line on stderr); 2 bad arguments; 130 interrupted
-(finished cells are kept; the same command resumes).
+rest, each failure is one line on stderr) or a model could not be obtained (an
+offline hub, a failed download: not the arguments' fault); 2 bad arguments,
+refused before any work; 130 interrupted (finished cells are kept; the same
+command resumes).
 """
 
 from __future__ import annotations
@@ -37,6 +39,48 @@ def _csv(value: str, what: str, valid: Sequence[str]) -> list[str]:
     if not names:
         raise _UsageError(f"--{what} {value!r} names nothing; expected some of {', '.join(valid)}")
     return names
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    """Refuse, before any work, numbers and an output path that would fail later."""
+    checks = [
+        ("n_splits", "--n-splits", 2, "2 or more folds"),
+        ("n_boot", "--n-boot", 1, "a positive number of bootstrap resamples"),
+        ("dnn_epochs", "--dnn-epochs", 1, "a positive number of epochs"),
+        ("n_per_class", "--n-per-class", 1, "a positive number of clips per emotion"),
+    ]
+    for attr, flag, low, what in checks:
+        value = getattr(args, attr, None)
+        if value is not None and value < low:
+            raise _UsageError(f"{flag} {value}: expected {what}")
+    n_jobs = getattr(args, "n_jobs", None)
+    if n_jobs == 0:
+        raise _UsageError("--n-jobs 0: expected a positive number of jobs or -1 (every core)")
+    out = getattr(args, "out", None)
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise _UsageError(f"--out {out}: is an existing file; expected a folder")
+
+
+def _network_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` was caused by a model that could not be fetched (an offline hub).
+
+    Such a failure is not the arguments' fault: exit 1 with the reason, not 2.
+    """
+    seen = set()
+    cause = exc.__cause__
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, (ConnectionError, TimeoutError)) or (
+            isinstance(cause, OSError)
+            and not isinstance(cause, (FileNotFoundError, IsADirectoryError, NotADirectoryError))
+            and any(
+                word in f"{type(cause).__module__}.{type(cause).__name__} {cause}".lower()
+                for word in ("offline", "connect", "http", "hub", "download", "url", "network")
+            )
+        ):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _say(msg: str) -> None:
@@ -214,6 +258,7 @@ def _dimensional_run(args: argparse.Namespace, corpora: dict[str, Any], tasks: l
 def _cmd_study(args: argparse.Namespace) -> int:
     from .study.catalogue import REGRESSORS
 
+    _check_numbers(args)
     corpora: dict[str, Any] = _corpora(args)
     emobox_root = getattr(args, "emobox_root", None)
     if "emobox" in (args.protocol or ()) and not emobox_root:
@@ -252,6 +297,7 @@ def _cmd_study(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .datasets import make_synthetic_corpus
 
+    _check_numbers(args)
     corpus = make_synthetic_corpus(n_per_class=args.n_per_class, random_state=args.seed)
     classes = [str(c) for c in corpus.target_names]
     _say(
@@ -264,6 +310,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     from .study import StudyResult, compare
 
+    _check_numbers(args)
     result = StudyResult.load(args.results)
     c = compare(result, args.cell_a, args.cell_b, n_boot=args.n_boot)
     _say(f"A: {c['a']}  UAR {c['uar_a']:.2f} % (mean over folds)")
@@ -342,6 +389,29 @@ def _add_run_options(
     p.add_argument("--quiet", action="store_true", help="no progress bars or progress lines")
 
 
+#: what ``--model`` takes, per backend family of the feature-set registry
+_MODEL_KINDS = {
+    "nemo": "NeMo sets ({names}): a .nemo file or a pretrained name",
+    "s3prl": "S3PRL sets ({names}): the upstream checkpoint file",
+    "hf": "Hugging Face sets ({names}): a hub name or a local model folder",
+    "ge2e": "GE2E ({names}): a Resemblyzer-format .pt file (default: the packaged one)",
+}
+
+
+def _model_help() -> str:
+    from .features import available_feature_sets
+
+    by_family: dict[str, list[str]] = {}
+    for name, fs in available_feature_sets().items():
+        by_family.setdefault(fs.family, []).append(name)
+    parts = [
+        kind.format(names=", ".join(by_family[family]))
+        for family, kind in _MODEL_KINDS.items()
+        if family in by_family
+    ]
+    return "; ".join(parts)
+
+
 def _parser() -> argparse.ArgumentParser:
     from .datasets._corpora import CORPUS_SPECS
 
@@ -350,8 +420,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Speech emotion recognition studies in the layout of the paper's Table II: "
         "UAR/WAR per corpus, protocol, feature set and classifier, with speaker-level "
         "confidence intervals and paired significance tests.",
-        epilog="Exit status: 0 ok; 1 some cells failed; 2 bad arguments; 130 interrupted "
-        "(finished cells are kept, re-run to resume).",
+        epilog="Exit status: 0 ok; 1 some cells failed, or a model could not be fetched; "
+        "2 bad arguments (refused before any work); 130 interrupted (finished cells are "
+        "kept, re-run to resume).",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -417,12 +488,17 @@ def _parser() -> argparse.ArgumentParser:
         "--model",
         action="append",
         metavar="FEATURE=PATH",
-        help="checkpoint of a neural feature set, e.g. --model titanet=titanet_large.nemo "
-        "--model hubert=hubert_base_ls960.pt (NeMo sets: a .nemo file; S3PRL sets: the "
-        "upstream checkpoint); repeat for several",
+        help="checkpoint or model of a neural feature set, e.g. --model "
+        "titanet=titanet_large.nemo --model hubert=hubert_base_ls960.pt; "
+        + _model_help()
+        + "; repeat for several",
     )
     study.add_argument(
-        "--model-dir", default=None, help="folder of local NeMo checkpoints named <model>.nemo"
+        "--model-dir",
+        default=None,
+        help="folder of local checkpoints, for offline use: NeMo <model>.nemo files, S3PRL "
+        "upstream checkpoints, Hugging Face model folders (config.json + weights); "
+        "default: $SERTOOLS_MODEL_DIR",
     )
     study.add_argument(
         "--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)"
@@ -492,7 +568,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        Exit status: 0 ok, 1 some cells failed, 2 bad arguments, 130 interrupted.
+        Exit status: 0 ok, 1 some cells failed (or a model could not be
+        fetched), 2 bad arguments, 130 interrupted.
 
     Examples
     --------
@@ -538,7 +615,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except (ParameterError, _UsageError) as exc:
         print(f"sertools: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return EXIT_USAGE
+        return 1 if _network_failure(exc) else EXIT_USAGE
     except KeyboardInterrupt:
         where = getattr(args, "out", None)
         kept = f" in {Path(where) / 'cells'}" if where and args.command != "compare" else ""

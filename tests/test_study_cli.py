@@ -48,6 +48,29 @@ def small():
     return make_synthetic_corpus(n_per_class=6, random_state=1)
 
 
+@pytest.fixture(scope="module")
+def mfcc_svm(corpus):
+    """The study most tests read: MFCC + SVM on the synthetic corpus, paper protocol."""
+    return run_study({"synthetic": corpus}, features=("mfcc",), classifiers=("svm",))
+
+
+def _on_clips(corpus, **kwargs):
+    """MFCC + SVM on the corpus given as plain clips and labels (one corpus named "corpus")."""
+    return run_study(
+        corpus.data,
+        corpus.target,
+        features=kwargs.pop("features", ("mfcc",)),
+        classifiers=kwargs.pop("classifiers", ("svm",)),
+        embedder_params={"sampling_rate": corpus.sampling_rate},
+        **kwargs,
+    )
+
+
+def _cli_study(out: Path, corpus: str, *args: str) -> int:
+    """``sertools study --corpus CORPUS --quiet --out OUT ARGS``."""
+    return main(["study", "--corpus", corpus, *args, "--quiet", "--out", str(out)])
+
+
 def _X(corpus):
     X = np.empty(len(corpus.data), dtype=object)
     X[:] = corpus.data
@@ -86,14 +109,8 @@ class InterruptingSVC(SVC):
 # --------------------------------------------------------------------------- run_study
 def test_run_study_equals_pipeline_cross_validation(corpus, tmp_path: Path):
     cv = StratifiedKFold(5, shuffle=True, random_state=0)
-    result = run_study(
-        corpus.data,
-        corpus.target,
-        features=("mfcc",),
-        classifiers=("svm", "svm-scaled"),
-        cv=cv,
-        embedder_params={"sampling_rate": corpus.sampling_rate},
-        cache_dir=tmp_path / "cache",
+    result = _on_clips(
+        corpus, classifiers=("svm", "svm-scaled"), cv=cv, cache_dir=tmp_path / "cache"
     )
     X = _X(corpus)
     emb = MFCCEmbedder(sampling_rate=corpus.sampling_rate)
@@ -138,14 +155,7 @@ def test_speaker_protocol_keeps_speakers_apart(corpus):
 def test_oof_predictions_are_exactly_those_made(corpus):
     # #10: with ShuffleSplit never-tested clips used to count as predictions (np.empty)
     cv = ShuffleSplit(n_splits=2, test_size=0.2, random_state=0)
-    result = run_study(
-        corpus.data,
-        corpus.target,
-        features=("mfcc",),
-        classifiers=("svm",),
-        cv=cv,
-        embedder_params={"sampling_rate": corpus.sampling_rate},
-    )
+    result = _on_clips(corpus, cv=cv)
     p = result.predictions
     splits = list(cv.split(corpus.target))
     assert len(p) == sum(len(te) for _, te in splits)
@@ -161,14 +171,7 @@ def test_oof_predictions_are_exactly_those_made(corpus):
 def test_oof_predictions_are_kept_per_repeat(corpus):
     # #10: with repeated CV later repeats used to overwrite earlier ones
     cv = RepeatedStratifiedKFold(n_splits=3, n_repeats=2, random_state=0)
-    result = run_study(
-        corpus.data,
-        corpus.target,
-        features=("mfcc",),
-        classifiers=("svm",),
-        cv=cv,
-        embedder_params={"sampling_rate": corpus.sampling_rate},
-    )
+    result = _on_clips(corpus, cv=cv)
     p = result.predictions
     n = len(corpus.target)
     assert len(p) == 2 * n
@@ -186,13 +189,7 @@ def test_oof_predictions_are_kept_per_repeat(corpus):
 
 def test_std_is_the_sample_std_everywhere(corpus):
     # #10: "± std" used ddof=1 in _run.py and ddof=0 in layers.py
-    result = run_study(
-        corpus.data,
-        corpus.target,
-        features=("mfcc",),
-        classifiers=("svm",),
-        embedder_params={"sampling_rate": corpus.sampling_rate},
-    )
+    result = _on_clips(corpus)
     folds = result.scores.uar.to_numpy()
     s = result.summary(ci=False)
     assert s.uar_std.iloc[0] == pytest.approx(100 * np.std(folds, ddof=1))
@@ -359,8 +356,8 @@ def test_failing_cells_are_isolated(corpus, small, tmp_path: Path):
     assert len(result.failures) == 3
 
 
-def test_predictions_table_is_tidy(corpus):
-    result = run_study({"synthetic": corpus}, features=("mfcc",), classifiers=("svm",))
+def test_predictions_table_is_tidy(mfcc_svm):
+    result = mfcc_svm
     assert list(result.predictions.columns) == [
         "corpus",
         "protocol",
@@ -414,9 +411,7 @@ def _one_line_error(capsys) -> str:
     ],
 )
 def test_cli_errors_are_one_clear_line(args, expected, tmp_path: Path, capsys):
-    code = main(
-        ["study", "--corpus", f"emovo={tmp_path}", "--quiet", "--out", str(tmp_path), *args]
-    )
+    code = _cli_study(tmp_path, f"emovo={tmp_path}", *args)
     assert code == 2
     assert expected in _one_line_error(capsys)
 
@@ -437,21 +432,11 @@ def _tiny_emovo(root: Path) -> Path:
 
 def test_cli_missing_checkpoint_fails_fast(tmp_path: Path, capsys):
     root = _tiny_emovo(tmp_path / "emovo")
-    code = main(
-        [
-            "study",
-            "--corpus",
-            f"emovo={root}",
-            "--features",
-            "mfcc,titanet",
-            "--quiet",
-            "--n-splits",
-            "2",
-            "--model",
-            f"titanet={tmp_path / 'missing.nemo'}",
-            "--out",
-            str(tmp_path / "out"),
-        ]
+    code = _cli_study(
+        tmp_path / "out",
+        f"emovo={root}",
+        *("--features", "mfcc,titanet", "--n-splits", "2"),
+        *("--model", f"titanet={tmp_path / 'missing.nemo'}"),
     )
     assert code == 2
     assert "missing.nemo" in _one_line_error(capsys)
@@ -460,18 +445,7 @@ def test_cli_missing_checkpoint_fails_fast(tmp_path: Path, capsys):
 
 def test_cli_accepts_crema_d_and_reports_an_unreadable_corpus(tmp_path: Path, capsys):
     # #10: the CLI rejected crema-d, which load_corpus accepts
-    code = main(
-        [
-            "study",
-            "--corpus",
-            f"crema-d={tmp_path / 'nope'}",
-            "--classifiers",
-            "svm",
-            "--quiet",
-            "--out",
-            str(tmp_path / "out"),
-        ]
-    )
+    code = _cli_study(tmp_path / "out", f"crema-d={tmp_path / 'nope'}", "--classifiers", "svm")
     captured = capsys.readouterr()
     assert code == 1
     assert "invalid choice" not in captured.err and "Traceback" not in captured.err
@@ -485,19 +459,8 @@ def test_cli_non_audio_file_is_a_failed_cell_not_a_traceback(tmp_path: Path, cap
         (root / spk).mkdir(parents=True)
         for emo in ("dis", "gio"):
             (root / spk / f"{emo}-{spk}-b1.wav").write_bytes(b"not audio " * 200)
-    code = main(
-        [
-            "study",
-            "--corpus",
-            f"emovo={root}",
-            "--features",
-            "mfcc",
-            "--classifiers",
-            "svm",
-            "--quiet",
-            "--out",
-            str(tmp_path / "out"),
-        ]
+    code = _cli_study(
+        tmp_path / "out", f"emovo={root}", "--features", "mfcc", "--classifiers", "svm"
     )
     captured = capsys.readouterr()
     assert code in (1, 2)
@@ -599,8 +562,8 @@ def test_import_is_lazy():
     assert res.stdout.strip() == "[]"
 
 
-def test_study_result_load_round_trip(corpus, tmp_path: Path):
-    result = run_study({"synthetic": corpus}, features=("mfcc",), classifiers=("svm",))
+def test_study_result_load_round_trip(mfcc_svm, tmp_path: Path):
+    result = mfcc_svm
     result.save(tmp_path, n_boot=100)
     back = StudyResult.load(tmp_path)
     pd.testing.assert_frame_equal(back.scores, result.scores, check_dtype=False)

@@ -23,6 +23,11 @@ def _pyplot():
     return plt
 
 
+def _literal(text: object) -> str:
+    """``text`` shown as written: a ``$`` never starts matplotlib's mathtext."""
+    return str(text).replace("$", r"\$")
+
+
 def _png(fig) -> bytes:
     fig.tight_layout()
     buf = io.BytesIO()
@@ -83,10 +88,10 @@ def plot_confusion(cm: pd.DataFrame, path: str | Path | None = None, *, title: s
     share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     n = len(cm)
     fig, ax = plt.subplots(figsize=(1.6 + 0.75 * n, 1.2 + 0.75 * n))
-    disp = ConfusionMatrixDisplay(100 * share, display_labels=list(cm.columns))
+    disp = ConfusionMatrixDisplay(100 * share, display_labels=[_literal(c) for c in cm.columns])
     disp.plot(ax=ax, cmap="Blues", colorbar=False, values_format=".0f", xticks_rotation=45)
     ax.images[0].set_clim(0, 100)
-    ax.set_title(f"{title}\n(% of true class; diagonal = recall)".strip(), fontsize=9)
+    ax.set_title(f"{_literal(title)}\n(% of true class; diagonal = recall)".strip(), fontsize=9)
     return _save(fig, path) if path is not None else _png(fig)
 
 
@@ -127,7 +132,9 @@ def plot_scores(summary: pd.DataFrame, path: str | Path | None = None, *, title:
     >>> tmp.cleanup()
     """
     plt = _pyplot()
-    labels = ["\n".join(map(str, k)) if isinstance(k, tuple) else str(k) for k in summary.index]
+    labels = [
+        "\n".join(map(_literal, k)) if isinstance(k, tuple) else _literal(k) for k in summary.index
+    ]
     x = np.arange(len(labels))
     fig, ax = plt.subplots(figsize=(max(4.0, 1.1 * len(labels) + 1), 4.0))
     ax.bar(x - 0.2, summary.uar_mean, 0.4, yerr=summary.uar_std, label="UAR", capsize=3)
@@ -136,7 +143,7 @@ def plot_scores(summary: pd.DataFrame, path: str | Path | None = None, *, title:
     ax.set_ylabel(f"% (mean ± std over folds, ddof={STD_DDOF})")
     ax.set_ylim(0, 100)
     ax.legend()
-    ax.set_title(title)
+    ax.set_title(_literal(title))
     return _save(fig, path) if path is not None else _png(fig)
 
 
@@ -145,8 +152,8 @@ def _heatmap(matrix: pd.DataFrame, title: str, xlabel: str, ylabel: str) -> byte
     n_r, n_c = matrix.shape
     fig, ax = plt.subplots(figsize=(2.0 + 1.0 * n_c, 1.2 + 0.42 * n_r))
     im = ax.imshow(matrix.to_numpy(dtype=float), cmap="viridis", vmin=0, vmax=100, aspect="auto")
-    ax.set_xticks(range(n_c), [str(c) for c in matrix.columns], rotation=30, ha="right")
-    ax.set_yticks(range(n_r), [str(r) for r in matrix.index])
+    ax.set_xticks(range(n_c), [_literal(c) for c in matrix.columns], rotation=30, ha="right")
+    ax.set_yticks(range(n_r), [_literal(r) for r in matrix.index])
     for i in range(n_r):
         for j in range(n_c):
             v = matrix.iat[i, j]
@@ -163,7 +170,7 @@ def _heatmap(matrix: pd.DataFrame, title: str, xlabel: str, ylabel: str) -> byte
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     fig.colorbar(im, ax=ax, label="UAR %")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(_literal(title), fontsize=9)
     return _png(fig)
 
 
@@ -180,8 +187,8 @@ def _fold_spread(scores: pd.DataFrame, protocol: str) -> bytes:
     rng = np.random.default_rng(0)
     for i, d in enumerate(data, start=1):
         ax.scatter(i + rng.uniform(-0.12, 0.12, len(d)), d, s=10, color="k", zorder=3)
-    ax.set_xticks(range(1, len(keys) + 1), ["\n".join(k) for k in keys], fontsize=7)
+    ax.set_xticks(range(1, len(keys) + 1), ["\n".join(map(_literal, k)) for k in keys], fontsize=7)
     ax.set_ylabel("UAR % per fold")
     ax.set_ylim(0, 100)
-    ax.set_title(f"Per-fold UAR, protocol {protocol}", fontsize=9)
+    ax.set_title(f"Per-fold UAR, protocol {_literal(protocol)}", fontsize=9)
     return _png(fig)

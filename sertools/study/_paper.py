@@ -14,6 +14,11 @@ from ..datasets._corpora import CORPUS_TITLES, PAPER_N_CLASSES
 __all__ = ["paper_comparison", "paper_table", "scaling_notes"]
 
 
+def corpus_title(name: str) -> str:
+    """The display title of a corpus (its spec's ``title``), else the name itself."""
+    return CORPUS_TITLES.get(name, str(name))
+
+
 # --------------------------------------------------------------------------- paper
 def paper_table() -> pd.DataFrame:
     """The paper's Table II (package data).
@@ -115,51 +120,6 @@ def paper_comparison(result: Any, *, protocol: str = "paper") -> pd.DataFrame:
             "n_classes_paper",
         ]
     ]
-
-
-def paper_comparison_markdown(comp: pd.DataFrame) -> str:
-    """Markdown of :func:`paper_comparison`: per corpus UAR ours | paper | Δ, WAR likewise."""
-    if comp.empty:
-        return "_No cell matches the paper's Table II (feature, classifier, corpus)._"
-    corpora = list(dict.fromkeys(comp.corpus))
-    head = ["Feature", "Model"]
-    for c in corpora:
-        t = CORPUS_TITLES.get(c, c)
-        head += [f"{t} UAR", "paper", "Δ", f"{t} WAR", "paper", "Δ"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for (feat, clf), block in comp.groupby(["feature", "classifier"], sort=False):
-        cells = [feat, clf]
-        by = block.set_index("corpus")
-        for c in corpora:
-            if c in by.index:
-                r = by.loc[c]
-                cells += [
-                    f"{r.uar:.2f}",
-                    f"{r.uar_paper:.2f}",
-                    f"{r.uar_diff:+.2f}",
-                    f"{r.war:.2f}",
-                    f"{r.war_paper:.2f}",
-                    f"{r.war_diff:+.2f}",
-                ]
-            else:
-                cells += [""] * 6
-        lines.append("| " + " | ".join(cells) + " |")
-    if {"n_classes", "n_classes_paper"} <= set(comp.columns):
-        per = comp.drop_duplicates("corpus").set_index("corpus")
-        differ = [
-            f"{CORPUS_TITLES.get(c, c)}: ours {per.loc[c, 'n_classes']} classes, the paper's "
-            f"{per.loc[c, 'n_classes_paper']}"
-            for c in corpora
-            if per.loc[c, "n_classes"] != per.loc[c, "n_classes_paper"]
-        ]
-        if differ:
-            lines += [
-                "",
-                "Not comparable where the label sets differ (so does chance level): "
-                + "; ".join(differ)
-                + ".",
-            ]
-    return "\n".join(lines)
 
 
 def scaling_notes(result: Any, *, margin: float = 10.0) -> list[str]:

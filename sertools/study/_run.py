@@ -3,7 +3,9 @@
 :func:`run_study` is a short sequence of named steps: read the arguments
 (:mod:`.plan`, with the named parts of :mod:`.catalogue`), plan the cells
 (corpora, folds, digests, finished cells read back), execute what is left
-(:mod:`.execute`: prepare models, embed once, fit folds, store cells), and
+(:mod:`.execute`: prepare models, embed once, fit folds, store cells; the
+finished cells are read back once the models are prepared, as their digests
+hold each model's content fingerprint), and
 assemble the :class:`~sertools.study.StudyResult` (:mod:`.result`).
 """
 
@@ -30,7 +32,14 @@ from .catalogue import (
     make_embedder,
 )
 from .execute import Executor, extract_features
-from .plan import build_embedders, build_estimators, make_plan, read_corpora, read_protocols
+from .plan import (
+    build_embedders,
+    build_estimators,
+    make_plan,
+    read_back,
+    read_corpora,
+    read_protocols,
+)
 from .result import StudyResult, assemble
 
 if TYPE_CHECKING:
@@ -130,10 +139,13 @@ def run_study(
         Also train on each corpus and test on each other one, on the labels
         they share (:attr:`StudyResult.cross`).
     store : str or Path, optional
-        Folder of finished cells. A cell found there (same clips, labels,
-        folds and parameters) is read back, not recomputed; each new cell is
+        Folder of finished cells. A cell found there (same clips — files by
+        their identity, inode and status-change time included —, labels,
+        folds, the content fingerprint of its model and the parameters that
+        change results) is read back, not recomputed; each new cell is
         written atomically when it finishes, so an interrupted study resumes.
-        A feature set whose cells are all finished is not embedded at all.
+        A feature set whose cells are all finished is not embedded at all
+        (its model is loaded once, for its fingerprint).
     cache_dir : str or Path, optional
         Folder of the embedders' per-clip cache (``cache=`` of every embedder,
         see :func:`extract_features`): each clip is embedded once per feature
@@ -243,6 +255,7 @@ def run_study(
     )
     executor = Executor(plan, cache_dir=cache_dir, n_jobs=n_jobs, say=say, bar=bar)
     executor.prepare(keep_going=keep_going)
+    read_back(plan, say)
     executor.run_cells()
     executor.run_cross()
     result = assemble(

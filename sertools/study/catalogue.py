@@ -25,11 +25,14 @@ from ..features._registry import FeatureSetNames, get_feature_set
 
 __all__ = [
     "CLASSIFIERS",
+    "DEFAULT_EXECUTION_ONLY",
     "ESTIMATORS",
     "FEATURE_SETS",
     "PROTOCOLS",
     "REGRESSORS",
     "EstimatorSpec",
+    "embedder_execution_only",
+    "estimator_execution_only",
     "feature_set_params",
     "make_classifier",
     "make_embedder",
@@ -173,7 +176,45 @@ def model_param(name: str) -> str | None:
     return None
 
 
+#: embedder parameters that change how it runs, not its vectors, which the embedders do
+#: not (yet) declare in their ``_cache_ignore``; see :func:`embedder_execution_only`
+_EMBEDDER_EXECUTION_ONLY_EXTRA = frozenset({"batch_seconds"})
+
+
+def embedder_execution_only(embedder: Any) -> frozenset[str]:
+    """The parameters of an embedder that do not change its vectors.
+
+    The embedder's own declaration (``_cache_ignore``: ``device``,
+    ``verbose``, ``n_jobs``, ``n_threads``, ``cache``, ...) plus
+    ``batch_seconds``; never ``sampling_rate``, which the study keys on itself
+    (it says how to read the waveforms of a corpus given as arrays).
+
+    Parameters
+    ----------
+    embedder : estimator
+        An embedder (its class is read).
+
+    Returns
+    -------
+    frozenset of str
+        Parameter names left out of the study's cell keys.
+
+    Examples
+    --------
+    >>> from sertools.features import MFCCEmbedder
+    >>> from sertools.study.catalogue import embedder_execution_only
+    >>> sorted(embedder_execution_only(MFCCEmbedder()))[:4]
+    ['batch_seconds', 'cache', 'device', 'n_jobs']
+    """
+    declared = frozenset(getattr(type(embedder), "_cache_ignore", ()))
+    return (declared | _EMBEDDER_EXECUTION_ONLY_EXTRA) - {"sampling_rate"}
+
+
 # --------------------------------------------------------------------------- estimators
+#: parameters of an estimator that change how it runs, not what it predicts
+DEFAULT_EXECUTION_ONLY = frozenset({"verbose", "n_jobs"})
+
+
 @dataclass(frozen=True)
 class EstimatorSpec:
     """A named estimator of the study: how to build it and what it is for.
@@ -192,7 +233,7 @@ class EstimatorSpec:
     param_prefix : str, default=""
         Prefix that routes user parameters to one step of a pipeline
         (``"svc__"``: ``C=1`` sets ``svc__C``).
-    execution_only : frozenset of str
+    execution_only : frozenset of str, default=DEFAULT_EXECUTION_ONLY
         Parameters that change how it runs, not what it predicts (left out
         of the study's cell keys).
 
@@ -209,7 +250,7 @@ class EstimatorSpec:
     build: Callable[[int | None], BaseEstimator]
     task: str = "classification"
     param_prefix: str = ""
-    execution_only: frozenset[str] = frozenset({"verbose", "n_jobs"})
+    execution_only: frozenset[str] = DEFAULT_EXECUTION_ONLY
 
 
 def _svm(random_state: int | None) -> BaseEstimator:
@@ -237,7 +278,12 @@ ESTIMATORS: dict[str, EstimatorSpec] = {
     s.name: s
     for s in (
         EstimatorSpec("svm", "SVC(C=10, gamma=1e-3) on unscaled features (the paper)", _svm),
-        EstimatorSpec("dnn", "DNNClassifier(), the paper's 4-layer feed-forward network", _dnn),
+        EstimatorSpec(
+            "dnn",
+            "DNNClassifier(), the paper's 4-layer feed-forward network",
+            _dnn,
+            execution_only=DEFAULT_EXECUTION_ONLY | {"n_threads"},
+        ),
         EstimatorSpec(
             "svm-scaled",
             "StandardScaler + SVC(C=10, gamma='scale')",
@@ -246,6 +292,29 @@ ESTIMATORS: dict[str, EstimatorSpec] = {
         ),
     )
 }
+
+
+def estimator_execution_only(name: str) -> frozenset[str]:
+    """Execution-only parameters of the estimator named ``name`` (the default for others).
+
+    Parameters
+    ----------
+    name : str
+        A name of :data:`ESTIMATORS`, or any other (a user's own estimator).
+
+    Returns
+    -------
+    frozenset of str
+        Parameter names left out of the study's cell keys.
+
+    Examples
+    --------
+    >>> from sertools.study.catalogue import estimator_execution_only
+    >>> sorted(estimator_execution_only("dnn"))
+    ['n_jobs', 'n_threads', 'verbose']
+    """
+    spec = ESTIMATORS.get(name)
+    return spec.execution_only if spec is not None else DEFAULT_EXECUTION_ONLY
 
 
 class _TaskView(Mapping[str, str]):

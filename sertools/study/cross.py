@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator, clone
 
 from .._exceptions import ParameterError
 from ..metrics import unweighted_average_recall, weighted_average_recall
+from ._store import CROSS_FIELDS
 
 __all__ = ["cross_matrix", "run_cross", "shared_labels"]
 
@@ -141,7 +142,7 @@ def run_cross(
                     continue
                 key = ("cross", a, b, fname, cname)
                 digest = cell_digest(a, b, fname, cname, labels)
-                rec = None if store is None else store.load(key, digest)
+                rec = None if store is None else store.load(key, digest, fields=CROSS_FIELDS)
                 if rec is None:
                     try:
                         if fname in errors:

@@ -1,7 +1,8 @@
 """Executing a study's plan: prepare every model once, embed each corpus once, fit the folds.
 
 :class:`Executor` computes the cells a :class:`~sertools.study.plan.Plan` left to do:
-it loads each feature set's model before any extraction (fail fast), embeds
+it loads each feature set's model before any extraction (fail fast; the cells'
+digests hold each model's content fingerprint), embeds
 each (corpus, feature set) once through the per-clip cache, fits the
 classifier on each training fold, and stores each finished cell atomically.
 A failing extraction or fit fails its cells only.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from .._exceptions import ParameterError
 from ..metrics import unweighted_average_recall, weighted_average_recall
 from ..utils._progress import progress_bar
 from ._store import STD_DDOF
-from .plan import Plan, _Corpus, _failed, _one_line, _repeats
+from .plan import Plan, _Corpus, _failed, _one_line, _repeats, model_identity
 
 
 def extract_features(
@@ -90,25 +91,6 @@ def _fit_fold(clf: BaseEstimator, F: np.ndarray, y: np.ndarray, train, test):
     return np.asarray(est.predict(F[test])), fit_time
 
 
-def _prepare(embedders: Mapping[str, BaseEstimator], say: Callable[[str], None]) -> dict[str, str]:
-    """Load every embedder's model once, before any extraction (fail fast).
-
-    Returns the reason of each feature set that cannot be prepared.
-    """
-    errors: dict[str, str] = {}
-    for name, emb in embedders.items():
-        if not hasattr(emb, "_get_backend"):
-            continue  # signal features: nothing to load
-        say(f"[{name}] loading the model")
-        try:
-            clone(emb).fit()
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except Exception as exc:
-            errors[name] = f"feature set {name!r}: {_one_line(exc)}"
-    return errors
-
-
 class Executor:
     """Computes the cells a :class:`~sertools.study.plan.Plan` left to do.
 
@@ -146,12 +128,34 @@ class Executor:
         self._features: dict[tuple[str, str], tuple[np.ndarray, float]] = {}
 
     def prepare(self, *, keep_going: bool) -> None:
-        """Load the model of every feature set with work left, before any extraction."""
+        """Load every feature set's model once, before any extraction (fail fast).
+
+        Fills :attr:`Plan.models` with what determines each feature set's
+        vectors (:func:`~.plan.model_identity`, the content hash of its
+        checkpoints), which the cells' digests need. A model that cannot be
+        loaded stops the study (``ParameterError`` naming every such feature
+        set, chained to the first cause) unless ``keep_going``, when its cells
+        fail. A signal feature set that cannot be fitted fails its cells at
+        extraction, as before.
+        """
         plan = self.plan
-        needed = plan.needed_features()
-        self.errors = _prepare({n: e for n, e in plan.embedders.items() if n in needed}, self.say)
+        if not plan.folds and not plan.cross_pairs:
+            return  # no corpus could be used: nothing to prepare
+        causes: dict[str, BaseException] = {}
+        for name, emb in plan.embedders.items():
+            has_model = hasattr(emb, "_get_backend")
+            if has_model:
+                self.say(f"[{name}] loading the model")
+            try:
+                plan.models[name] = model_identity(emb)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except Exception as exc:
+                if has_model:
+                    self.errors[name] = f"feature set {name!r}: {_one_line(exc)}"
+                    causes[name] = exc
         if self.errors and not keep_going:
-            raise ParameterError("; ".join(self.errors.values()))
+            raise ParameterError("; ".join(self.errors.values())) from next(iter(causes.values()))
 
     def features_of(self, cname: str, fname: str) -> tuple[np.ndarray, float]:
         """Features of a corpus (embedded once) and the seconds the extraction took."""

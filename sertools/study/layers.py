@@ -28,7 +28,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import cross_validate
 
 from .._exceptions import ParameterError
-from ._figures import _pyplot, _save
+from ._figures import _literal, _pyplot, _save
 from ._store import STD_DDOF
 
 __all__ = ["layer_slices", "layerwise_scores", "plot_layerwise"]
@@ -232,5 +232,5 @@ def plot_layerwise(table: pd.DataFrame, path: str | Path, *, title: str = "") ->
     ax.grid(alpha=0.3)
     ax.legend()
     if title:
-        ax.set_title(title)
+        ax.set_title(_literal(title))
     return _save(fig, path)

@@ -5,14 +5,17 @@ of :func:`~sertools.study.run_study` that come before any extraction.
 
 * :func:`read_corpora`, :func:`read_protocols`, :func:`build_embedders`,
   :func:`build_estimators` check the arguments and name every part;
-* :func:`make_plan` loads the corpora (file lists), draws the folds of every
-  (corpus, protocol), computes each cell's digest (clips, labels, folds and
-  everything that determines the models' predictions) and reads back the
-  finished cells of the store: a :class:`Plan`.
+* :func:`make_plan` loads the corpora (file lists) and draws the folds of every
+  (corpus, protocol): a :class:`Plan`;
+* once the executor has prepared the models (:func:`model_identity`),
+  :func:`read_back` computes each cell's digest (clips, labels, folds and
+  everything that determines the models' predictions, the content of every
+  checkpoint included) and reads back the finished cells of the store.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,13 +26,15 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import StratifiedKFold, check_cv
 
 from .._exceptions import ParameterError
-from ._store import CellStore, fingerprint
+from ._store import CELL_FIELDS, CellStore, fingerprint
 from .catalogue import (
     CLASSIFIERS,
     FEATURE_SETS,
     PROTOCOLS,
     _embedder_class,
     _route_params,
+    embedder_execution_only,
+    estimator_execution_only,
     make_classifier,
     make_embedder,
     model_param,
@@ -173,20 +178,46 @@ def _repeats(folds: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[int]:
     return out
 
 
-#: parameters that do not change results (left out of cell and cache keys)
-_VOLATILE = frozenset({"verbose", "n_jobs", "n_threads", "batch_seconds", "cache"})
-
-
-def _estimator_spec(est: BaseEstimator) -> dict[str, Any]:
+def _estimator_spec(est: BaseEstimator, execution_only: frozenset[str]) -> dict[str, Any]:
+    """Class and parameters of an estimator, less those that only change how it runs."""
     params = est.get_params(deep=True)
     return {
         "class": type(est).__name__,
         "params": {
             k: repr(v)
             for k, v in sorted(params.items())
-            if k.rsplit("__", 1)[-1] not in _VOLATILE and not isinstance(v, BaseEstimator)
+            if k.rsplit("__", 1)[-1] not in execution_only and not isinstance(v, BaseEstimator)
         },
     }
+
+
+def model_identity(embedder: BaseEstimator) -> dict[str, Any]:
+    """What determines an embedder's vectors: its fingerprint once fitted.
+
+    For a sertools embedder: :func:`sertools.features._cache.embedder_fingerprint`
+    of a fitted clone (class, parameters, the content hash of every model file,
+    output width, versions), its execution-only parameters
+    (:func:`~.catalogue.embedder_execution_only`) set to their defaults first.
+    Any other transformer: its class and parameters.
+
+    Raises whatever fitting the embedder raises (a checkpoint that cannot be
+    loaded).
+    """
+    from ..features._base import BaseEmbedder
+    from ..features._cache import embedder_fingerprint
+
+    skip = embedder_execution_only(embedder)
+    if not isinstance(embedder, BaseEmbedder):
+        return _estimator_spec(embedder, skip)
+    fitted = clone(embedder).fit()
+    defaults = type(embedder)().get_params(deep=False)
+    current = fitted.get_params(deep=False)
+    reset = {k: defaults[k] for k in skip & set(current) & set(defaults) if k != "cache"}
+    if reset:  # a copy: the fitted model is shared, only plain attributes change
+        fitted = copy.copy(fitted)
+        for k, v in reset.items():
+            setattr(fitted, k, v)
+    return {"fingerprint": embedder_fingerprint(fitted)}
 
 
 # --------------------------------------------------------------------------- arguments
@@ -319,6 +350,8 @@ class Plan:
     done: dict[CellKey, dict] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)
     cross_pairs: list[tuple[str, str]] = field(default_factory=list)
+    #: feature set -> what determines its vectors (:func:`model_identity`), once prepared
+    models: dict[str, Any] = field(default_factory=dict)
 
     def embedder_for(self, fname: str, corpus: _Corpus) -> BaseEstimator:
         """A fresh clone of ``fname``'s embedder, given the corpus's rate when it has none."""
@@ -328,16 +361,31 @@ class Plan:
             emb.set_params(sampling_rate=corpus.sampling_rate)
         return emb
 
+    def _features_key(self, fname: str, corpus: _Corpus) -> list[Any]:
+        """The model behind a feature set and the rate it reads the corpus's arrays at."""
+        rate = self.embedder_for(fname, corpus).get_params(deep=False).get("sampling_rate")
+        return [self.models.get(fname, "not prepared"), rate]
+
+    def _estimator_key(self, clf_name: str) -> dict[str, Any]:
+        est = self.estimators[clf_name]
+        return _estimator_spec(est, estimator_execution_only(clf_name))
+
     def digest(self, cname: str, pname: str, fname: str, clf_name: str) -> str:
-        """Digest of everything that determines a cell's result."""
+        """Digest of everything that determines a cell's result.
+
+        The corpus (clips by file identity or value, labels, speakers), the
+        folds, the model behind the feature set (:func:`model_identity`: the
+        content of every checkpoint it loads), and the classifier's parameters,
+        less the execution-only parameters of both.
+        """
         corpus = self.corpora[cname]
         tests = [te for _, te in self.folds[cname, pname]]
         trains = [tr for tr, _ in self.folds[cname, pname]]
         return fingerprint(
             corpus.digest,
             fingerprint(*tests, *trains),
-            _estimator_spec(self.embedder_for(fname, corpus)),
-            _estimator_spec(self.estimators[clf_name]),
+            self._features_key(fname, corpus),
+            self._estimator_key(clf_name),
         )
 
     def cross_digest(self, a: str, b: str, f: str, c: str, labels: list) -> str:
@@ -346,9 +394,9 @@ class Plan:
             self.corpora[a].digest,
             self.corpora[b].digest,
             labels,
-            _estimator_spec(self.embedder_for(f, self.corpora[a])),
-            _estimator_spec(self.embedder_for(f, self.corpora[b])),
-            _estimator_spec(self.estimators[c]),
+            self._features_key(f, self.corpora[a]),
+            self._features_key(f, self.corpora[b]),
+            self._estimator_key(c),
         )
 
     def cell_keys(self) -> list[CellKey]:
@@ -365,26 +413,6 @@ class Plan:
         """Number of in-corpus cells still to compute."""
         return sum(len(v) for v in self.todo.values())
 
-    def needed_features(self) -> set[str]:
-        """Feature sets with a cell left to compute (in-corpus or cross-corpus)."""
-        needed = {f for (_, f) in self.todo}
-        if self.cross_pairs:
-            from .cross import shared_labels
-
-            for a, b in self.cross_pairs:
-                labels = shared_labels(self.corpora[a].y, self.corpora[b].y)
-                if len(labels) < 2:
-                    continue
-                for f in self.embedders:
-                    for c in self.estimators:
-                        key = ("cross", a, b, f, c)
-                        if (
-                            self.store is None
-                            or self.store.load(key, self.cross_digest(a, b, f, c, labels)) is None
-                        ):
-                            needed.add(f)
-        return needed
-
 
 def make_plan(
     raw: Mapping[str, Any],
@@ -398,7 +426,7 @@ def make_plan(
     cross_corpus: bool,
     say: Callable[[str], None],
 ) -> Plan:
-    """Load the corpora (file lists), draw the folds, read back the finished cells."""
+    """Load the corpora (file lists) and draw the folds."""
     plan = Plan(
         corpora={name: _as_corpus(name, value) for name, value in raw.items()},
         protocols=list(protocols),
@@ -407,12 +435,9 @@ def make_plan(
         store=store,
     )
     _draw_folds(plan, protocols, n_splits=n_splits, seed=seed, say=say)
-    _read_back(plan)
     if cross_corpus:
         ok = [c for c in plan.corpora if plan.corpora[c].error is None]
         plan.cross_pairs = [(a, b) for a in ok for b in ok if a != b]
-    if plan.done:
-        say(f"{len(plan.done)} finished cell(s) read back from {store.folder}")
     return plan
 
 
@@ -452,14 +477,22 @@ def _draw_folds(
             ]
 
 
-def _read_back(plan: Plan) -> None:
-    """Finished cells from the store into ``done``; the others into ``todo``."""
+def read_back(plan: Plan, say: Callable[[str], None]) -> None:
+    """Finished cells from the store into ``done``; the others into ``todo``.
+
+    Needs :attr:`Plan.models` (the prepared models): a feature set whose model
+    could not be prepared has no finished cell.
+    """
     for cname, pname in plan.folds:
         for fname in plan.embedders:
             for clf_name in plan.estimators:
                 key = (cname, pname, fname, clf_name)
-                rec = None if plan.store is None else plan.store.load(key, plan.digest(*key))
+                rec = None
+                if plan.store is not None and fname in plan.models:
+                    rec = plan.store.load(key, plan.digest(*key), fields=CELL_FIELDS)
                 if rec is not None:
                     plan.done[key] = rec
                 else:
                     plan.todo.setdefault((cname, fname), []).append((pname, clf_name))
+    if plan.done:
+        say(f"{len(plan.done)} finished cell(s) read back from {plan.store.folder}")

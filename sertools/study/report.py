@@ -1,40 +1,74 @@
 """Reports of a study: Table II (Markdown, LaTeX, CSV), the paper side by side, figures, HTML.
 
-:func:`write_reports` writes everything for a :class:`~sertools.study.StudyResult`;
-every file is written atomically (a temporary file replaced in one step), so
-an interrupted run never leaves half a table. Conventions of every table:
+:func:`write_reports` writes everything for a :class:`~sertools.study.StudyResult`.
+A report is built once as data — headings, paragraphs, tables of cells, figures
+(``_document``, ``_tables``) — and rendered per format, each with its own
+escaping: Markdown escapes its inline syntax and ``|`` (a name keeps its
+column), HTML its markup, LaTeX ``\\ & % _ # $ ^ { } ~``; CSV writes the
+numbers. Every file name made from a corpus, protocol, feature-set or
+classifier name is sanitised (it stays in the output folder), and every file is
+written atomically (a temporary file replaced in one step) with the user's
+normal permissions, so an interrupted run never leaves half a table.
+Conventions of every table:
 
 * scores are percent; ``± std`` is the sample standard deviation over folds
   (``ddof=1``, :data:`~sertools.study.STD_DDOF`);
 * ``95 % CI`` is the speaker-level (cluster) bootstrap interval of the pooled
   out-of-fold UAR (:func:`~sertools.study.stats.cluster_bootstrap_uar`);
-* in Table II the best value of each column is bold, and ``*`` marks a UAR
+* in Table II the best value of each column is bold, ``*`` marks a UAR
   significantly below the best UAR of its corpus under the corrected
-  resampled t-test (Nadeau & Bengio 2003) with Holm's correction, α = 0.05;
+  resampled t-test (Nadeau & Bengio 2003) with Holm's correction, α = 0.05,
+  and ``†`` a Feature Mean over fewer corpora than the table (a cell failed);
+* the significance table names the test that decides "significant" (the
+  Holm-corrected t-test), beside the paired bootstrap's Δ, CI and p;
 * each table and figure names the protocol that produced it.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._figures import _fold_spread, _heatmap, plot_confusion, plot_scores
-from ._markdown import _cells_markdown, _frame_markdown, _md_table_html, _significance_markdown
+from .._exceptions import ParameterError
+from ._document import (
+    Block,
+    Bullets,
+    Figure,
+    Heading,
+    Paragraph,
+    Raw,
+    Table,
+    code,
+    csv_table,
+    latex_table,
+    markdown_table,
+    md_escape,
+    render_html,
+    render_markdown,
+    tex_escape,
+    text,
+)
+from ._figures import plot_confusion, plot_scores
 from ._paper import (
     CORPUS_TITLES,
     PAPER_N_CLASSES,
     paper_comparison,
-    paper_comparison_markdown,
     paper_table,
     scaling_notes,
 )
-from ._store import STD_DDOF, atomic_write_bytes, atomic_write_text
+from ._sections import cross_section, protocol_figures
+from ._store import STD_DDOF, _safe, atomic_write_bytes, atomic_write_text
+from ._tables import (
+    cells_table,
+    failures_items,
+    paper_comparison_doc,
+    significance_doc,
+    table2_caption_tex,
+    table2_table,
+)
 from .audits import group_uar, report_sections, sections_html
 
 __all__ = [
@@ -49,20 +83,26 @@ __all__ = [
     "write_reports",
 ]
 
+#: Display names of the corpora in tables: each corpus spec's ``title``
+#: (:mod:`sertools.datasets`); the number of classes of the paper's Table I
+#: is ``PAPER_N_CLASSES``.
+_TITLES_AND_CLASSES = (CORPUS_TITLES, PAPER_N_CLASSES)
 
-#: Number of emotion classes per corpus in the paper's Table I (see :mod:`._paper`).
-PAPER_N_CLASSES = PAPER_N_CLASSES
-
-SIGNIFICANCE_NOTE = (
-    "`*`: UAR significantly below the best UAR of its corpus (corrected resampled t-test, "
+SIGNIFICANCE_NOTE = text(
+    code("*"),
+    ": UAR significantly below the best UAR of its corpus (corrected resampled t-test, "
     "Nadeau & Bengio 2003, on fold UARs; Holm-corrected over the cells of a corpus and "
-    "protocol; α = 0.05)."
+    "protocol; α = 0.05).",
 )
-STD_NOTE = f"± std: sample standard deviation over folds (ddof={STD_DDOF})."
-CI_NOTE = (
-    "95 % CI: speaker-level (cluster) bootstrap of the pooled out-of-fold UAR "
-    "(speakers resampled with replacement, {n_boot} resamples, percentile interval)."
-)
+STD_NOTE = text(f"± std: sample standard deviation over folds (ddof={STD_DDOF}).")
+
+
+def CI_NOTE(n_boot: int):
+    """The note on the bootstrap confidence intervals."""
+    return text(
+        "95 % CI: speaker-level (cluster) bootstrap of the pooled out-of-fold UAR "
+        f"(speakers resampled with replacement, {n_boot} resamples, percentile interval)."
+    )
 
 
 # --------------------------------------------------------------------------- Table II
@@ -122,36 +162,13 @@ def table2(result: Any, *, protocol: str) -> pd.DataFrame:
     return out
 
 
-def _marks(sig: pd.DataFrame | None, protocol: str) -> set[tuple[str, str, str]]:
-    if sig is None or sig.empty:
-        return set()
-    hit = sig[(sig.protocol == protocol) & sig.significant]
-    return {(*o.split("/"), c) for o, c in zip(hit.other, hit.corpus, strict=True)}
-
-
-def _formatted(table: pd.DataFrame, marks: set, bold: tuple[str, str]) -> list[list[str]]:
-    best = table.max(axis=0)
-    out = []
-    for (feat, clf), row in table.iterrows():
-        cells = [feat, clf]
-        for (corpus, metric), v in row.items():
-            if pd.isna(v):
-                cells.append("")
-                continue
-            text = f"{v:.2f}"
-            if np.isclose(v, best[(corpus, metric)]):
-                text = bold[0] + text + bold[1]
-            if metric == "UAR" and (feat, clf, corpus) in marks:
-                text += "*"
-            cells.append(text)
-        out.append(cells)
-    return out
-
-
 def table2_markdown(
     table: pd.DataFrame, *, protocol: str, significance: pd.DataFrame | None = None
 ) -> str:
     """Markdown of :func:`table2`; best per column in bold, ``*`` significantly below the best.
+
+    Names are escaped (a ``|`` in a name keeps its column); a Feature Mean
+    over fewer corpora than the table is marked ``†`` with a footnote.
 
     Parameters
     ----------
@@ -186,35 +203,17 @@ def table2_markdown(
     | mel | svm-scaled | **62.50** | **62.50** | **62.50** | **62.50** |
     """
     if table.empty:
-        return f"_No finished cells under protocol {protocol!r}._"
-    head = ["Feature", "Model"] + [f"{CORPUS_TITLES.get(c, c)} {m}" for c, m in table.columns]
-    lines = [
-        f"UAR / WAR (%), protocol `{protocol}`, mean over folds.",
-        "",
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
-    ]
-    for cells in _formatted(table, _marks(significance, protocol), ("**", "**")):
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def _tex(s: str) -> str:
-    for a, b in (
-        ("\\", r"\textbackslash{}"),
-        ("&", r"\&"),
-        ("%", r"\%"),
-        ("_", r"\_"),
-        ("#", r"\#"),
-    ):
-        s = s.replace(a, b)
-    return s
+        return f"_No finished cells under protocol {md_escape(repr(protocol))}._"
+    return markdown_table(table2_table(table, protocol=protocol, significance=significance))
 
 
 def table2_latex(
     table: pd.DataFrame, *, protocol: str, significance: pd.DataFrame | None = None
 ) -> str:
     """LaTeX (booktabs) of :func:`table2`, best per column in ``\\textbf``.
+
+    Every name is escaped (``\\ & % _ # $ ^ { } ~``), so the table compiles
+    whatever the corpus, feature set and classifier are called.
 
     Parameters
     ----------
@@ -249,7 +248,7 @@ def table2_latex(
     \\begin{tabular}{llrrrr}
     \\toprule
     Feature & Model & \\multicolumn{2}{c}{synthetic} & \\multicolumn{2}{c}{Feature Mean} \\\\
-     & & UAR & WAR & UAR & WAR \\\\
+     &  & UAR & WAR & UAR & WAR \\\\
     \\midrule
     mfcc & svm-scaled & 29.17 & 29.17 & 29.17 & 29.17 \\\\
     mel & svm-scaled & \\textbf{62.50} & \\textbf{62.50} & \\textbf{62.50} & \\textbf{62.50} \\\\
@@ -258,29 +257,42 @@ def table2_latex(
     \\end{table}
     """
     if table.empty:
-        return f"% no finished cells under protocol {protocol}\n"
-    corpora = list(dict.fromkeys(c for c, _ in table.columns))
-    spec = "ll" + "rr" * len(corpora)
-    top = " & ".join(rf"\multicolumn{{2}}{{c}}{{{_tex(CORPUS_TITLES.get(c, c))}}}" for c in corpora)
-    lines = [
-        r"\begin{table}[t]",
-        r"\centering",
-        rf"\caption{{UAR and WAR (\%), protocol \texttt{{{_tex(protocol)}}}, mean over folds. "
-        r"Best per column in bold; * significantly below the best UAR of its corpus "
-        r"(corrected resampled t-test, Holm, $\alpha=0.05$).}",
-        rf"\begin{{tabular}}{{{spec}}}",
-        r"\toprule",
-        rf"Feature & Model & {top} \\",
-        r" & & " + " & ".join(["UAR & WAR"] * len(corpora)) + r" \\",
-        r"\midrule",
-    ]
-    for cells in _formatted(table, _marks(significance, protocol), (r"\textbf{", "}")):
-        lines.append(" & ".join(_tex(c) if i < 2 else c for i, c in enumerate(cells)) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
-    return "\n".join(lines) + "\n"
+        return f"% no finished cells under protocol {tex_escape(protocol)}\n"
+    doc = table2_table(table, protocol=protocol, significance=significance)
+    return latex_table(doc, caption_tex=table2_caption_tex(protocol))
+
+
+def paper_comparison_markdown(comp: pd.DataFrame) -> str:
+    """Markdown of :func:`paper_comparison`: per corpus UAR ours | paper | Δ, WAR likewise.
+
+    Parameters
+    ----------
+    comp : pandas.DataFrame
+        Output of :func:`paper_comparison`.
+
+    Returns
+    -------
+    str
+        A pipe table and, where the label sets differ, a note saying so.
+    """
+    doc = paper_comparison_doc(comp)
+    return (
+        markdown_table(doc)
+        if isinstance(doc, Table)
+        else render_markdown([Paragraph(doc)]).rstrip()
+    )
 
 
 # --------------------------------------------------------------------------- all reports
+#: files a previous run into the same folder may have left that this run may not write
+_OPTIONAL_OUTPUTS = (
+    "failures.csv",
+    "cross_corpus.csv",
+    "paper_comparison.csv",
+    "paper_comparison.md",
+)
+
+
 def write_reports(
     result: Any,
     out_dir: str | Path,
@@ -292,6 +304,14 @@ def write_reports(
     random_state: int = 0,
 ) -> dict[str, Path]:
     """Write every table, figure and the self-contained HTML report of a study.
+
+    The report is built once as data (headings, paragraphs, tables, figures)
+    and rendered to Markdown and HTML, Table II also to LaTeX and CSV, each
+    with that format's escaping. Every file name made from a corpus, protocol,
+    feature-set or classifier name is sanitised, so all files land in
+    ``out_dir``; optional files of an earlier run into the same folder that this
+    run does not write (``failures.csv``, ``cross_corpus.csv``,
+    ``paper_comparison.*``) are removed.
 
     Parameters
     ----------
@@ -317,8 +337,14 @@ def write_reports(
         ``table2_<protocol>_{md,tex,csv}``, ``significance`` (CSV),
         ``paper_comparison`` (CSV, when any cell matches), ``cross_corpus``
         (CSV, when run), ``failures`` (CSV, when any), ``group_uar`` (CSV: UAR
-        per speaker of every cell), ``report_md``,
-        ``report_html`` and one PNG per figure.
+        per speaker of every cell), ``report_md``, ``report_html`` and one PNG
+        per figure.
+
+    Raises
+    ------
+    ParameterError
+        If ``n_boot`` is not a positive integer, ``alpha`` is not in (0, 1),
+        or ``out_dir`` is an existing file.
 
     Examples
     --------
@@ -346,6 +372,7 @@ def write_reports(
     """
     from .stats import significance_table
 
+    check_report_args(out_dir, n_boot=n_boot, alpha=alpha)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
@@ -364,169 +391,122 @@ def write_reports(
     if not result.failures.empty:
         put("failures", "failures.csv", result.failures.to_csv(index=False))
 
-    head = f"# {title or 'sertools study'}"
-    ci_note = CI_NOTE.format(n_boot=n_boot)
-    md: list[str] = [head, "", STD_NOTE, ci_note, SIGNIFICANCE_NOTE, ""]
-    body: list[str] = [f"<h1>{html.escape(title or 'sertools study')}</h1>"]
-    body += [
-        f"<p>{html.escape(n.replace('`', ''))}</p>" for n in (STD_NOTE, ci_note, SIGNIFICANCE_NOTE)
+    doc: list[Block] = [
+        Heading(text(title or "sertools study"), 1),
+        *(Paragraph(n) for n in (STD_NOTE, CI_NOTE(n_boot), SIGNIFICANCE_NOTE)),
     ]
-    figures: list[tuple[str, bytes]] = []
-
+    figures: list[Figure] = []
     protocols = list(dict.fromkeys(result.scores.protocol)) if not result.scores.empty else []
     for proto in protocols:
         t2 = table2(result, protocol=proto)
-        t2_md = table2_markdown(t2, protocol=proto, significance=sig)
-        put(f"table2_{proto}_md", f"table2_{proto}.md", t2_md + "\n")
+        t2_doc = table2_table(t2, protocol=proto, significance=sig)
+        stem = f"table2_{_safe(proto)}"
+        put(f"{stem}_md", f"{stem}.md", markdown_table(t2_doc) + "\n")
         put(
-            f"table2_{proto}_tex",
-            f"table2_{proto}.tex",
-            table2_latex(t2, protocol=proto, significance=sig),
+            f"{stem}_tex",
+            f"{stem}.tex",
+            latex_table(t2_doc, caption_tex=table2_caption_tex(proto)),
         )
-        flat = t2.copy()
-        flat.columns = [f"{c}_{m}" for c, m in flat.columns]
-        put(f"table2_{proto}_csv", f"table2_{proto}.csv", flat.round(2).to_csv())
+        put(f"{stem}_csv", f"{stem}.csv", csv_table(t2_doc))
         audits = getattr(result, "fold_audits", None) or {}
         leaky = sorted(c for (c, p), a in audits.items() if p == proto and a.speaker_dependent)
         mark = f" (speaker-dependent folds: {', '.join(leaky)})" if leaky else ""
-        md += [f"## Table II, protocol `{proto}`{mark}", "", t2_md, ""]
-        body += [
-            f"<h2>Table II, protocol <code>{html.escape(proto)}</code>{html.escape(mark)}</h2>",
-            _md_table_html(t2_md),
-        ]
-        heat = t2.xs("UAR", axis=1, level="metric").drop(columns="Feature Mean")
-        heat.index = [f"{f} / {c}" for f, c in heat.index]
-        heat.columns = [CORPUS_TITLES.get(c, c) for c in heat.columns]
-        figures.append(
-            (
-                f"heatmap_{proto}",
-                _heatmap(heat, f"UAR %, protocol {proto}", "corpus", "feature / classifier"),
-            )
-        )
-        figures.append((f"folds_{proto}", _fold_spread(result.scores, proto)))
-        for corpus in dict.fromkeys(result.scores[result.scores.protocol == proto].corpus):
-            block = summary.loc[(corpus, proto)]
-            feat, clf = block["uar_mean"].idxmax()
-            cm = result.confusion_matrix(corpus, proto, feat, clf)
-            figures.append(
-                (
-                    f"confusion_{corpus}_{proto}",
-                    plot_confusion(cm, title=f"{corpus}, {proto}: {feat} + {clf} (best UAR)"),
-                )
-            )
+        doc += [Heading(text("Table II, protocol ", code(proto), mark)), t2_doc]
+        figures += protocol_figures(result, summary, t2, proto)
 
     if paper and "paper" in protocols:
         comp = paper_comparison(result, protocol="paper")
         if not comp.empty:
             put("paper_comparison", "paper_comparison.csv", comp.round(2).to_csv(index=False))
-            comp_md = paper_comparison_markdown(comp)
-            put("paper_comparison_md", "paper_comparison.md", comp_md + "\n")
-            intro = (
-                "Ours (protocol `paper`) beside the paper's Table II; Δ = ours − paper, "
-                "percentage points."
+            put(
+                "paper_comparison_md", "paper_comparison.md", paper_comparison_markdown(comp) + "\n"
             )
-            md += ["## Ours vs the paper's Table II", "", intro, "", comp_md, ""]
-            body += [
-                "<h2>Ours vs the paper's Table II</h2>",
-                f"<p>{html.escape(intro)}</p>",
-                _md_table_html(comp_md),
+            doc += [
+                Heading(text("Ours vs the paper's Table II")),
+                Paragraph(
+                    text(
+                        "Ours (protocol ",
+                        code("paper"),
+                        ") beside the paper's Table II; Δ = ours − paper, percentage points.",
+                    )
+                ),
+                paper_comparison_doc(comp),
             ]
 
-    scale_notes = scaling_notes(result)
-    if scale_notes:
-        md += ["## The unscaled SVM", "", *[f"- {n}" for n in scale_notes], ""]
-        body += ["<h2>The unscaled SVM</h2>", "<ul>"]
-        body += [f"<li>{html.escape(n)}</li>" for n in scale_notes] + ["</ul>"]
+    notes = scaling_notes(result)
+    if notes:
+        doc += [Heading(text("The unscaled SVM")), Bullets(tuple(text(n) for n in notes))]
 
     extra = report_sections(result)  # fold audit, EmoBox beside ours, UAR by group
     if extra:
-        md += extra
-        body += sections_html(extra)
+        doc.append(Raw("\n".join(extra).strip(), "\n".join(sections_html(extra))))
     if not result.predictions.empty:
         put(
             "group_uar", "group_uar.csv", group_uar(result.predictions).round(3).to_csv(index=False)
         )
 
-    cells_md = _cells_markdown(summary)
-    sig_md = _significance_markdown(sig)
-    md += [
-        "## Cells (mean ± std over folds, 95 % CI of the UAR)",
-        "",
-        cells_md,
-        "",
-        "## Significance (each cell vs the best of its corpus and protocol)",
-        "",
-        sig_md,
-        "",
-    ]
-    body += [
-        "<h2>Cells (mean ± std over folds, 95 % CI of the UAR)</h2>",
-        _md_table_html(cells_md),
-        "<h2>Significance (each cell vs the best of its corpus and protocol)</h2>",
-        _md_table_html(sig_md),
+    sig_doc = significance_doc(sig)
+    doc += [
+        Heading(text("Cells (mean ± std over folds, 95 % CI of the UAR)")),
+        cells_table(summary),
+        Heading(text("Significance (each cell vs the best of its corpus and protocol)")),
+        sig_doc if isinstance(sig_doc, Table) else Paragraph(sig_doc),
     ]
 
     cross = result.cross
     if cross is not None and not cross.empty:
-        from .cross import cross_matrix
-
         put("cross_corpus", "cross_corpus.csv", cross.round(4).to_csv(index=False))
-        within_proto = "speaker" if "speaker" in protocols else (protocols or [None])[0]
-        md += [
-            "## Cross-corpus (train × test UAR %, shared labels)",
-            "",
-            f"Diagonal: in-corpus UAR under protocol `{within_proto}` (all labels).",
-            "",
-        ]
-        body.append("<h2>Cross-corpus (train × test UAR %, shared labels)</h2>")
-        for (feat, clf), _ in cross.groupby(["feature", "classifier"], sort=False):
-            within = None
-            if within_proto is not None:
-                s = summary.reset_index()
-                s = s[(s.protocol == within_proto) & (s.feature == feat) & (s.classifier == clf)]
-                within = s.set_index("corpus")
-            m = cross_matrix(cross, feat, clf, within=within)
-            md += [f"### {feat} + {clf}", "", _frame_markdown(m), ""]
-            body += [
-                f"<h3>{html.escape(feat)} + {html.escape(clf)}</h3>",
-                _md_table_html(_frame_markdown(m)),
-            ]
-            figures.append(
-                (
-                    f"cross_{feat}_{clf}",
-                    _heatmap(
-                        m, f"cross-corpus UAR %, {feat} + {clf}", "test corpus", "train corpus"
-                    ),
-                )
-            )
+        blocks, cross_figures = cross_section(cross, summary, protocols)
+        doc += blocks
+        figures += cross_figures
 
     if not result.failures.empty:
-        fail_md = "\n".join(
-            f"- {'/'.join(map(str, r[:4]))}: {r.reason}"
-            for r in result.failures.itertuples(index=False)
-        )
-        md += ["## Failed cells", "", fail_md, ""]
-        body += ["<h2>Failed cells</h2>", f"<pre>{html.escape(fail_md)}</pre>"]
+        doc += [Heading(text("Failed cells")), Bullets(failures_items(result.failures))]
 
-    md += ["## Figures", ""]
-    body.append("<h2>Figures</h2>")
-    for name, png in figures:
-        put(name, f"{name}.png", png)
-        md.append(f"![{name}]({name}.png)")
-        b64 = base64.b64encode(png).decode("ascii")
-        body.append(
-            f"<figure><img alt='{html.escape(name)}' src='data:image/png;base64,{b64}'/>"
-            f"<figcaption>{html.escape(name)}</figcaption></figure>"
-        )
-    put("report_md", "report.md", "\n".join(md) + "\n")
-    page = (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title or 'sertools study')}</title><style>"
-        "body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em}"
-        "table{border-collapse:collapse;margin:1em 0;font-size:13px}"
-        "td,th{border:1px solid #bbb;padding:3px 6px;text-align:right}"
-        "th{background:#eee}img{max-width:100%}figure{display:inline-block;margin:1em}"
-        "</style></head><body>" + "\n".join(body) + "</body></html>\n"
-    )
-    put("report_html", "report.html", page)
+    doc.append(Heading(text("Figures")))
+    for fig in figures:
+        put(fig.name, f"{fig.name}.png", fig.png)
+        doc.append(fig)
+    put("report_md", "report.md", render_markdown(doc))
+    put("report_html", "report.html", render_html(doc, title=title or "sertools study"))
+    written = {p.name for p in paths.values()}
+    for name in _OPTIONAL_OUTPUTS:
+        if name not in written:
+            (out / name).unlink(missing_ok=True)
     return paths
+
+
+def check_report_args(out_dir: str | Path, *, n_boot: int, alpha: float = 0.05) -> None:
+    """Refuse report arguments that would fail only after every cell is computed.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        Output folder: must not be an existing file.
+    n_boot : int
+        Bootstrap resamples: a positive integer.
+    alpha : float, default=0.05
+        Significance level, in (0, 1).
+
+    Raises
+    ------
+    ParameterError
+        Naming the bad argument and what is expected.
+
+    Examples
+    --------
+    >>> from sertools.study.report import check_report_args
+    >>> check_report_args("out", n_boot=0)
+    Traceback (most recent call last):
+    ...
+    sertools._exceptions.ParameterError: n_boot=0: expected a positive number of bootstrap resamples
+    """
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
+        raise ParameterError(
+            f"n_boot={n_boot!r}: expected a positive number of bootstrap resamples"
+        )
+    if not 0 < alpha < 1:
+        raise ParameterError(f"alpha={alpha!r}: expected a significance level in (0, 1)")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"output folder {out} is an existing file; expected a folder")

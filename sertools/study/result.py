@@ -310,6 +310,19 @@ class StudyResult:
     def load(cls, out_dir: str | Path) -> StudyResult:
         """Read back a study written by :meth:`save` (``scores.csv``, ``predictions.csv``, ...).
 
+        Names, speakers and labels are read as the strings written: ``"NA"``,
+        ``"None"`` or ``"null"`` stay strings (no missing-value parsing).
+
+        Parameters
+        ----------
+        out_dir : str or Path
+            The output folder of :meth:`save` or ``sertools study --out``.
+
+        Returns
+        -------
+        StudyResult
+            Its scores, predictions, failures and cross-corpus cells.
+
         Raises
         ------
         ParameterError
@@ -322,11 +335,19 @@ class StudyResult:
                 f"{out} holds no study results (missing {', '.join(missing)}); expected the "
                 "output folder of run_study(...).save() or 'sertools study --out'"
             )
-        keys = {k: str for k in (*cls.KEYS, "group", "y_true", "y_pred")}
+        text = (*cls.KEYS, "group", "y_true", "y_pred", "reason", "train", "test", "labels")
 
         def read(name: str) -> pd.DataFrame:
             path = out / name
-            return pd.read_csv(path, dtype=keys) if path.is_file() else pd.DataFrame()
+            if not path.is_file():
+                return pd.DataFrame()
+            header = pd.read_csv(path, nrows=0).columns
+            return pd.read_csv(
+                path,
+                dtype={k: str for k in text if k in header},
+                keep_default_na=False,
+                na_values={k: [""] for k in header if k not in text},
+            )
 
         return cls(
             read("scores.csv"),

@@ -53,6 +53,7 @@ def _per_group_confusions(y_true, y_preds, groups):
     for p in preds:
         if p.shape != y_true.shape:
             raise ParameterError(f"y_pred has shape {p.shape}; expected {y_true.shape} like y_true")
+    _check_label_types(y_true, *preds)
     if groups.shape != y_true.shape:
         raise ParameterError(f"groups has shape {groups.shape}; expected {y_true.shape}")
     classes = np.unique(y_true)
@@ -66,6 +67,30 @@ def _per_group_confusions(y_true, y_preds, groups):
         col = np.where(classes[pos] == p, pos, k)
         np.add.at(out, (g_idx, j, t_idx, col), 1)
     return out, classes, n_g
+
+
+def _check_label_types(*arrays: np.ndarray) -> None:
+    """Refuse labels mixing strings and numbers (scikit-learn's "Mix of label input types")."""
+    from sklearn.utils.multiclass import unique_labels
+
+    try:
+        unique_labels(*arrays)
+    except (ValueError, TypeError) as exc:
+        kinds = ", ".join(sorted({_kind(a) for a in arrays}))
+        raise ParameterError(
+            f"Mix of label types ({kinds}): y_true and the predictions must use the same "
+            f"labels ({' '.join(str(exc).split())})"
+        ) from exc
+
+
+def _kind(a: np.ndarray) -> str:
+    values = a.ravel().tolist()
+    types = sorted({type(v).__name__ for v in values})
+    if a.dtype == object:
+        return "/".join(types)
+    return {"i": "int", "u": "int", "f": "float", "b": "bool", "U": "str", "S": "bytes"}.get(
+        a.dtype.kind, str(a.dtype)
+    )
 
 
 def _uar_from_counts(cm: np.ndarray) -> np.ndarray:
@@ -164,7 +189,8 @@ def corrected_resampled_ttest(
         Scores of the two pipelines on the same folds, in the same order.
     n_train, n_test : int or array-like of shape (n_folds,)
         Training and test sizes (their mean is used when they vary, as in
-        leave-one-speaker-out).
+        leave-one-speaker-out); ``n_train`` positive, ``n_test`` non-negative
+        (0 gives the plain paired t-test).
 
     Returns
     -------
@@ -192,8 +218,17 @@ def corrected_resampled_ttest(
     J = len(a)
     if J < 2:
         raise ParameterError(f"the corrected resampled t-test needs 2 or more folds, got {J}")
+    sizes = {}
+    for name, value, low in (("n_train", n_train, "positive"), ("n_test", n_test, "non-negative")):
+        mean = float(np.mean(np.asarray(value, dtype=float)))
+        if not np.isfinite(mean) or mean < 0 or (mean == 0 and name == "n_train"):
+            raise ParameterError(
+                f"{name}={value!r}: the corrected resampled t-test needs a {low} {name} "
+                "(n_test=0 gives the plain paired t-test)"
+            )
+        sizes[name] = mean
     d = a - b
-    ratio = float(np.mean(n_test)) / float(np.mean(n_train))
+    ratio = sizes["n_test"] / sizes["n_train"]
     var = d.var(ddof=1)
     mean = d.mean()
     if var == 0:
