@@ -1,8 +1,8 @@
 """How :meth:`BaseEmbedder.transform` runs: cache lookups, streaming reads, chunks, workers.
 
 1. The clips of ``X`` are listed without reading them (:func:`sertools.audio.clip_items`).
-2. With a cache, each clip's fast key (file path + size + mtime, or an array's
-   bytes) is mapped to its content hash and the content hash to a stored vector:
+2. With a cache, each clip's fast key (the file's token — path, device, inode,
+   size, mtime, ctime — or an array's bytes) is mapped to its content hash and the content hash to a stored vector:
    a warm run reads no audio at all.
 3. The remaining clips are read, validated and resampled by a prefetching
    reader (:func:`sertools.audio.read_ahead`) and embedded in chunks of at most
@@ -120,7 +120,7 @@ def _process(
         contents = [content_hash(w) for w in waves]
         if store is not None:  # the same audio may be cached under another path
             keys = {k: vector_key(c, fingerprint) for k, c in enumerate(contents)}
-            hits = store._get_vectors(keys, width)
+            hits = store.get_vectors(keys, width)
     for k, vec in hits.items():
         vectors[k] = vec
     todo = [k for k in range(len(waves)) if k not in hits]
@@ -211,8 +211,8 @@ def embed_clips(embedder: Any, X: Any) -> tuple[np.ndarray, int, int]:
             i: fast_key(x, sampling_rate=sampling_rate, target_rate=rate)
             for i, x in enumerate(items)
         }
-        contents = store._get_contents(fast)
-        found = store._get_vectors(
+        contents = store.get_contents(fast)
+        found = store.get_vectors(
             {i: vector_key(c, fingerprint) for i, c in contents.items()}, width
         )
         for i, vec in found.items():
@@ -258,7 +258,7 @@ def embed_clips(embedder: Any, X: Any) -> tuple[np.ndarray, int, int]:
                 n_embedded += n_new
                 n_from_cache += len(chunk.indices) - n_new
                 if store is not None and chunk.contents is not None:
-                    store._put(
+                    store.put(
                         vectors=[
                             (vector_key(c, fingerprint), v)
                             for c, v, new in zip(

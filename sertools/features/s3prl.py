@@ -398,6 +398,7 @@ class S3PRLEmbedder(_LayeredEmbedder):
         "model_dir": [str, os.PathLike, None],
     }
     _family = "s3prl"
+    _backend_packages = ("torch", "torchaudio", "s3prl")  # versions in the cache key
 
     def __init__(
         self,

@@ -50,6 +50,8 @@ class _LibrosaEmbedder(BaseEmbedder):
         "pooling": [StrOptions({"mean", "mean+std"})],
         "n_jobs": [Integral, None],
     }
+    _param_roles = {"n_jobs": "execution"}
+    _backend_packages = ("scipy",)
 
     def __init__(
         self,
@@ -219,6 +221,15 @@ class MFCCEmbedder(_LibrosaEmbedder):
 
     def _n_coefficients(self) -> int:
         return int(self.n_mfcc)
+
+    def _load(self) -> None:
+        super()._load()
+        if self.n_mfcc > self.n_mels:
+            raise ParameterError(
+                f"MFCCEmbedder(n_mfcc={self.n_mfcc}, n_mels={self.n_mels}): a cepstrum has at "
+                f"most as many coefficients as Mel bands; expected n_mfcc <= n_mels (raise "
+                f"n_mels to at least {self.n_mfcc}, or lower n_mfcc)"
+            )
 
     def _frames(self, wave: np.ndarray) -> np.ndarray:
         import librosa
