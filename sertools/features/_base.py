@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import re
 import sys
-from numbers import Integral
 from collections.abc import Mapping
+from numbers import Integral
 from typing import Any, ClassVar
 
 import numpy as np
@@ -150,6 +151,10 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
 
     def _load(self) -> None:
         """Load models or other resources; called by :meth:`fit` (nothing by default)."""
+
+    def _compute_context(self) -> contextlib.AbstractContextManager[None]:
+        """Held around a whole :meth:`transform` (e.g. thread limits); nothing by default."""
+        return contextlib.nullcontext()
 
     def _model_fingerprint(self) -> str:
         """Identity of the model behind the features, after :meth:`_load`.
@@ -402,9 +407,7 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         current = self.get_params(deep=False)
         roles = self.parameter_roles()
         changed = [
-            k
-            for k in current
-            if roles.get(k) not in _LIVE and not _same(fitted.get(k), current[k])
+            k for k in current if roles.get(k) not in _LIVE and not _same(fitted.get(k), current[k])
         ]
         if changed:
             what = ", ".join(f"{k}: {fitted.get(k)!r} -> {current[k]!r}" for k in changed)

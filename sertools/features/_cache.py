@@ -201,7 +201,7 @@ def _package_versions(names: Iterable[str]) -> dict[str, str]:
     return versions
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _distributions_of(top_level: str) -> tuple[str, ...]:
     """The installed distribution(s) providing an import package (or its own name)."""
     try:

@@ -92,7 +92,11 @@ def files_token(paths: Iterable[str | os.PathLike[str]]) -> str:
         path = Path(p)
         files = sorted(q for q in path.rglob("*") if q.is_file()) if path.is_dir() else [path]
         parts += [f"{f}\t{file_token(f)}" for f in files]
-    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest() if parts else ""
+    return (
+        hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+        if parts
+        else ""
+    )
 
 
 def fingerprint_files(paths: Iterable[str | os.PathLike[str]]) -> str:

@@ -13,9 +13,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._exceptions import ParameterError
+from .._exceptions import BackendError, ParameterError
 from ..utils._sklearn_compat import Interval, StrOptions
-from .._exceptions import BackendError
 from ..utils._torch import cpu_precision_problem, precision_hint, resolve_device, torch_threads
 from ._base import BaseEmbedder, format_default, parameter_entries
 from ._bundles import BUNDLES, ModelBundle, get_bundle
