@@ -256,24 +256,34 @@ def test_checkpoint_with_keys_that_are_not_names(tmp_path):
         load_state_dict(numbered, key="model_state", model="GE2E", fmt="Resemblyzer's format")
 
 
+def _saved(state: dict) -> bytes:
+    """A checkpoint's bytes (through a buffer: torch names the archive after the file)."""
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
 def test_checkpoint_replaced_in_place_is_reloaded_in_the_same_process(clips, tmp_path):
     """#20.4: a checkpoint replaced with its size and mtime kept gave the old model's vectors."""
     import os
-    import shutil
 
     import torch
 
     from sertools.features._neural import clear_backend_cache
 
     path = tmp_path / "ge2e.pt"
-    shutil.copy(packaged_checkpoint(), path)
+    state = torch.load(packaged_checkpoint(), map_location="cpu", weights_only=True)
+    path.write_bytes(_saved(state))  # this torch's format, as the replacement below
     emb = GE2EEmbedder(checkpoint=path, sampling_rate=SR, device="cpu", cache=False)
     before = emb.fit().transform(clips[:2])
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    state["model_state"]["linear.bias"] = state["model_state"]["linear.bias"] + 0.5
+    state["model_state"]["linear.bias"].add_(0.5)  # in place: the same file layout
     st = path.stat()
     incoming = tmp_path / "incoming.pt"
-    torch.save(state, incoming)
+    incoming.write_bytes(_saved(state))
     assert incoming.stat().st_size == st.st_size
     os.utime(incoming, ns=(st.st_atime_ns, st.st_mtime_ns))
     os.replace(incoming, path)  # cp -p / rsync -a: same path, size and mtime
