@@ -628,6 +628,7 @@ class EmbeddingCache:
         Parameters
         ----------
         vectors : iterable of (vector key, ndarray of shape (width,))
+            Stored as little-endian float32 bytes.
         contents : iterable of (fast key or None, content hash)
             Pairs without a fast key are skipped.
 

@@ -226,10 +226,10 @@ class NeuralEmbedder(BaseEmbedder):
         return roles
 
     def output_identity(self) -> dict[str, Any]:
-        """What determines this fitted embedder's vectors (see
-        :meth:`BaseEmbedder.output_identity`).
+        """What determines this fitted embedder's vectors: the input of its cache key.
 
-        ``batch_seconds`` is left out for a padding-exact backend, whose batched
+        As :meth:`BaseEmbedder.output_identity`, except that ``batch_seconds`` is
+        left out for a padding-exact backend, whose batched
         vectors equal the one-clip ones up to float rounding (as for ``device``);
         it stays in the key of a padding-sensitive one.
 
