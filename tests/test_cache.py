@@ -950,3 +950,26 @@ def test_extraction_and_fingerprint_use_public_interfaces():
             return {"params": {"a": 1}, "model": "", "packages": ()}
 
     assert len(_cache.embedder_fingerprint(Duck())) == 64
+
+
+@pytest.mark.nemo
+def test_nemo_replaced_with_size_and_mtime_kept_is_reloaded(corpus, tmp_path, count_nemo):
+    """#20.4: a .nemo replaced by rename with its mtime kept (cp -p, rsync -a) gave the old
+    model's vectors in the same process (the in-memory backend was keyed on size + mtime)."""
+    import os
+
+    import _tiny_nemo
+
+    X, _ = corpus
+    path = Path(_tiny_nemo.save_model("titanet", tmp_path / "model.nemo", seed=0))
+    before = sertools.TitaNetEmbedder(model=str(path), device="cpu", cache=False).fit()
+    F = before.transform(X[:3])
+    incoming = Path(_tiny_nemo.save_model("titanet", tmp_path / "new" / "model.nemo", seed=1))
+    st = path.stat()
+    assert incoming.stat().st_size == st.st_size
+    os.utime(incoming, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(incoming, path)
+    after = sertools.TitaNetEmbedder(model=str(path), device="cpu", cache=False).fit()
+    assert after.model_fingerprint_ != before.model_fingerprint_
+    G = after.transform(X[:3])
+    assert not np.allclose(G, F, atol=1e-3)
