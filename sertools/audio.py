@@ -330,6 +330,27 @@ def _declared_frames(path: Path) -> int | None:
     return None
 
 
+def _not_a_file(path: Path) -> str:
+    """Why ``path`` cannot be read as an audio file (it is not a regular file)."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return f"audio file not found: {path}"
+    except OSError as exc:
+        return f"cannot read audio file {path}: {exc.strerror or exc}"
+    kinds = (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    )
+    kind = next((name for test, name in kinds if test(mode)), "not a regular file")
+    return f"{path} is {kind}, not an audio file; expected a regular audio file (WAV, FLAC, ...)"
+
+
 def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
     """Read an audio file's header (no decoding) and check that it is audio.
 
@@ -373,7 +394,7 @@ def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
 
     path = Path(path)
     if not path.is_file():
-        raise ParameterError(f"audio file not found: {path}")
+        raise ParameterError(_not_a_file(path))
     # a pointer is ~130 bytes: only small files are opened to look for one
     if path.stat().st_size <= _LFS_MAX_BYTES and is_lfs_pointer(path):
         raise ParameterError(
@@ -539,10 +560,22 @@ def _check_2d(X: np.ndarray) -> None:
         )
 
 
+#: modules whose frames a warning skips to reach the user's code: sertools, and the
+#: scikit-learn / joblib layers between it and the caller (``set_output``'s wrapper
+#: of ``transform``, ``Pipeline``, ``cross_validate``)
+_LIBRARY_MODULES = ("sertools", "sklearn", "joblib")
+
+
 def _outside_stacklevel() -> int:
-    """``stacklevel`` that attributes a warning to the first caller outside sertools."""
+    """``stacklevel`` that attributes a warning to the first caller outside the libraries.
+
+    The first frame whose module is not sertools', scikit-learn's or joblib's: the
+    user's line that called ``transform``, ``fit`` or ``cross_validate``.
+    """
     frame, level = sys._getframe(2), 2
-    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith("sertools"):
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith(
+        _LIBRARY_MODULES
+    ):
         frame = frame.f_back
         level += 1
     return level

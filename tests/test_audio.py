@@ -402,3 +402,41 @@ def test_property_array_shaped_like_channels_is_rejected(n_samples, n_channels, 
     X = np.zeros((n_samples, n_channels), dtype)
     with pytest.raises(ParameterError, match="multichannel"):
         as_waveforms(X, sampling_rate=16000, target_rate=16000)
+
+
+def test_a_fifo_or_a_folder_is_named_as_such(tmp_path):
+    """#20: a FIFO or a directory in X was reported as "audio file not found"."""
+    import os
+
+    from sertools import MFCCEmbedder
+
+    folder = tmp_path / "clips.wav"
+    folder.mkdir()
+    with pytest.raises(ParameterError, match=r"clips\.wav is a folder, not an audio file"):
+        read_audio(folder)
+    if hasattr(os, "mkfifo"):
+        fifo = tmp_path / "pipe.wav"
+        os.mkfifo(fifo)
+        with pytest.raises(ParameterError, match=r"pipe\.wav is a FIFO \(named pipe\)"):
+            audio_info(fifo)  # never opened: reading a FIFO would block
+        with pytest.raises(ParameterError, match="FIFO"):
+            MFCCEmbedder(cache=False).fit().transform([str(fifo)])
+    with pytest.raises(ParameterError, match="audio file not found"):
+        read_audio(tmp_path / "missing.wav")
+
+
+def test_audio_warning_points_at_the_callers_line():
+    """#26: AudioWarning was attributed to sklearn/utils/_set_output.py."""
+    import warnings
+
+    from sertools import MFCCEmbedder
+
+    emb = MFCCEmbedder(sampling_rate=16000, cache=False).fit()
+    loud = [_tone(4000) * 32767]
+    for call in (emb.transform, emb.fit_transform):
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            call(loud)
+        audio = [w for w in record if issubclass(w.category, AudioWarning)]
+        assert len(audio) == 1
+        assert audio[0].filename == __file__, audio[0].filename

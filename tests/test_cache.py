@@ -69,6 +69,20 @@ def count_frames(monkeypatch) -> list[int]:
     return calls
 
 
+def _rows(folder: Path) -> dict[str, bytes]:
+    """The raw rows of a store (read with sqlite3 directly, as a stranger would)."""
+    with sqlite3.connect(Path(folder) / _cache.DB_NAME) as db:
+        rows = dict(db.execute("SELECT key, value FROM entries").fetchall())
+    db.close()
+    return rows
+
+
+def _set_row(folder: Path, key: str, value: bytes) -> None:
+    with sqlite3.connect(Path(folder) / _cache.DB_NAME) as db:
+        db.execute("UPDATE entries SET value = ? WHERE key = ?", (value, key))
+    db.close()
+
+
 # --- one embedding per clip -----------------------------------------------------------
 
 
@@ -215,12 +229,11 @@ def test_damaged_entry_is_reported_once_and_recomputed(corpus, tmp_path):
     X, _ = corpus
     emb = MFCCEmbedder(cache=tmp_path).fit()
     F = emb.transform(X[:3])
-    store = _cache.resolve_cache(tmp_path)
-    keys = [k for k in store._store.iterkeys() if k.startswith("v:")]
+    keys = [k for k in _rows(tmp_path) if k.startswith("v:")]
     victim = keys[0]
-    blob = bytearray(store._store.get(victim))
+    blob = bytearray(_rows(tmp_path)[victim])
     blob[12] ^= 0xFF  # one flipped byte inside the vector, same size
-    store._store.set(victim, bytes(blob))
+    _set_row(tmp_path, victim, bytes(blob))
     with pytest.warns(CacheWarning, match=victim) as record:
         G = emb.transform(X[:3])
     assert len([w for w in record if issubclass(w.category, CacheWarning)]) == 1
@@ -236,9 +249,8 @@ def test_damaged_fast_key_is_recomputed(corpus, tmp_path):
     X, _ = corpus
     emb = MFCCEmbedder(cache=tmp_path).fit()
     F = emb.transform(X[:2])
-    store = _cache.resolve_cache(tmp_path)
-    key = next(k for k in store._store.iterkeys() if k.startswith("f:"))
-    store._store.set(key, b"garbage")
+    key = next(k for k in _rows(tmp_path) if k.startswith("f:"))
+    _set_row(tmp_path, key, b"garbage")
     with pytest.warns(CacheWarning, match=key):
         G = emb.transform(X[:2])
     np.testing.assert_array_equal(G, F)
@@ -251,7 +263,7 @@ def test_unusable_folders_are_clear_errors(tmp_path):
         with pytest.raises(ParameterError, match=str(blocker)):
             MFCCEmbedder(cache=folder).fit()
     (tmp_path / "db").mkdir()
-    (tmp_path / "db" / "cache.db").write_bytes(b"\x00garbage" * 512)
+    (tmp_path / "db" / _cache.DB_NAME).write_bytes(b"\x00garbage" * 512)
     with pytest.raises(ParameterError, match="cannot be used"):
         MFCCEmbedder(cache=tmp_path / "db").fit()
     with pytest.raises(ValueError, match="'cache' parameter"):
@@ -261,25 +273,23 @@ def test_unusable_folders_are_clear_errors(tmp_path):
 
 
 def test_store_of_another_format_is_refused(tmp_path):
-    import diskcache
-
-    with diskcache.Cache(str(tmp_path)) as raw:
-        raw.set(_cache._FORMAT_KEY, 999)
-        raw.set(_cache._VERSION_KEY, "9.9")
+    EmbeddingCache(tmp_path).close()
+    with sqlite3.connect(tmp_path / _cache.DB_NAME) as db:
+        db.execute("UPDATE meta SET value = '999' WHERE name = 'format'")
+        db.execute("UPDATE meta SET value = '\"9.9\"' WHERE name = 'sertools'")
+    db.close()
     with pytest.raises(ParameterError, match=r"format 999 \(written by sertools 9.9\)"):
         EmbeddingCache(tmp_path)
 
 
 def test_full_disk_returns_vectors_uncached(corpus, tmp_path, monkeypatch):
-    import diskcache
-
     X, _ = corpus
     store = EmbeddingCache(tmp_path)
 
     def full(self, *args, **kwargs):
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(diskcache.Cache, "set", full)
+    monkeypatch.setattr(EmbeddingCache, "_write", full)
     emb = MFCCEmbedder(cache=store).fit()
     with pytest.warns(CacheWarning, match="cannot be written") as record:
         F = emb.transform(X[:6])
@@ -428,9 +438,9 @@ def test_n_jobs_spreads_chunks_over_processes(corpus, tmp_path, monkeypatch):
     one = MFCCEmbedder().fit().transform(X)
     emb = MFCCEmbedder(n_jobs=2, cache=tmp_path).fit()
     two = emb.transform(X)
-    # loky workers may use another BLAS thread count: float32 sums in another order
-    # move the MFCCs by a few float32 ulps (measured up to 1.2e-5 relative)
-    np.testing.assert_allclose(two, one, rtol=1e-4, atol=1e-5)
+    # one BLAS thread per clip in every process: the same sums, the same bits (with
+    # the default BLAS threads the main process differed by up to 3.1e-5)
+    np.testing.assert_array_equal(two, one)
     assert (emb.n_embedded_, emb.n_from_cache_) == (len(X), 0)
     assert len(EmbeddingCache(tmp_path)) == len(X)  # written by this process
     emb.transform(X)
@@ -476,6 +486,25 @@ def test_dask_cluster_gives_the_single_process_vectors(corpus, tmp_path, monkeyp
     np.testing.assert_array_equal(F, single)  # per-clip features, same BLAS, same process
     assert emb.n_embedded_ == len(X)
     assert len(EmbeddingCache(tmp_path)) == len(X)
+
+
+@pytest.mark.slow
+def test_dask_worker_processes_give_the_single_process_vectors(corpus):
+    """docs/cache.md: per-clip features are equal bit for bit on a 2-process cluster."""
+    distributed = pytest.importorskip("distributed")
+    from joblib import parallel_backend
+
+    X, _ = corpus
+    single = MFCCEmbedder(cache=False).fit().transform(X)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+        parallel_backend("dask"),
+    ):
+        F = MFCCEmbedder(cache=False).fit().transform(X)
+    np.testing.assert_array_equal(F, single)
 
 
 def test_warm_run_reads_no_audio(corpus, tmp_path, monkeypatch):
@@ -592,3 +621,355 @@ def test_nemo_moved_checkpoint_keeps_its_vectors(corpus, tmp_path, count_nemo):
     count_nemo[0] = 0
     np.testing.assert_array_equal(after.transform(X[:4]), F)
     assert (count_nemo[0], after.n_from_cache_) == (0, 4)
+
+
+# --- a store written by someone else: data, never code (issue 20, items 1-2) ----------------
+
+
+class _RunsCode:
+    """Unpickling this creates ``marker``: a stand-in for any code a pickle may run."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _databases(folder: Path) -> list[Path]:
+    """Every SQLite file in a cache folder, whatever the store's layout."""
+    return [
+        p
+        for p in Path(folder).iterdir()
+        if p.is_file() and p.read_bytes()[:16] == b"SQLite format 3\x00"
+    ]
+
+
+def _craft(folder: Path, rows: str, **columns: object) -> int:
+    """Overwrite rows of every table of the folder's databases, as an attacker would.
+
+    ``rows``: "entries" (the vectors and fast keys, keys ``v:``/``f:``) or "format"
+    (the store's format record). ``columns``: values to set where a table has such a
+    column (``value``; diskcache's ``mode`` and ``filename``).
+    """
+    n = 0
+    for path in _databases(folder):
+        db = sqlite3.connect(path)
+        with db:
+            for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+                names = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                if "value" not in names:
+                    continue
+                sets = {c: v for c, v in columns.items() if c in names}
+                if sets.get("value") is None:  # a table without diskcache's file columns
+                    sets["value"] = str(columns.get("filename") or "")
+                if rows == "entries" and "key" in names:
+                    where = "key LIKE 'v:%' OR key LIKE 'f:%'"
+                elif rows == "format" and "key" in names:
+                    where = f"key = '{'sertools-cache-format'}'"
+                elif rows == "format" and "name" in names:
+                    where = "name = 'format'"
+                else:
+                    continue
+                assignments = ", ".join(f"{c} = ?" for c in sets)
+                cur = db.execute(
+                    f"UPDATE {table} SET {assignments} WHERE {where}", list(sets.values())
+                )
+                n += cur.rowcount
+        db.close()
+    return n
+
+
+def _filled(folder: Path, X: np.ndarray) -> np.ndarray:
+    F = MFCCEmbedder(cache=folder).fit().transform(X[:3])
+    _cache.resolve_cache(folder).close()
+    return F
+
+
+def test_crafted_rows_never_run_code_on_transform(corpus, tmp_path):
+    """#20.1: diskcache unpickled any row with mode=4; a store must only hold data."""
+    X, _ = corpus
+    folder, marker = tmp_path / "cache", tmp_path / "marker"
+    F = _filled(folder, X)
+    payload = pickle.dumps(_RunsCode(marker))
+    assert _craft(folder, "entries", value=payload, mode=4) >= 6
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        emb = MFCCEmbedder(cache=folder).fit()
+        G = emb.transform(X[:3])
+    assert not marker.exists()
+    # not sertools' format: reported and recomputed
+    assert any(issubclass(w.category, CacheWarning) for w in record)
+    np.testing.assert_array_equal(G, F)
+    assert emb.n_embedded_ == 3
+
+
+def test_crafted_format_record_never_runs_code(corpus, tmp_path):
+    X, _ = corpus
+    folder, marker = tmp_path / "cache", tmp_path / "marker"
+    _filled(folder, X)
+    _cache._OPEN.clear()  # a new process opening the folder
+    assert _craft(folder, "format", value=pickle.dumps(_RunsCode(marker)), mode=4) >= 1
+    with pytest.raises(ParameterError, match="not a sertools embedding cache"):
+        MFCCEmbedder(cache=folder).fit()
+    assert not marker.exists()
+
+
+def test_merge_from_a_crafted_store_never_runs_code(corpus, tmp_path):
+    X, _ = corpus
+    marker = tmp_path / "marker"
+    _filled(tmp_path / "theirs", X)
+    assert _craft(tmp_path / "theirs", "entries", value=pickle.dumps(_RunsCode(marker)), mode=4)
+    target = EmbeddingCache(tmp_path / "ours")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CacheWarning)
+        assert target.merge_from(tmp_path / "theirs") == 0
+    assert not marker.exists() and len(target) == 0
+
+
+@pytest.mark.parametrize(
+    "craft",
+    [
+        {"mode": 2, "filename": "VICTIM", "value": None},  # diskcache: value in a file
+        {"mode": 3, "filename": None, "value": None},  # text file, no name: TypeError
+        {"value": "VICTIM"},  # a value that names a file
+    ],
+    ids=["binary-file", "null-filename", "path-value"],
+)
+def test_crafted_rows_never_touch_files_outside_the_folder(corpus, tmp_path, craft):
+    """#20.2: a row naming '/abs/victim' made diskcache read it, then delete it."""
+    X, _ = corpus
+    folder = tmp_path / "cache"
+    victim = tmp_path / "outside" / "victim.txt"
+    victim.parent.mkdir()
+    victim.write_text("precious")
+    F = _filled(folder, X)
+    columns = {c: (str(victim) if v == "VICTIM" else v) for c, v in craft.items()}
+    if "mode" not in craft:  # sertools' own table has no mode column: a path as the value
+        columns.setdefault("value", str(victim))
+    _craft(folder, "entries", **columns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CacheWarning)
+        emb = MFCCEmbedder(cache=folder).fit()
+        G = emb.transform(X[:3])  # no raw TypeError
+        EmbeddingCache(tmp_path / "other").merge_from(folder)
+    assert victim.read_text() == "precious"
+    assert sorted(p.name for p in victim.parent.iterdir()) == ["victim.txt"]
+    np.testing.assert_array_equal(G, F)
+
+
+def test_legacy_diskcache_store_is_not_read(corpus, tmp_path):
+    """A folder of an older sertools (diskcache's cache.db) is left alone, never opened."""
+    X, _ = corpus
+    folder, marker = tmp_path / "cache", tmp_path / "marker"
+    folder.mkdir()
+    with sqlite3.connect(folder / "cache.db") as db:
+        db.execute("CREATE TABLE Cache (key TEXT, raw INTEGER, mode INTEGER, value BLOB)")
+        db.execute(
+            "INSERT INTO Cache VALUES ('sertools-cache-format', 1, 4, ?)",
+            (pickle.dumps(_RunsCode(marker)),),
+        )
+    db.close()
+    with pytest.warns(CacheWarning, match="older sertools"):
+        emb = MFCCEmbedder(cache=folder).fit()
+    F = emb.transform(X[:2])
+    assert not marker.exists() and emb.n_embedded_ == 2
+    np.testing.assert_array_equal(F, MFCCEmbedder().fit().transform(X[:2]))
+
+
+def test_small_size_limit_never_evicts_the_format_record(corpus, tmp_path, monkeypatch):
+    """#20: a small size_limit evicted diskcache's format key ("store of format None")."""
+    X, _ = corpus
+    monkeypatch.setattr(_extract, "CHUNK_CLIPS", 4)  # one write per 4 clips
+    store = EmbeddingCache(tmp_path, size_limit=3000)  # about 7 clips' entries
+    emb = MFCCEmbedder(cache=store).fit()
+    F = emb.transform(X)
+    assert 0 < len(store) < len(X)  # the oldest entries were evicted
+    store.close()
+    _cache._OPEN.clear()
+    again = MFCCEmbedder(cache=EmbeddingCache(tmp_path, size_limit=3000)).fit()
+    np.testing.assert_array_equal(again.transform(X), F)
+    assert again.n_from_cache_ > 0
+
+
+# --- a file's identity (issue 20, item 4) -----------------------------------------------------
+
+
+def _same_size_other_audio(path: Path) -> bytes:
+    """A WAV of the same length as ``path`` (so the same byte size), other samples."""
+    other = path.parent / "other.wav"
+    sf.write(other, _clip(7, 0.5), RATE, subtype="PCM_16")
+    data = other.read_bytes()
+    other.unlink()
+    return data
+
+
+@pytest.mark.parametrize("how", ["in-place-utime", "rename-keeping-mtime"])
+def test_a_file_replaced_with_size_and_mtime_kept_is_read_again(tmp_path, how):
+    """#20.4: path + size + mtime served the old vector (os.utime, cp -p, rsync -a)."""
+    import os
+
+    path = tmp_path / "clip.wav"
+    sf.write(path, _clip(1, 0.5), RATE, subtype="PCM_16")
+    emb = MFCCEmbedder(cache=tmp_path / "cache").fit()
+    before = emb.transform([str(path)])
+    st = path.stat()
+    new = _same_size_other_audio(path)
+    assert len(new) == st.st_size
+    if how == "in-place-utime":
+        with open(path, "r+b") as fh:
+            fh.write(new)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    else:  # cp -p new-file tmp && mv tmp clip.wav
+        tmp = tmp_path / "incoming.wav"
+        tmp.write_bytes(new)
+        os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+        os.replace(tmp, path)
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    after = emb.transform([str(path)])
+    assert emb.n_embedded_ == 1
+    np.testing.assert_array_equal(after, MFCCEmbedder().fit().transform([str(path)]))
+    assert not np.allclose(after, before)
+
+
+# --- declared parameter roles (issue 20 item 6, issue 21) -------------------------------------
+
+
+class _ModelEmbedder(MFCCEmbedder):
+    """An embedder whose model is identified by content and has a string mode."""
+
+    def __init__(self, *, mode: str = "fp32", where: str | None = None, **params):
+        super().__init__(**params)
+        self.mode = mode
+        self.where = where
+
+    _param_roles = {"where": "model"}
+
+    def _model_fingerprint(self) -> str:
+        return "sha256:" + "ab" * 32
+
+
+def test_a_string_naming_an_existing_folder_stays_in_the_key(tmp_path, monkeypatch):
+    """#20.6: with ./fp32 and ./bf16 in the cwd, precision="bf16" was served fp32 vectors."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fp32").mkdir()
+    (tmp_path / "bf16").mkdir()
+    a = _cache.embedder_fingerprint(_ModelEmbedder(mode="fp32").fit())
+    b = _cache.embedder_fingerprint(_ModelEmbedder(mode="bf16").fit())
+    assert a != b
+    # a parameter declared to name the model is left out: the content hash says it all
+    moved = _cache.embedder_fingerprint(_ModelEmbedder(mode="fp32", where="elsewhere").fit())
+    assert moved == a
+
+
+def test_roles_drive_the_key_and_the_refit_check(corpus):
+    X, _ = corpus
+    roles = MFCCEmbedder.parameter_roles()
+    assert set(roles) == set(MFCCEmbedder().get_params())
+    key = _cache.embedder_fingerprint(MFCCEmbedder().fit())
+    other = {
+        "sampling_rate": 8000,
+        "verbose": True,
+        "cache": False,
+        "n_jobs": 2,
+        "target_sampling_rate": 16000,
+        "n_fft": 1024,
+        "hop_length": 256,
+        "window": "hamming",
+        "pooling": "mean+std",
+        "n_mfcc": 20,
+        "n_mels": 64,
+    }
+    assert set(other) == set(roles)
+    for name, role in roles.items():
+        changed = MFCCEmbedder(**{name: other[name]}).fit()
+        moves = _cache.embedder_fingerprint(changed) != key
+        assert moves == (role not in ("execution", "placement")), (name, role)
+        # the refit check agrees: only execution and live parameters may change after fit
+        fitted = MFCCEmbedder().fit().set_params(**{name: other[name]})
+        if role in ("execution", "live"):
+            fitted.transform(X[:1])
+        else:
+            with pytest.raises(ParameterError, match="changed since fit"):
+                fitted.transform(X[:1])
+    from sertools.features import NeMoEmbedder
+
+    neural = NeMoEmbedder.parameter_roles()
+    assert neural["device"] == "placement" and neural["n_threads"] == "execution"
+    assert neural["batch_seconds"] == "live" and neural["model"] == "model"
+    assert neural["precision"] == "output"
+
+
+def test_every_family_declares_its_packages():
+    from sertools.features import GE2EEmbedder, HFEmbedder, NeMoEmbedder
+    from sertools.features.opensmile import EGeMAPSEmbedder
+    from sertools.features.s3prl import S3PRLEmbedder
+
+    assert not hasattr(_cache, "_MODULE_PACKAGES")
+    expected = {
+        NeMoEmbedder: "nemo_toolkit",
+        S3PRLEmbedder: "s3prl",
+        HFEmbedder: "transformers",
+        EGeMAPSEmbedder: "opensmile",
+        GE2EEmbedder: "resemblyzer",
+        MFCCEmbedder: "scipy",
+    }
+    for cls, package in expected.items():
+        assert package in _cache.backend_packages(cls), cls
+
+
+def test_an_undeclared_embedder_is_keyed_on_its_own_package(monkeypatch):
+    """A third-party embedder declaring no packages: its distribution's version keys it."""
+
+    class Outside(MFCCEmbedder):
+        _backend_packages = None
+
+    Outside.__module__ = "sklearn.my_features"  # as if shipped by another package
+    emb = Outside().fit()
+    assert emb.output_identity()["packages"] == ("scikit-learn",)
+    before = _cache.embedder_fingerprint(emb)
+    real = _cache.metadata.version
+    monkeypatch.setattr(
+        _cache.metadata, "version", lambda n: "0.0" if n == "scikit-learn" else real(n)
+    )
+    assert _cache.embedder_fingerprint(emb) != before
+
+
+def test_extraction_and_fingerprint_use_public_interfaces():
+    """#21: no private cache calls from _extract; the fingerprint reads public methods only."""
+    import inspect
+    import re
+
+    source = inspect.getsource(_extract)
+    assert not re.search(r"store\._\w", source)
+
+    class Duck:  # only the public protocol
+        n_features_out_ = 3
+
+        def output_identity(self):
+            return {"params": {"a": 1}, "model": "", "packages": ()}
+
+    assert len(_cache.embedder_fingerprint(Duck())) == 64
+
+
+@pytest.mark.nemo
+def test_nemo_replaced_with_size_and_mtime_kept_is_reloaded(corpus, tmp_path, count_nemo):
+    """#20.4: a .nemo replaced by rename with its mtime kept (cp -p, rsync -a) gave the old
+    model's vectors in the same process (the in-memory backend was keyed on size + mtime)."""
+    import os
+
+    import _tiny_nemo
+
+    X, _ = corpus
+    path = Path(_tiny_nemo.save_model("titanet", tmp_path / "model.nemo", seed=0))
+    before = sertools.TitaNetEmbedder(model=str(path), device="cpu", cache=False).fit()
+    F = before.transform(X[:3])
+    incoming = Path(_tiny_nemo.save_model("titanet", tmp_path / "new" / "model.nemo", seed=1))
+    st = path.stat()
+    assert incoming.stat().st_size == st.st_size
+    os.utime(incoming, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(incoming, path)
+    after = sertools.TitaNetEmbedder(model=str(path), device="cpu", cache=False).fit()
+    assert after.model_fingerprint_ != before.model_fingerprint_
+    G = after.transform(X[:3])
+    assert not np.allclose(G, F, atol=1e-3)

@@ -175,9 +175,127 @@ def test_real_emovo_ge2e_beats_mfcc(emovo_root: Path):
 
 def test_reduced_precision_like_every_neural_embedder(clips):
     """GE2E shares NeuralEmbedder's parameters, precision included (torch.autocast)."""
+    from sertools.utils._torch import cpu_precision_problem
+
+    problem = cpu_precision_problem("bf16")
+    if problem is not None:  # e.g. an AVX2-only CPU: see the test below
+        pytest.skip(f"this CPU cannot run bf16 under torch.autocast: {problem}")
     full = GE2EEmbedder(sampling_rate=SR, device="cpu", cache=False).fit().transform(clips)
     emb = GE2EEmbedder(sampling_rate=SR, device="cpu", cache=False, precision="bf16").fit()
     half = emb.transform(clips)
     assert emb.get_params()["precision"] == "bf16" and half.dtype == np.float32
     # measured: cosine 0.9997 on a noise clip; bfloat16 keeps 8 bits of mantissa
     assert row_cosine(half, full).min() > 0.99 and not np.array_equal(half, full)
+
+
+_AVX2_RUN = """
+import numpy as np
+from sertools import ParameterError
+from sertools.features.ge2e import GE2EEmbedder
+from sertools.utils._torch import cpu_precision_problem
+clips = [np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1]
+try:
+    GE2EEmbedder(sampling_rate=16000, device="cpu", cache=False, precision="bf16").fit(
+    ).transform(clips)
+    print("RAN", cpu_precision_problem("bf16") is None)
+except Exception as exc:
+    print("RAISED", type(exc).__name__, cpu_precision_problem("bf16") is None, exc)
+"""
+
+
+def test_reduced_precision_on_a_cpu_without_bf16_kernels_says_what_to_do():
+    """#20: on an AVX2-only CPU, bf16 failed with a BackendError blaming the clips.
+
+    oneDNN is limited to AVX2 in a child process (``ONEDNN_MAX_CPU_ISA``), as on
+    such a CPU: the run either works (the kernels exist), or fails with a
+    ParameterError saying that the CPU lacks bf16 support and to use fp32.
+    """
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2", "PYTHONPATH": str(root)}
+    out = subprocess.run(
+        [sys.executable, "-c", _AVX2_RUN], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    line = out.stdout.strip().splitlines()[-1]
+    if line.startswith("RAN"):
+        assert line == "RAN True"  # worked, and the probe agrees
+    else:
+        assert line.startswith("RAISED ParameterError False"), line
+        assert "not supported by this CPU" in line and 'precision="fp32"' in line
+
+
+def test_checkpoint_with_keys_that_are_not_names(tmp_path):
+    """#20: non-string keys gave a raw TypeError from sorted(state)."""
+    import torch
+
+    from sertools.features._checkpoints import load_state_dict
+
+    mixed = tmp_path / "mixed.pt"
+    torch.save({1: torch.zeros(1), "a": torch.zeros(1)}, mixed)
+    with pytest.raises(ParameterError, match=r"mixed\.pt is not a GE2E checkpoint"):
+        GE2EEmbedder(checkpoint=mixed, device="cpu", cache=False).fit()
+    numbered = tmp_path / "numbered.pt"
+    torch.save({"model_state": {0: torch.zeros(1)}}, numbered)
+    with pytest.raises(ParameterError, match=r"numbered\.pt .*keys that are not parameter names"):
+        load_state_dict(numbered, key="model_state", model="GE2E", fmt="Resemblyzer's format")
+
+
+def _saved(state: dict) -> bytes:
+    """A checkpoint's bytes (through a buffer: torch names the archive after the file)."""
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+def test_checkpoint_replaced_in_place_is_reloaded_in_the_same_process(clips, tmp_path):
+    """#20.4: a checkpoint replaced with its size and mtime kept gave the old model's vectors."""
+    import os
+
+    import torch
+
+    from sertools.features._neural import clear_backend_cache
+
+    path = tmp_path / "ge2e.pt"
+    state = torch.load(packaged_checkpoint(), map_location="cpu", weights_only=True)
+    path.write_bytes(_saved(state))  # this torch's format, as the replacement below
+    emb = GE2EEmbedder(checkpoint=path, sampling_rate=SR, device="cpu", cache=False)
+    before = emb.fit().transform(clips[:2])
+    state["model_state"]["linear.bias"].add_(0.5)  # in place: the same file layout
+    st = path.stat()
+    incoming = tmp_path / "incoming.pt"
+    incoming.write_bytes(_saved(state))
+    assert incoming.stat().st_size == st.st_size
+    os.utime(incoming, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(incoming, path)  # cp -p / rsync -a: same path, size and mtime
+    refit = GE2EEmbedder(checkpoint=path, sampling_rate=SR, device="cpu", cache=False).fit()
+    assert refit.model_fingerprint_ != emb.model_fingerprint_
+    after = refit.transform(clips[:2])
+    clear_backend_cache()
+    fresh = GE2EEmbedder(checkpoint=path, sampling_rate=SR, device="cpu", cache=False).fit()
+    np.testing.assert_array_equal(after, fresh.transform(clips[:2]))
+    assert not np.allclose(after, before, atol=1e-4)
+
+
+def test_precision_stays_in_the_key_when_a_folder_has_its_name(tmp_path, monkeypatch):
+    """#20.6: with ./fp32 and ./bf16 in the cwd, precision="bf16" was served fp32 vectors."""
+    from sertools.features._cache import embedder_fingerprint
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fp32").mkdir()
+    (tmp_path / "bf16").mkdir()
+    fp32 = GE2EEmbedder(device="cpu", precision="fp32").fit()
+    bf16 = GE2EEmbedder(device="cpu", precision="bf16").fit()
+    assert embedder_fingerprint(fp32) != embedder_fingerprint(bf16)
+    # the checkpoint is identified by content: where it lies is not in the key
+    moved = tmp_path / "moved.pt"
+    moved.write_bytes(packaged_checkpoint().read_bytes())
+    elsewhere = GE2EEmbedder(device="cpu", precision="fp32", checkpoint=moved).fit()
+    assert embedder_fingerprint(elsewhere) == embedder_fingerprint(fp32)

@@ -181,3 +181,10 @@ def test_audio_resampling_equals_librosa_soxr_hq():
         for orig, target in ((16000, 22050), (48000, 16000), (44100, 16000), (8000, 16000)):
             ref = librosa.resample(x, orig_sr=orig, target_sr=target, res_type="soxr_hq")
             np.testing.assert_array_equal(resample(x, orig_sr=orig, target_sr=target), ref)
+
+
+def test_more_cepstral_coefficients_than_mel_bands_is_refused_at_fit():
+    """#20: MFCCEmbedder(n_mfcc=200, n_mels=40) fitted, then transform raised a shape error."""
+    with pytest.raises(ParameterError, match=r"n_mfcc=200, n_mels=40.*n_mfcc <= n_mels"):
+        MFCCEmbedder(n_mfcc=200, n_mels=40, cache=False).fit()
+    assert MFCCEmbedder(n_mfcc=40, n_mels=40, cache=False).fit().n_features_out_ == 40

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import re
 import sys
 import weakref
+from collections.abc import Mapping
 from numbers import Integral
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -16,7 +18,25 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._exceptions import BackendError, ParameterError
 from ..utils._sklearn_compat import Interval, validate_estimator_params
-from ._cache import EmbeddingCache, resolve_cache
+from ._cache import EmbeddingCache, backend_packages, resolve_cache
+
+#: the roles left out of the cache key (the same vectors up to float rounding)
+_NOT_IN_KEY = frozenset({"execution", "placement"})
+#: the roles that may change on a fitted embedder (read at every transform)
+_LIVE = frozenset({"execution", "live"})
+
+#: what a parameter's value does (:meth:`BaseEmbedder.parameter_roles`)
+PARAMETER_ROLES = {
+    "output": "changes the vectors: in the cache key; changing it needs a refit",
+    "live": "changes the vectors but is read at every transform: in the cache key; "
+    "may change on a fitted embedder",
+    "execution": "where or how fast the vectors are computed, not what they are (beyond "
+    "float rounding): not in the cache key; may change on a fitted embedder",
+    "placement": "where the model runs (device): not in the cache key (float rounding "
+    "only); changing it needs a refit (fit loads the model there)",
+    "model": "names the model (file, folder, hub name): in the cache key unless the model "
+    "is identified by the content of its files; changing it needs a refit",
+}
 
 __all__ = ["BaseEmbedder", "inherit_parameters"]
 
@@ -89,27 +109,18 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         "verbose": ["verbose"],
         "cache": [str, os.PathLike, EmbeddingCache, "boolean", None],
     }
-    #: parameters that never change the vectors: left out of the cache key
-    #: (``device``: CPU and GPU floats differ at rounding level only, see docs/cache.md)
-    _cache_ignore: frozenset[str] = frozenset(
-        {"cache", "verbose", "n_jobs", "n_threads", "device", "sampling_rate"}
-    )
     #: prefix of the output feature names (``mfcc`` -> ``mfcc0, mfcc1, ...``)
     _feature_prefix: str = "x"
-    #: parameters read afresh at every transform (input rate, progress, threads,
-    #: batching): ``set_params`` may change them on a fitted embedder. A change of
-    #: any other parameter needs a refit (see :meth:`_check_params_unchanged`).
-    _live_params: frozenset[str] = frozenset(
-        {
-            "sampling_rate",
-            "verbose",
-            "n_jobs",
-            "n_threads",
-            "batch_seconds",
-            "max_chunk_seconds",
-            "cache",
-        }
-    )
+    #: the role of the parameters a class introduces (see :meth:`parameter_roles`);
+    #: a subclass lists only its own, the roles are merged along the class hierarchy
+    _param_roles: ClassVar[Mapping[str, str]] = {
+        "sampling_rate": "execution",  # the content hash is taken after resampling
+        "verbose": "execution",
+        "cache": "execution",
+    }
+    #: packages (distribution names) whose versions key the vectors, beyond audio
+    #: I/O; None: the distribution of the class's top-level module
+    _backend_packages: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(
         self,
@@ -139,6 +150,10 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
     def _load(self) -> None:
         """Load models or other resources; called by :meth:`fit` (nothing by default)."""
 
+    def _compute_context(self) -> contextlib.AbstractContextManager[None]:
+        """Held around a whole :meth:`transform` (e.g. thread limits); nothing by default."""
+        return contextlib.nullcontext()
+
     def _model_fingerprint(self) -> str:
         """Identity of the model behind the features, after :meth:`_load`.
 
@@ -149,7 +164,80 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         """
         return ""
 
+    def _model_identity(self) -> Any:
+        """The fitted model's identity for cache keys: ``model_fingerprint_`` (content
+        hash, ``""`` for a fixed algorithm); subclasses may return a description
+        (any JSON-able value) when there is no content hash."""
+        fp = self.__dict__.get("model_fingerprint_")
+        return str(fp) if fp else str(self._model_fingerprint() or "")
+
     # --- public API -----------------------------------------------------------
+    @classmethod
+    def parameter_roles(cls) -> dict[str, str]:
+        """The role of each constructor parameter, declared once on the estimator.
+
+        ``"execution"`` (how fast or how visibly the vectors are computed, read at
+        every transform: ``verbose``, ``cache``, ``sampling_rate``, ``n_jobs``,
+        ``n_threads``), ``"placement"`` (where the model runs: ``device``; set at
+        fit), ``"live"`` (changes the vectors but is read at every transform:
+        ``batch_seconds``, ``max_chunk_seconds``), ``"model"`` (names the model's
+        files or hub entry) or ``"output"`` (everything else); see
+        ``PARAMETER_ROLES``. The cache key (:meth:`output_identity`: without
+        ``"execution"`` and ``"placement"``) and the refit check (:meth:`transform`
+        after ``set_params``: only ``"execution"`` and ``"live"`` may change) are
+        derived from it; a study may use it to tell which parameters leave results
+        unchanged (``"execution"`` and ``"placement"``).
+
+        Returns
+        -------
+        dict of str -> str
+            Parameter name -> role, for every parameter of :meth:`get_params`.
+
+        Examples
+        --------
+        >>> from sertools.features import MFCCEmbedder
+        >>> roles = MFCCEmbedder.parameter_roles()
+        >>> roles["n_mfcc"], roles["n_jobs"], roles["cache"]
+        ('output', 'execution', 'execution')
+        """
+        declared: dict[str, str] = {}
+        for klass in reversed(cls.__mro__):
+            declared.update(klass.__dict__.get("_param_roles", {}))
+        return {name: declared.get(name, "output") for name in cls._get_param_names()}
+
+    def output_identity(self) -> dict[str, Any]:
+        """What determines this fitted embedder's vectors: the input of its cache key.
+
+        Returns
+        -------
+        dict
+            ``"params"``: the parameters whose role is not ``"execution"`` or
+            ``"placement"`` (those of
+            role ``"model"`` are left out when the model is identified by content,
+            so that a moved checkpoint keeps its vectors); ``"model"``: the model's
+            identity (``"sha256:..."`` content hash, ``""`` for a fixed algorithm, or
+            a description of where the model comes from); ``"packages"``: the
+            distributions whose versions key the vectors.
+
+        Examples
+        --------
+        >>> from sertools.features import MFCCEmbedder
+        >>> ident = MFCCEmbedder(n_mfcc=13, cache=False).fit().output_identity()
+        >>> ident["params"]["n_mfcc"], "cache" in ident["params"], ident["model"]
+        (13, False, '')
+        """
+        check_is_fitted(self, "n_features_out_")
+        model = self._model_identity()
+        by_content = isinstance(model, str) and model.startswith("sha256:")
+        roles = self.parameter_roles()
+        params = {
+            name: value
+            for name, value in self.get_params(deep=False).items()
+            if roles.get(name) not in _NOT_IN_KEY
+            and not (by_content and roles.get(name) == "model")
+        }
+        return {"params": params, "model": model, "packages": backend_packages(type(self))}
+
     def fit(self, X: Any = None, y: Any = None) -> BaseEmbedder:
         """Validate the parameters and load what the embedder needs.
 
@@ -302,8 +390,9 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
 
         ``set_params(n_mfcc=20)`` on a fitted embedder changes what
         ``transform`` would compute, but not what ``fit`` prepared (the model,
-        the output width): the results would mix both. Only the parameters in
-        :attr:`_live_params` may change without a refit.
+        the output width): the results would mix both. Only the parameters of
+        role ``"execution"`` or ``"live"`` (:meth:`parameter_roles`) may change
+        without a refit.
 
         Raises
         ------
@@ -314,10 +403,9 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         if fitted is None:  # fitted by an older sertools: nothing to compare with
             return
         current = self.get_params(deep=False)
+        roles = self.parameter_roles()
         changed = [
-            k
-            for k in current
-            if k not in self._live_params and not _same(fitted.get(k), current[k])
+            k for k in current if roles.get(k) not in _LIVE and not _same(fitted.get(k), current[k])
         ]
         if changed:
             what = ", ".join(f"{k}: {fitted.get(k)!r} -> {current[k]!r}" for k in changed)

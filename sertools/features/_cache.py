@@ -1,35 +1,40 @@
 """Per-clip embedding store: one vector per (clip content, model fingerprint).
 
-An :class:`EmbeddingCache` is a folder holding a :mod:`diskcache` store (SQLite in
-WAL mode, safe for many threads and processes on one machine). Two kinds of
-entry live in it:
+An :class:`EmbeddingCache` is a folder holding one SQLite database
+(``sertools-cache.sqlite3``, WAL mode, safe for many threads and processes on one
+machine) in sertools' own format. Two kinds of entry live in it:
 
 * **vectors**, keyed on ``sha256(content hash | embedder fingerprint)``: the
   content hash is the SHA-256 of the clip's decoded float32 samples at the
   model's rate; the fingerprint (:func:`embedder_fingerprint`) covers everything
   that changes the output — embedder class, output-affecting parameters, the
   model's identity (checkpoint content hash), sertools and backend versions;
-* **fast keys**, mapping a file's (resolved path, size, mtime) or an in-memory
-  array's raw bytes and rate to its content hash, so that a warm run finds its
-  vectors without reading or resampling any audio.
+* **fast keys**, mapping a file's token (:func:`sertools.utils._files.file_token`:
+  resolved path, device, inode, size, mtime and ctime) or an in-memory array's raw
+  bytes and rate to its content hash, so that a warm run finds its vectors
+  without reading or resampling any audio.
 
-Every stored value carries a checksum bound to its key: a damaged entry is
-reported once (a :class:`CacheWarning` naming the key) and recomputed. A store
-that cannot be written (full disk, read-only medium, damaged database) is
-reported once and the run goes on without it: the caller always gets freshly
-computed vectors, never a wrong one.
+Nothing read from the store is ever executed or unpickled: values are raw
+bytes (little-endian float32 vectors, ASCII content hashes) with a checksum
+bound to their key, and the store's format record is JSON. A value that is not
+in that format (damaged, or crafted) is reported once (a :class:`CacheWarning`
+naming the key), deleted from the database and recomputed; no value is ever
+taken as a file name. A store that cannot be written (full disk, read-only
+medium) is reported once and the run goes on without it: the caller always
+gets freshly computed vectors, never a wrong one.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
 import sqlite3
 import threading
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -37,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from .._exceptions import ParameterError
+from ..utils._files import file_token
 
 __all__ = [
     "CACHE_ENV",
@@ -52,26 +58,34 @@ __all__ = [
 CACHE_ENV = "SERTOOLS_CACHE"
 
 #: layout of the stored values; a store written with another format is refused
-FORMAT = 1
-_FORMAT_KEY = "sertools-cache-format"
-_VERSION_KEY = "sertools-version"
+#: (2: sertools' own SQLite file; 1 was a diskcache store, which could hold pickles)
+FORMAT = 2
+#: the database file of a store, inside its folder
+DB_NAME = "sertools-cache.sqlite3"
+#: the database of a format-1 store (diskcache): never opened, never read
+_LEGACY_DB = "cache.db"
 _MAGIC = b"SERTC1"
 _DIGEST = 16
 _KIND_VECTOR = b"v"
 _KIND_HASH = b"h"
+#: most keys per ``IN (...)`` query
+_BATCH = 500
 
 #: packages whose version is part of every fingerprint (reading and resampling)
 _IO_PACKAGES = ("numpy", "soundfile", "soxr", "librosa")
-#: extra packages per embedder module, for embedders that do not declare
-#: ``_backend_packages`` themselves
-_MODULE_PACKAGES = {
-    "sertools.features.signal": ("scipy",),
-    "sertools.features.nemo": ("torch", "nemo_toolkit"),
-    "sertools.features.s3prl": ("torch", "torchaudio", "s3prl"),
-    "sertools.features.hf": ("torch", "transformers"),
-    "sertools.features.opensmile": ("opensmile",),
-    "sertools.features.ge2e": ("torch", "resemblyzer"),
-}
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS total "
+    "(id INTEGER PRIMARY KEY CHECK (id = 0), bytes INTEGER NOT NULL)",
+    "INSERT OR IGNORE INTO total VALUES (0, 0)",
+    # the bytes held, kept by the database itself (for size_limit)
+    "CREATE TRIGGER IF NOT EXISTS entries_added AFTER INSERT ON entries BEGIN "
+    "UPDATE total SET bytes = bytes + length(NEW.key) + length(NEW.value) WHERE id = 0; END",
+    "CREATE TRIGGER IF NOT EXISTS entries_removed AFTER DELETE ON entries BEGIN "
+    "UPDATE total SET bytes = bytes - length(OLD.key) - length(OLD.value) WHERE id = 0; END",
+)
 
 
 class CacheWarning(UserWarning):
@@ -115,9 +129,12 @@ def content_hash(wave: np.ndarray) -> str:
 def fast_key(item: Any, *, sampling_rate: int | None, target_rate: int) -> str | None:
     """A cheap key standing for a clip's content hash, or None when there is none.
 
-    Files: resolved path, size and modification time (ns); arrays: dtype, shape,
-    raw bytes and ``sampling_rate``. Both include ``target_rate`` (the content
-    hash is taken at that rate).
+    Files: their :func:`~sertools.utils._files.file_token` (resolved path, device,
+    inode, size, modification and status-change times in ns: a file rewritten in
+    place with its size and mtime restored, or replaced through a rename that
+    keeps its mtime, gets another key); arrays: dtype, shape, raw bytes and
+    ``sampling_rate``. Both include ``target_rate`` (the content hash is taken at
+    that rate).
 
     Parameters
     ----------
@@ -135,13 +152,10 @@ def fast_key(item: Any, *, sampling_rate: int | None, target_rate: int) -> str |
         error reported, as without a cache) or an item that is not an array.
     """
     if isinstance(item, (str, os.PathLike)):
-        try:
-            path = Path(item).resolve()
-            st = path.stat()
-        except OSError:
+        token = file_token(item)
+        if token is None:
             return None
-        ident = f"file|{path}|{st.st_size}|{st.st_mtime_ns}|{target_rate}"
-        return "f:" + _sha256(ident.encode())
+        return "f:" + _sha256(f"file|{token}|{target_rate}".encode())
     if not isinstance(item, np.ndarray):
         try:
             item = np.asarray(item)
@@ -177,16 +191,6 @@ def _canon(value: Any) -> Any:
     return f"{type(value).__module__}.{type(value).__qualname__}:{value!r}"
 
 
-def _is_location(value: Any) -> bool:
-    """True for a parameter value naming an existing file or folder."""
-    if not isinstance(value, (str, os.PathLike)):
-        return False
-    try:
-        return Path(value).expanduser().exists()
-    except (OSError, ValueError):
-        return False
-
-
 def _package_versions(names: Iterable[str]) -> dict[str, str]:
     versions = {}
     for name in sorted(set(names)):
@@ -197,34 +201,52 @@ def _package_versions(names: Iterable[str]) -> dict[str, str]:
     return versions
 
 
-def model_identity(embedder: Any) -> str:
-    """The identity of the model a fitted embedder runs ("" for signal features).
+@functools.cache
+def _distributions_of(top_level: str) -> tuple[str, ...]:
+    """The installed distribution(s) providing an import package (or its own name)."""
+    try:
+        found = metadata.packages_distributions().get(top_level)
+    except Exception:  # a broken installation's metadata: fall back to the name
+        found = None
+    return tuple(sorted(set(found))) if found else (top_level,)
 
-    Uses, in order: the fitted ``model_fingerprint_`` attribute, the
-    ``_model_fingerprint()`` method (a checkpoint content hash), and for neural
-    embedders that have neither, the backend key (checkpoint path, size and
-    modification time, or the pretrained name).
+
+def backend_packages(cls: type) -> tuple[str, ...]:
+    """The packages whose versions key an embedder class's vectors (beyond I/O).
+
+    A family declares them as ``_backend_packages`` (e.g. ``("torch",
+    "nemo_toolkit")``); a class that declares none — e.g. a third-party embedder —
+    falls back to the distribution of its top-level module, so that upgrading
+    that package never serves vectors of the old version.
+
+    Parameters
+    ----------
+    cls : type
+        An embedder class.
+
+    Returns
+    -------
+    tuple of str
+        Distribution names.
     """
-    fp = getattr(embedder, "model_fingerprint_", None)
-    if not fp:
-        method = getattr(embedder, "_model_fingerprint", None)
-        fp = method() if callable(method) else ""
-    if not fp and callable(getattr(embedder, "_backend_key", None)):
-        fp = "backend-key:" + json.dumps(_canon(embedder._backend_key()))
-    return str(fp or "")
+    declared = getattr(cls, "_backend_packages", None)
+    if declared is not None:
+        return tuple(declared)
+    return _distributions_of(cls.__module__.split(".", 1)[0])
 
 
 def embedder_fingerprint(embedder: Any) -> str:
     """Hash of everything that changes a fitted embedder's vectors.
 
-    Covered: the embedder class; its parameters except those listed in its
-    ``_cache_ignore`` (execution settings: ``verbose``, ``n_jobs``, ``n_threads``,
-    ``device``, ``sampling_rate``, ``cache``); the model identity
-    (:func:`model_identity`) — when it is a content hash, parameters that merely
-    say where the model lies (an existing path) are left out, so a moved
-    checkpoint keeps its vectors; the output width; the sertools version and the
-    versions of numpy, soundfile, soxr, librosa and the embedder's backend
-    packages (``_backend_packages`` or its module's defaults).
+    Covered: the embedder class; what its :meth:`~BaseEmbedder.output_identity`
+    returns — its parameters except the execution settings (role
+    ``"execution"`` in :meth:`~BaseEmbedder.parameter_roles`: ``verbose``,
+    ``n_jobs``, ``n_threads``, ``device``, ``sampling_rate``, ``cache``), the model
+    identity (the checkpoint content hash; when there is one, the parameters
+    declared to name the model — role ``"model"`` — are left out, so a moved
+    checkpoint keeps its vectors) and its backend packages; the output width;
+    the sertools version and the versions of numpy, soundfile, soxr, librosa and
+    the backend packages.
 
     Parameters
     ----------
@@ -239,25 +261,15 @@ def embedder_fingerprint(embedder: Any) -> str:
     from .. import __version__
 
     cls = type(embedder)
-    ignore = set(getattr(embedder, "_cache_ignore", ()))
-    identity = model_identity(embedder)
-    content_identified = bool(identity) and not identity.startswith("backend-key:")
-    params = {}
-    for name, value in embedder.get_params(deep=False).items():
-        if name in ignore or (content_identified and _is_location(value)):
-            continue
-        params[name] = _canon(value)
-    packages = getattr(embedder, "_backend_packages", None)
-    if packages is None:
-        packages = _MODULE_PACKAGES.get(cls.__module__, ())
+    identity = embedder.output_identity()
     record = {
         "format": FORMAT,
         "class": f"{cls.__module__}.{cls.__qualname__}",
-        "params": params,
-        "model": identity,
+        "params": _canon(dict(identity["params"])),
+        "model": _canon(identity["model"]),
         "n_features": int(getattr(embedder, "n_features_out_", -1)),
         "sertools": __version__,
-        "packages": _package_versions((*_IO_PACKAGES, *packages)),
+        "packages": _package_versions((*_IO_PACKAGES, *identity["packages"])),
     }
     return _sha256(json.dumps(record, sort_keys=True).encode())
 
@@ -275,6 +287,11 @@ _OPEN_LOCK = threading.Lock()
 _STORE_ERRORS = (OSError, sqlite3.Error)
 
 
+def _chunks(items: list[Any], size: int = _BATCH) -> Iterator[list[Any]]:
+    for k in range(0, len(items), size):
+        yield items[k : k + size]
+
+
 class EmbeddingCache:
     """A folder of per-clip embeddings shared by every embedder and process.
 
@@ -284,8 +301,9 @@ class EmbeddingCache:
         Created if needed. Use one folder per machine (local disk): SQLite's
         locking is not reliable on network file systems.
     size_limit : int, default=2**40
-        Bytes kept before diskcache evicts the least recently stored entries
-        (evicted vectors are recomputed when needed).
+        Bytes of entries kept; past it, the entries stored first are evicted
+        (evicted vectors are recomputed when needed). The store's format record
+        is never evicted.
     timeout : float, default=60
         Seconds a writer waits for another process's lock.
 
@@ -296,8 +314,21 @@ class EmbeddingCache:
         format (written by an incompatible sertools) or something that is not
         a sertools embedding cache.
 
+    Warns
+    -----
+    CacheWarning
+        When the folder holds a store of an older sertools (a diskcache
+        ``cache.db``, which may hold pickles): it is never opened; a new store
+        is made beside it and its vectors are recomputed.
+
     Notes
     -----
+    Nothing read from the folder is executed or unpickled: vectors are raw
+    float32 bytes and content hashes ASCII, each with a checksum bound to its
+    key; the format record is JSON. An entry that is not in this format is
+    reported (:class:`CacheWarning`), deleted from the database and
+    recomputed; no entry names a file.
+
     Pickling or deep-copying the store keeps its folder and settings; each
     process opens its own connection. Use :func:`resolve_cache` to obtain one
     shared handle per folder.
@@ -313,39 +344,155 @@ class EmbeddingCache:
     def __init__(
         self, directory: str | os.PathLike[str], *, size_limit: int = 2**40, timeout: float = 60
     ) -> None:
-        import diskcache
-
         self.directory = Path(directory).expanduser().resolve()
         self.size_limit = int(size_limit)
         self.timeout = float(timeout)
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = os.getpid()
+        self._reported: set[str] = set()
+        self._read_only = False
         if self.directory.exists() and not self.directory.is_dir():
             raise ParameterError(
                 f"cache folder {self.directory} is a file; expected a folder (or a new path)"
             )
         try:
-            self._store = diskcache.Cache(
-                str(self.directory), timeout=self.timeout, size_limit=self.size_limit
-            )
-            from .. import __version__
-
-            self._store.add(_FORMAT_KEY, FORMAT)
-            self._store.add(_VERSION_KEY, __version__)
-            found = self._store.get(_FORMAT_KEY)
+            self.directory.mkdir(parents=True, exist_ok=True)
+            found, writer = self._open_checked()
         except _STORE_ERRORS as exc:
+            self.close()
             raise ParameterError(
                 f"cache folder {self.directory} cannot be used: {type(exc).__name__}: {exc}; "
                 "expected a writable folder on a local disk"
             ) from exc
+        if found is None:
+            self.close()
+            raise ParameterError(
+                f"cache folder {self.directory} holds a {DB_NAME} that is not a sertools "
+                "embedding cache (its format record is not sertools' JSON): use another "
+                "folder or delete this one"
+            )
         if found != FORMAT:
-            writer = self._store.get(_VERSION_KEY)
-            self._store.close()
+            self.close()
             raise ParameterError(
                 f"cache folder {self.directory} holds a store of format {found!r} (written by "
                 f"sertools {writer}); this sertools reads format {FORMAT}: use another folder "
                 "or delete this one"
             )
-        self._reported: set[str] = set()
-        self._read_only = False
+        if (self.directory / _LEGACY_DB).exists():
+            self._warn_once(
+                "legacy",
+                f"sertools cache {self.directory} holds a store of an older sertools "
+                f"({_LEGACY_DB}, diskcache format, which may hold pickles): it is not read; "
+                f"vectors are recomputed into {DB_NAME} beside it (delete {_LEGACY_DB} to "
+                "reclaim the space)",
+                stacklevel=3,
+            )
+
+    # --- the database ------------------------------------------------------------
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is not None and self._pid == os.getpid():
+            return self._conn
+        # a connection inherited through fork must not be used: open our own
+        conn = sqlite3.connect(
+            str(self.directory / DB_NAME),
+            timeout=self.timeout,
+            isolation_level=None,  # explicit transactions
+            check_same_thread=False,  # shared by this process's threads, under self._lock
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error:
+            conn.close()
+            raise
+        self._conn, self._pid = conn, os.getpid()
+        return conn
+
+    def _open_checked(self) -> tuple[Any, Any]:
+        """Create the tables (if new) and read the format record (JSON, never code)."""
+        from .. import __version__
+
+        with self._lock:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT OR IGNORE INTO meta VALUES ('format', ?), ('sertools', ?)",
+                    (json.dumps(FORMAT), json.dumps(__version__)),
+                )
+                rows = dict(conn.execute("SELECT name, value FROM meta").fetchall())
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return _json_or_none(rows.get("format")), _json_or_none(rows.get("sertools"))
+
+    def _select(self, keys: list[str]) -> dict[str, Any]:
+        """Raw stored values by key (absent keys left out); None on a read error."""
+        found: dict[str, Any] = {}
+        try:
+            with self._lock:
+                conn = self._connection()
+                for part in _chunks(keys):
+                    marks = ",".join("?" * len(part))
+                    found.update(
+                        conn.execute(
+                            f"SELECT key, value FROM entries WHERE key IN ({marks})", part
+                        ).fetchall()
+                    )
+        except _STORE_ERRORS as exc:
+            self._warn_once(
+                "read",
+                f"sertools cache {self.directory} cannot be read ({type(exc).__name__}: "
+                f"{exc}); the vectors are computed without it",
+            )
+        return found
+
+    def _write(self, rows: list[tuple[str, bytes]]) -> None:
+        """Store rows in one transaction, then evict past ``size_limit``."""
+        with self._lock:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for part in _chunks(rows):
+                    conn.executemany("DELETE FROM entries WHERE key = ?", [(k,) for k, _ in part])
+                    conn.executemany("INSERT INTO entries (key, value) VALUES (?, ?)", part)
+                self._evict(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def _evict(self, conn: sqlite3.Connection) -> None:
+        """Delete the entries stored first until the store holds at most ``size_limit``."""
+        while True:
+            (total,) = conn.execute("SELECT bytes FROM total WHERE id = 0").fetchone() or (0,)
+            if not isinstance(total, int) or total <= self.size_limit:
+                return
+            (count,) = conn.execute("SELECT COUNT(*) FROM entries").fetchone()
+            if not count:
+                return
+            conn.execute(
+                "DELETE FROM entries WHERE rowid IN "
+                "(SELECT rowid FROM entries ORDER BY rowid LIMIT ?)",
+                (max(1, count // 10),),
+            )
+
+    def _delete(self, key: str) -> None:
+        try:
+            with self._lock:
+                self._connection().execute("DELETE FROM entries WHERE key = ?", (key,))
+        except _STORE_ERRORS:
+            pass
+
+    def _keys(self) -> list[str]:
+        with self._lock:
+            rows = self._connection().execute("SELECT key FROM entries").fetchall()
+        return [k for (k,) in rows if isinstance(k, str)]
 
     # pickling / copying: same folder, fresh connection
     def __reduce__(self):
@@ -359,7 +506,13 @@ class EmbeddingCache:
 
     def __len__(self) -> int:
         """Number of stored clip vectors."""
-        return sum(1 for k in self._store.iterkeys() if isinstance(k, str) and k[:2] == "v:")
+        with self._lock:
+            (n,) = (
+                self._connection()
+                .execute("SELECT COUNT(*) FROM entries WHERE key >= 'v:' AND key < 'v;'")
+                .fetchone()
+            )
+        return int(n)
 
     # --- values ------------------------------------------------------------------
     @staticmethod
@@ -368,8 +521,8 @@ class EmbeddingCache:
         digest = hashlib.blake2b(key.encode() + body, digest_size=_DIGEST).digest()
         return body + digest
 
-    def _unseal(self, key: str, kind: bytes, blob: Any) -> bytes | None:
-        """The payload of a stored value, or None (reported) when it is damaged."""
+    def _unseal(self, key: str, kind: bytes, blob: Any, *, delete: bool = True) -> bytes | None:
+        """The payload of a stored value, or None (reported) when it is not ours or damaged."""
         ok = isinstance(blob, bytes) and len(blob) >= len(_MAGIC) + 1 + _DIGEST
         if ok:
             body, digest = blob[:-_DIGEST], blob[-_DIGEST:]
@@ -379,106 +532,121 @@ class EmbeddingCache:
             return body[len(_MAGIC) + 1 :]
         self._warn_once(
             key,
-            f"sertools cache {self.directory}: entry {key} is damaged (checksum mismatch); "
-            "it is recomputed",
+            f"sertools cache {self.directory}: entry {key} is damaged or not in sertools' "
+            "format (checksum mismatch); it is recomputed",
         )
-        try:
-            self._store.delete(key)
-        except _STORE_ERRORS:
-            pass
+        if delete:
+            self._delete(key)  # a database row, never a file
         return None
 
-    def _warn_once(self, tag: str, message: str) -> None:
+    def _warn_once(self, tag: str, message: str, stacklevel: int = 4) -> None:
         if tag not in self._reported:
             self._reported.add(tag)
-            warnings.warn(message, CacheWarning, stacklevel=4)
+            warnings.warn(message, CacheWarning, stacklevel=stacklevel)
 
-    def _read(self, key: str) -> Any:
-        try:
-            return self._store.get(key)
-        except _STORE_ERRORS as exc:
-            self._warn_once(
-                "read",
-                f"sertools cache {self.directory} cannot be read ({type(exc).__name__}: "
-                f"{exc}); the vectors are computed without it",
-            )
-            return None
-
-    def _get_contents(self, fast_keys: Mapping[int, str | None]) -> dict[int, str]:
+    def get_contents(self, fast_keys: Mapping[int, str | None]) -> dict[int, str]:
         """Look up content hashes by fast key.
 
         Parameters
         ----------
         fast_keys : mapping of int -> str or None
-            Clip index -> :func:`fast_key`.
+            Clip index -> :func:`fast_key` (None: no key, skipped).
 
         Returns
         -------
         dict of int -> str
             Clip index -> content hash, for the keys found intact.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> EmbeddingCache(tempfile.mkdtemp()).get_contents({0: "f:0", 1: None})
+        {}
         """
+        wanted = {i: k for i, k in fast_keys.items() if k is not None}
+        rows = self._select(sorted(set(wanted.values())))
         found = {}
-        for i, key in fast_keys.items():
-            if key is None:
+        for i, key in wanted.items():
+            if key not in rows:
                 continue
-            blob = self._read(key)
-            if blob is None:
+            payload = self._unseal(key, _KIND_HASH, rows[key])
+            if payload is None:
+                rows.pop(key)
                 continue
-            payload = self._unseal(key, _KIND_HASH, blob)
-            if payload is not None:
-                found[i] = payload.decode("ascii")
+            text = payload.decode("latin-1")
+            if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
+                found[i] = text
         return found
 
-    def _get_vectors(self, keys: Mapping[int, str], width: int) -> dict[int, np.ndarray]:
+    def get_vectors(self, keys: Mapping[int, str], width: int) -> dict[int, np.ndarray]:
         """Look up vectors.
 
         Parameters
         ----------
         keys : mapping of int -> str
-            Clip index -> :func:`vector_key`.
+            Clip index -> vector key (``vector_key(content hash, fingerprint)``).
         width : int
             Expected vector length (an entry of another length counts as damaged).
 
         Returns
         -------
         dict of int -> ndarray of shape (width,), float32
+            For the keys found intact.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> EmbeddingCache(tempfile.mkdtemp()).get_vectors({0: "v:0"}, 39)
+        {}
         """
+        rows = self._select(sorted(set(keys.values())))
         found = {}
         for i, key in keys.items():
-            blob = self._read(key)
-            if blob is None:
+            if key not in rows:
                 continue
-            payload = self._unseal(key, _KIND_VECTOR, blob)
+            payload = self._unseal(key, _KIND_VECTOR, rows[key])
             if payload is None:
+                rows.pop(key)
                 continue
-            vec = np.frombuffer(payload, dtype="<f4")
-            if vec.shape != (width,):
+            if len(payload) != 4 * width:
                 self._warn_once(
                     key,
-                    f"sertools cache {self.directory}: entry {key} has {vec.shape[0]} values, "
-                    f"expected {width}; it is recomputed",
+                    f"sertools cache {self.directory}: entry {key} has {len(payload) / 4:g} "
+                    f"values, expected {width}; it is recomputed",
                 )
                 continue
-            found[i] = vec.astype(np.float32)
+            found[i] = np.frombuffer(payload, dtype="<f4").astype(np.float32)
         return found
 
-    def _put(
+    def put(
         self,
         vectors: Iterable[tuple[str, np.ndarray]] = (),
-        contents: Iterable[tuple[str, str]] = (),
+        contents: Iterable[tuple[str | None, str]] = (),
     ) -> bool:
         """Store vectors and fast-key -> content mappings in one transaction.
 
         Parameters
         ----------
         vectors : iterable of (vector key, ndarray of shape (width,))
-        contents : iterable of (fast key, content hash)
+            Stored as little-endian float32 bytes.
+        contents : iterable of (fast key or None, content hash)
+            Pairs without a fast key are skipped.
 
         Returns
         -------
         bool
             False when the store could not be written (reported once; later
             writes of this handle are skipped).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import numpy as np
+        >>> store = EmbeddingCache(tempfile.mkdtemp())
+        >>> store.put(vectors=[("v:0", np.ones(3))])
+        True
+        >>> store.get_vectors({7: "v:0"}, 3)
+        {7: array([1., 1., 1.], dtype=float32)}
         """
         if self._read_only:
             return False
@@ -490,9 +658,7 @@ class EmbeddingCache:
         if not rows:
             return True
         try:
-            with self._store.transact():
-                for key, blob in rows:
-                    self._store.set(key, blob)
+            self._write(rows)
         except _STORE_ERRORS as exc:
             self._read_only = True
             self._warn_once(
@@ -512,13 +678,19 @@ class EmbeddingCache:
         Parameters
         ----------
         other : EmbeddingCache or folder
-            The store to copy from (left unchanged); entries failing their
-            checksum are skipped.
+            The store to copy from (its entries are left unchanged); entries
+            that are not in sertools' format or fail their checksum are
+            skipped (reported once each, :class:`CacheWarning`).
 
         Returns
         -------
         int
             Number of entries copied (vectors and fast keys).
+
+        Raises
+        ------
+        ParameterError
+            If ``other`` is not a usable store of this format.
 
         Examples
         --------
@@ -527,17 +699,17 @@ class EmbeddingCache:
         0
         """
         src = other if isinstance(other, EmbeddingCache) else EmbeddingCache(other)
-        copied = 0
-        for key in src._store.iterkeys():
-            if not (isinstance(key, str) and key[:2] in ("v:", "f:")) or key in self._store:
-                continue
-            blob = src._store.get(key)
-            kind = _KIND_VECTOR if key[:2] == "v:" else _KIND_HASH
-            if src._unseal(key, kind, blob) is None:
-                continue
-            self._store.set(key, blob)
-            copied += 1
-        return copied
+        wanted = [k for k in src._keys() if k[:2] in ("v:", "f:")]
+        have = set(self._select(wanted))
+        rows = []
+        for part in _chunks([k for k in wanted if k not in have]):
+            for key, blob in src._select(part).items():
+                kind = _KIND_VECTOR if key[:2] == "v:" else _KIND_HASH
+                if src._unseal(key, kind, blob, delete=False) is not None:
+                    rows.append((key, blob))
+        if rows:
+            self._write(rows)
+        return len(rows)
 
     def clear(self) -> None:
         """Delete every stored vector and fast key (the folder stays usable).
@@ -550,8 +722,16 @@ class EmbeddingCache:
         >>> len(store)
         0
         """
-        self._store.clear()
-        self._store.add(_FORMAT_KEY, FORMAT)
+        with self._lock:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("DELETE FROM entries")
+                conn.execute("UPDATE total SET bytes = 0 WHERE id = 0")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
 
     def close(self) -> None:
         """Close this process's connection (reopened on next use).
@@ -564,7 +744,21 @@ class EmbeddingCache:
         >>> len(store)
         0
         """
-        self._store.close()
+        with self._lock:
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.close()
+            self._conn = None
+
+
+def _json_or_none(text: Any) -> Any:
+    """A JSON value from the format record (anything else: None, i.e. not ours)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, (int, str)) and not isinstance(value, bool) else None
 
 
 def _reopen(directory: str, size_limit: int, timeout: float) -> EmbeddingCache:

@@ -3,7 +3,11 @@
 A fitted neural embedder remembers *which* model it was fitted with: the
 content hash (SHA-256) of the checkpoint file(s) its backend loaded
 (``model_fingerprint_``). Hashing reads the whole file, so it happens once per
-file per process: the digest is cached by (path, size, modification time).
+version of a file per process: the digest is cached by the file's token
+(:func:`sertools.utils._files.file_token`: resolved path, device, inode, size,
+modification and status-change times), so a checkpoint rewritten in place with
+its size and mtime restored, or replaced through a rename (``cp -p``,
+``rsync -a``), is hashed again.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import ParameterError
+from ..utils._files import file_token
 
 __all__ = [
     "MODEL_DIR_ENV",
     "file_sha256",
+    "files_token",
     "fingerprint_files",
     "load_state_dict",
     "model_folder",
@@ -28,12 +34,15 @@ __all__ = [
 ]
 
 _CHUNK = 1 << 20
-_digests: dict[tuple[str, int, int], str] = {}
+_digests: dict[str, str] = {}
 _lock = threading.Lock()
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file's bytes, computed once per (path, size, mtime) per process.
+    """SHA-256 of a file's bytes, computed once per version of the file per process.
+
+    A version is a :func:`~sertools.utils._files.file_token` (path, device, inode,
+    size, mtime, ctime).
 
     Parameters
     ----------
@@ -46,10 +55,11 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
         64 hex digits.
     """
     resolved = Path(path).resolve()
-    stat = resolved.stat()
-    key = (str(resolved), stat.st_size, stat.st_mtime_ns)
+    key = file_token(resolved)
+    if key is None:
+        resolved.stat()  # the OSError of a missing or unreadable file
     with _lock:
-        cached = _digests.get(key)
+        cached = _digests.get(key) if key is not None else None
     if cached is not None:
         return cached
     digest = hashlib.sha256()
@@ -57,9 +67,36 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
         while block := handle.read(_CHUNK):
             digest.update(block)
     value = digest.hexdigest()
-    with _lock:
-        _digests[key] = value
+    if key is not None and file_token(resolved) == key:  # not changed while read
+        with _lock:
+            _digests[key] = value
     return value
+
+
+def files_token(paths: Iterable[str | os.PathLike[str]]) -> str:
+    """One token for the current version of checkpoint file(s), without reading them.
+
+    Parameters
+    ----------
+    paths : iterable of path-like
+        Files, or folders (every file below them counts).
+
+    Returns
+    -------
+    str
+        Changes whenever any file's :func:`~sertools.utils._files.file_token`
+        does (or a file appears or disappears); ``""`` for no paths.
+    """
+    parts = []
+    for p in paths:
+        path = Path(p)
+        files = sorted(q for q in path.rglob("*") if q.is_file()) if path.is_dir() else [path]
+        parts += [f"{f}\t{file_token(f)}" for f in files]
+    return (
+        hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+        if parts
+        else ""
+    )
 
 
 def fingerprint_files(paths: Iterable[str | os.PathLike[str]]) -> str:
@@ -222,9 +259,16 @@ def load_state_dict(path: Path, *, key: str, model: str, fmt: str) -> dict[str, 
         ) from exc
     weights = state.get(key) if isinstance(state, dict) else None
     if not isinstance(weights, dict):
-        found = sorted(state)[:6] if isinstance(state, dict) else type(state).__name__
+        found = sorted(map(repr, state))[:6] if isinstance(state, dict) else type(state).__name__
         raise ParameterError(
             f"{path} is not a {model} checkpoint: expected a dict with a {key!r} state "
             f"dict ({fmt}), found {found}"
+        )
+    odd = [k for k in weights if not isinstance(k, str)]
+    if odd:
+        raise ParameterError(
+            f"{path} is not a {model} checkpoint: its {key!r} state dict has keys that "
+            f"are not parameter names (strings), e.g. {odd[0]!r} ({type(odd[0]).__name__}); "
+            f"expected {fmt}"
         )
     return weights

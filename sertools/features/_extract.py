@@ -1,9 +1,9 @@
 """How :meth:`BaseEmbedder.transform` runs: cache lookups, streaming reads, chunks, workers.
 
 1. The clips of ``X`` are listed without reading them (:func:`sertools.audio.clip_items`).
-2. With a cache, each clip's fast key (file path + size + mtime, or an array's
-   bytes) is mapped to its content hash and the content hash to a stored vector:
-   a warm run reads no audio at all.
+2. With a cache, each clip's fast key (the file's token — path, device, inode,
+   size, mtime, ctime — or an array's bytes) is mapped to its content hash and
+   the content hash to a stored vector: a warm run reads no audio at all.
 3. The remaining clips are read, validated and resampled by a prefetching
    reader (:func:`sertools.audio.read_ahead`) and embedded in chunks of at most
    :data:`CHUNK_CLIPS` clips and :data:`CHUNK_SECONDS` of audio, so peak memory
@@ -14,12 +14,14 @@
    / ``parallel_backend`` such as ``"dask"``), groups of clips (at least four
    per worker, at most :data:`CHUNK_CLIPS`) go to joblib workers, which read and
    embed them and return the vectors; this process writes the cache. Per-clip
-   features (MFCC, Mel) are identical either way; a neural model batches within
+   features (MFCC, Mel) are identical bit for bit either way (one BLAS thread,
+   held by ``embedder._compute_context()``); a neural model batches within
    smaller groups, which moves its floats at rounding level only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 from collections.abc import Iterator, Sequence
@@ -120,7 +122,7 @@ def _process(
         contents = [content_hash(w) for w in waves]
         if store is not None:  # the same audio may be cached under another path
             keys = {k: vector_key(c, fingerprint) for k, c in enumerate(contents)}
-            hits = store._get_vectors(keys, width)
+            hits = store.get_vectors(keys, width)
     for k, vec in hits.items():
         vectors[k] = vec
     todo = [k for k in range(len(waves)) if k not in hits]
@@ -211,8 +213,8 @@ def embed_clips(embedder: Any, X: Any) -> tuple[np.ndarray, int, int]:
             i: fast_key(x, sampling_rate=sampling_rate, target_rate=rate)
             for i, x in enumerate(items)
         }
-        contents = store._get_contents(fast)
-        found = store._get_vectors(
+        contents = store.get_contents(fast)
+        found = store.get_vectors(
             {i: vector_key(c, fingerprint) for i, c in contents.items()}, width
         )
         for i, vec in found.items():
@@ -235,22 +237,26 @@ def embed_clips(embedder: Any, X: Any) -> tuple[np.ndarray, int, int]:
     n_embedded, n_from_cache = 0, len(found)
     if not todo:
         return out, n_embedded, n_from_cache
-    n_jobs = effective_n_jobs(getattr(embedder, "n_jobs", None))
-    if n_jobs == 1:
-        chunks: Any = _stream(embedder, todo, store, fingerprint)
-    else:
-        directory = None if store is None else str(store.directory)
-        # at least 4 groups per worker (load balance), at most CHUNK_CLIPS clips each
-        n_groups = max(-(-len(todo) // CHUNK_CLIPS), min(len(todo), 4 * n_jobs))
-        size = -(-len(todo) // n_groups)
-        groups = [todo[k : k + size] for k in range(0, len(todo), size)]
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_worker)(embedder, group, directory, fingerprint) for group in groups
-        )
-        chunks = (chunk for result in results for chunk in result)
-    verbose = bool(getattr(embedder, "verbose", False))
-    desc = type(embedder).__name__
+    # e.g. one BLAS thread for signal features, held while workers of this process run
+    held = contextlib.ExitStack()
+    held.enter_context(getattr(embedder, "_compute_context", contextlib.nullcontext)())
+    chunks: Any = None
     try:
+        n_jobs = effective_n_jobs(getattr(embedder, "n_jobs", None))
+        if n_jobs == 1:
+            chunks = _stream(embedder, todo, store, fingerprint)
+        else:
+            directory = None if store is None else str(store.directory)
+            # at least 4 groups per worker (load balance), at most CHUNK_CLIPS clips each
+            n_groups = max(-(-len(todo) // CHUNK_CLIPS), min(len(todo), 4 * n_jobs))
+            size = -(-len(todo) // n_groups)
+            groups = [todo[k : k + size] for k in range(0, len(todo), size)]
+            results = Parallel(n_jobs=n_jobs, return_as="generator")(
+                delayed(_worker)(embedder, group, directory, fingerprint) for group in groups
+            )
+            chunks = (chunk for result in results for chunk in result)
+        verbose = bool(getattr(embedder, "verbose", False))
+        desc = type(embedder).__name__
         with progress_bar(total=len(todo), desc=desc, unit="clip", enabled=verbose) as bar:
             for chunk in chunks:
                 out[chunk.indices] = chunk.vectors
@@ -258,7 +264,7 @@ def embed_clips(embedder: Any, X: Any) -> tuple[np.ndarray, int, int]:
                 n_embedded += n_new
                 n_from_cache += len(chunk.indices) - n_new
                 if store is not None and chunk.contents is not None:
-                    store._put(
+                    store.put(
                         vectors=[
                             (vector_key(c, fingerprint), v)
                             for c, v, new in zip(
@@ -276,6 +282,7 @@ def embed_clips(embedder: Any, X: Any) -> tuple[np.ndarray, int, int]:
         close = getattr(chunks, "close", None)
         if close is not None:
             close()
+        held.close()
     for i, j in copies.items():
         out[i] = out[j]
     n_from_cache += len(copies)  # served by the vector stored for their first occurrence

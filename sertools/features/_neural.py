@@ -11,12 +11,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._exceptions import ParameterError
+from .._exceptions import BackendError, ParameterError
 from ..utils._sklearn_compat import Interval, StrOptions
-from ..utils._torch import resolve_device, torch_threads
+from ..utils._torch import cpu_precision_problem, precision_hint, resolve_device, torch_threads
 from ._base import BaseEmbedder, inherit_parameters
 from ._bundles import ModelBundle, get_bundle
-from ._checkpoints import fingerprint_files
+from ._checkpoints import files_token, fingerprint_files
 from ._engine import Backend, extract
 
 __all__ = ["NeuralEmbedder", "clear_backend_cache"]
@@ -35,11 +35,13 @@ ONE_CLIP_SECONDS = 1e-3
 #: machine whose firewall drops packets fails in seconds instead of hanging
 DOWNLOAD_TIMEOUT_S = 30.0
 
-# Loaded backends, keyed by (module of the embedder class, _backend_key(), device):
+# Loaded backends, keyed by (module of the embedder class, _backend_key(), device),
+# with the token of their checkpoint files when loaded (checkpoint._files.files_token):
 # cross-validation clones and refits an embedder once per fold; the model is loaded
 # once. The module, not the class, so that e.g. NeMoEmbedder(model="titanet_large")
-# and TitaNetEmbedder() share one loaded model.
-_BACKEND_CACHE: OrderedDict[tuple, Backend] = OrderedDict()
+# and TitaNetEmbedder() share one loaded model. A checkpoint replaced since (another
+# inode or ctime, even with its size and mtime restored) is loaded again.
+_BACKEND_CACHE: OrderedDict[tuple, tuple[Backend, str]] = OrderedDict()
 _BACKEND_CACHE_SIZE = 2
 
 
@@ -57,6 +59,15 @@ def download_timeout(seconds: float = DOWNLOAD_TIMEOUT_S) -> Iterator[None]:
         yield
     finally:
         socket.setdefaulttimeout(previous)
+
+
+def _checkpoint_token(backend: Any) -> str:
+    """The token of a loaded backend's checkpoint files (``""``: none, e.g. a hub model)."""
+    files = tuple(getattr(backend, "checkpoint_files", None) or ())
+    try:
+        return files_token(files)
+    except OSError:
+        return "unreadable"
 
 
 def clear_backend_cache() -> None:
@@ -135,6 +146,17 @@ class NeuralEmbedder(BaseEmbedder):
     _bundle_doc: ClassVar[str] = ""
     #: the backend family of the bundles the model parameter may name
     _family: ClassVar[str] = ""
+    #: roles of the parameters introduced here (:meth:`BaseEmbedder.parameter_roles`);
+    #: the parameter named by ``_model_param`` has role "model" too. ``checkpoint``
+    #: is GE2E's file; ``model_dir`` the families' folder of local checkpoints.
+    _param_roles: ClassVar[dict[str, str]] = {
+        "device": "placement",
+        "n_threads": "execution",
+        "batch_seconds": "live",
+        "max_chunk_seconds": "live",
+        "model_dir": "model",
+        "checkpoint": "model",
+    }
 
     _parameter_constraints: dict[str, list[Any]] = {
         **BaseEmbedder._parameter_constraints,
@@ -162,6 +184,62 @@ class NeuralEmbedder(BaseEmbedder):
         self.max_chunk_seconds = max_chunk_seconds
         self.n_threads = n_threads
         self.precision = precision
+
+    @classmethod
+    def parameter_roles(cls) -> dict[str, str]:
+        """The role of each constructor parameter (see :meth:`BaseEmbedder.parameter_roles`).
+
+        The parameter naming the model (``model``, or ``upstream`` for a named
+        S3PRL upstream) has role ``"model"``.
+
+        Returns
+        -------
+        dict of str -> str
+            Parameter name -> role.
+
+        Examples
+        --------
+        >>> from sertools.features import NeMoEmbedder
+        >>> roles = NeMoEmbedder.parameter_roles()
+        >>> roles["model"], roles["device"], roles["batch_seconds"], roles["precision"]
+        ('model', 'placement', 'live', 'output')
+        """
+        roles = super().parameter_roles()
+        if cls._model_param in roles:
+            roles[cls._model_param] = "model"
+        return roles
+
+    def output_identity(self) -> dict[str, Any]:
+        """What determines this fitted embedder's vectors: the input of its cache key.
+
+        As :meth:`BaseEmbedder.output_identity`, except that ``batch_seconds`` is
+        left out for a padding-exact backend, whose batched
+        vectors equal the one-clip ones up to float rounding (as for ``device``);
+        it stays in the key of a padding-sensitive one.
+
+        Returns
+        -------
+        dict
+            ``"params"``, ``"model"`` and ``"packages"``.
+
+        Examples
+        --------
+        >>> from sertools.features import GE2EEmbedder
+        >>> ident = GE2EEmbedder(device="cpu", cache=False).fit().output_identity()
+        >>> ident["model"].startswith("sha256:"), "device" in ident["params"]
+        (True, False)
+        """
+        identity = super().output_identity()
+        if getattr(self._get_backend(), "padding_exact", True):
+            identity["params"].pop("batch_seconds", None)
+        return identity
+
+    def _model_identity(self) -> Any:
+        """The content hash of the checkpoint, else where the backend loads it from."""
+        identity = super()._model_identity()
+        if identity:
+            return identity
+        return ["backend-key", *self._backend_key()]
 
     # --- subclass hooks -------------------------------------------------------
     def _backend_key(self) -> tuple:
@@ -196,13 +274,16 @@ class NeuralEmbedder(BaseEmbedder):
         if backend is not None:
             return backend
         key = (type(self).__module__, *self._backend_key(), str(self.device_))
-        backend = _BACKEND_CACHE.get(key)
-        if backend is None:
+        entry = _BACKEND_CACHE.get(key)
+        if entry is not None and entry[1] != _checkpoint_token(entry[0]):
+            entry = None  # its files were replaced since it was loaded
+        if entry is None:
             backend = self._make_backend(self.device_)
-            _BACKEND_CACHE[key] = backend
+            _BACKEND_CACHE[key] = (backend, _checkpoint_token(backend))
             while len(_BACKEND_CACHE) > _BACKEND_CACHE_SIZE:
                 _BACKEND_CACHE.popitem(last=False)
         else:
+            backend = entry[0]
             _BACKEND_CACHE.move_to_end(key)
         self._check_same_model(backend)
         self._backend = self._view(backend)
@@ -300,15 +381,28 @@ class NeuralEmbedder(BaseEmbedder):
         limit = getattr(backend, "max_samples", None)
         if limit is not None:  # a model with a fixed window (Whisper): never longer chunks
             chunk = limit if chunk is None else min(chunk, limit)
-        with torch_threads(self.n_threads):
-            return extract(
-                waves,
-                backend,
-                device=self.device_,
-                max_batch_samples=max(1, int(self._batch_seconds() * rate)),
-                max_chunk_samples=chunk,
-                verbose=bool(self.verbose),
-                desc=type(self).__name__,
-                # an embedder whose own __init__ leaves precision out runs in float32
-                precision=getattr(self, "precision", "fp32"),
-            )
+        # an embedder whose own __init__ leaves precision out runs in float32
+        precision = getattr(self, "precision", "fp32")
+        try:
+            with torch_threads(self.n_threads):
+                return extract(
+                    waves,
+                    backend,
+                    device=self.device_,
+                    max_batch_samples=max(1, int(self._batch_seconds() * rate)),
+                    max_chunk_samples=chunk,
+                    verbose=bool(self.verbose),
+                    desc=type(self).__name__,
+                    precision=precision,
+                )
+        except BackendError as exc:
+            # not the clips' fault when this CPU cannot run the reduced precision at all
+            problem = None
+            if precision != "fp32" and self.device_.type == "cpu" and not exc.out_of_memory:
+                problem = cpu_precision_problem(precision)
+            if problem is None:
+                raise
+            raise ParameterError(
+                f"{type(self).__name__}: {precision_hint(precision, problem)}"
+            ) from exc
+

@@ -321,6 +321,7 @@ class GE2EEmbedder(NeuralEmbedder):
         "min_coverage": [Interval(Real, 0, 1, closed="right")],
     }
     _feature_prefix = "ge2e"
+    _backend_packages = ("torch", "resemblyzer")  # versions in the cache key
 
     def __init__(
         self,

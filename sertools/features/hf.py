@@ -354,6 +354,7 @@ class HFEmbedder(_LayeredEmbedder):
         "model_dir": [str, os.PathLike, None],
     }
     _family = "hf"
+    _backend_packages = ("torch", "transformers")  # versions in the cache key
     _bundle_doc = "``model`` may name any other checkpoint the family runs."
 
     def __init__(

@@ -286,6 +286,7 @@ class NeMoEmbedder(NeuralEmbedder):
     }
     _feature_prefix = "nemo"
     _family = "nemo"
+    _backend_packages = ("torch", "nemo_toolkit")  # versions in the cache key
 
     def __init__(
         self,

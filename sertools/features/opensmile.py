@@ -73,6 +73,7 @@ class _OpenSmileEmbedder(BaseEmbedder):
     }
     #: name of the member of ``opensmile.FeatureSet``
     _feature_set: str = ""
+    _backend_packages = ("opensmile",)  # versions in the cache key
 
     def __init__(self, *, target_sampling_rate: int = 16000, **params: Any) -> None:
         super().__init__(**params)

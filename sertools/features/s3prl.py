@@ -406,6 +406,7 @@ class S3PRLEmbedder(_LayeredEmbedder):
         "in ``model_dir`` / ``$SERTOOLS_MODEL_DIR``, else S3PRL's download (see "
         ':data:`CHECKPOINT_URLS`). ``layer="all"`` names the features ``layer{{i}}_{{j}}``.'
     )
+    _backend_packages = ("torch", "torchaudio", "s3prl")  # versions in the cache key
 
     def __init__(
         self,

@@ -176,17 +176,18 @@ def model_param(name: str) -> str | None:
     return None
 
 
-#: embedder parameters that change how it runs, not its vectors, which the embedders do
-#: not (yet) declare in their ``_cache_ignore``; see :func:`embedder_execution_only`
+#: embedder parameters the study leaves out of its cell keys besides those whose declared
+#: role is execution or placement (see :func:`embedder_execution_only`)
 _EMBEDDER_EXECUTION_ONLY_EXTRA = frozenset({"batch_seconds"})
 
 
 def embedder_execution_only(embedder: Any) -> frozenset[str]:
     """The parameters of an embedder that do not change its vectors.
 
-    The embedder's own declaration (``_cache_ignore``: ``device``,
-    ``verbose``, ``n_jobs``, ``n_threads``, ``cache``, ...) plus
-    ``batch_seconds``; never ``sampling_rate``, which the study keys on itself
+    The parameters whose declared role
+    (:meth:`~sertools.features.BaseEmbedder.parameter_roles`) is ``"execution"`` or
+    ``"placement"`` (``verbose``, ``n_jobs``, ``n_threads``, ``cache``, ``device``, ...)
+    plus ``batch_seconds``; never ``sampling_rate``, which the study keys on itself
     (it says how to read the waveforms of a corpus given as arrays).
 
     Parameters
@@ -203,10 +204,12 @@ def embedder_execution_only(embedder: Any) -> frozenset[str]:
     --------
     >>> from sertools.features import MFCCEmbedder
     >>> from sertools.study.catalogue import embedder_execution_only
-    >>> sorted(embedder_execution_only(MFCCEmbedder()))[:4]
-    ['batch_seconds', 'cache', 'device', 'n_jobs']
+    >>> sorted(embedder_execution_only(MFCCEmbedder()))
+    ['batch_seconds', 'cache', 'n_jobs', 'verbose']
     """
-    declared = frozenset(getattr(type(embedder), "_cache_ignore", ()))
+    roles_of = getattr(type(embedder), "parameter_roles", None)
+    roles = roles_of() if callable(roles_of) else {}
+    declared = frozenset(k for k, r in roles.items() if r in ("execution", "placement"))
     return (declared | _EMBEDDER_EXECUTION_ONLY_EXTRA) - {"sampling_rate"}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -116,3 +117,71 @@ def torch_threads(n_threads: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+# --- reduced precision on the CPU ------------------------------------------------------
+_PRECISION_DTYPES = {"bf16": "bfloat16", "fp16": "float16"}
+_cpu_support: dict[str, str | None] = {}
+_cpu_support_lock = threading.Lock()
+
+
+def cpu_precision_problem(precision: str) -> str | None:
+    """Why this CPU cannot run models under ``torch.autocast`` at ``precision``, or None.
+
+    Probed once per process and precision: a tiny LSTM, a 1-D convolution and a
+    linear layer run under ``torch.autocast("cpu", dtype)``. oneDNN refuses some
+    of them in bfloat16 / float16 on CPUs without the matching instructions (e.g.
+    an LSTM in bf16 on an AVX2-only CPU, or with ``ONEDNN_MAX_CPU_ISA=AVX2``:
+    "could not create a primitive descriptor"). The probe raises no error: it
+    returns the reason, for the caller's message.
+
+    Parameters
+    ----------
+    precision : {"fp32", "bf16", "fp16"}
+
+    Returns
+    -------
+    str or None
+        None when every probed operation runs (always for ``"fp32"``), else the
+        error of the first that does not.
+    """
+    dtype = _PRECISION_DTYPES.get(precision)
+    if dtype is None:
+        return None
+    with _cpu_support_lock:
+        if precision in _cpu_support:
+            return _cpu_support[precision]
+        import torch
+
+        try:
+            with (
+                torch.random.fork_rng(devices=[]),  # the global RNG stays untouched
+                torch.no_grad(),
+                torch.autocast("cpu", dtype=getattr(torch, dtype)),
+            ):
+                generator = torch.Generator().manual_seed(0)
+                lstm = torch.nn.LSTM(8, 8, batch_first=True)
+                lstm(torch.randn(1, 4, 8, generator=generator))
+                torch.nn.functional.conv1d(
+                    torch.randn(1, 2, 16, generator=generator),
+                    torch.randn(2, 2, 3, generator=generator),
+                )
+                torch.nn.functional.linear(
+                    torch.randn(2, 8, generator=generator), torch.randn(8, 8, generator=generator)
+                )
+            problem = None
+        except Exception as exc:  # oneDNN's RuntimeError, or anything else: unsupported
+            problem = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        _cpu_support[precision] = problem
+        return problem
+
+
+def precision_hint(precision: str, problem: str) -> str:
+    """The message for a model that failed at ``precision`` on a CPU lacking its kernels."""
+    return (
+        f'precision="{precision}" is not supported by this CPU: its oneDNN kernels cannot '
+        f"run {_PRECISION_DTYPES.get(precision, precision)} here (the CPU lacks bf16/fp16 "
+        "instructions such as AVX-512 BF16 or AMX, or oneDNN is limited, e.g. by "
+        f'ONEDNN_MAX_CPU_ISA; probe: {problem}). Use precision="fp32" (the default) on '
+        "this machine, or run the reduced precision on a GPU"
+    )
