@@ -164,13 +164,14 @@ def emovo_folds(root: Path, seeds: list[int]) -> dict[str, object]:
     stacked = fit_folds(template, F, labels, folds, random_states=seeds)
     out["stack_s"] = time.perf_counter() - start
 
-    pa = [est.predict(F[te]) for est, (_, te) in zip(alone, np.repeat(folds, len(seeds), 0))]
-    ps = [est.predict(F[te]) for est, (_, te) in zip(stacked, np.repeat(folds, len(seeds), 0))]
+    tests = [te for _, te in folds for _ in seeds]
+    pa = [est.predict(F[te]) for est, te in zip(alone, tests, strict=True)]
+    ps = [est.predict(F[te]) for est, te in zip(stacked, tests, strict=True)]
     diff = max(
         float(np.abs(a.predict_proba(F[te]) - b.predict_proba(F[te])).max())
-        for a, b, (_, te) in zip(alone, stacked, np.repeat(folds, len(seeds), 0))
+        for a, b, te in zip(alone, stacked, tests, strict=True)
     )
-    same = float(np.mean(np.concatenate([a == b for a, b in zip(pa, ps)])))
+    same = float(np.mean(np.concatenate([a == b for a, b in zip(pa, ps, strict=True)])))
     out.update(alone_uar=uars(pa), stack_uar=uars(ps), max_proba_diff=diff, same_pred=same)
     return out
 

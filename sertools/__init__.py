@@ -44,6 +44,7 @@ _LAZY: dict[str, str] = {
     },
     # models
     "DNNClassifier": "sertools.models",
+    "DNNRegressor": "sertools.models",
 }
 
 __all__ = [

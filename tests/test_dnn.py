@@ -77,8 +77,9 @@ def test_fit_infers_widths_from_data() -> None:
     assert clf.module_.widths == (19, 9, 7)
     assert clf.module_.output.out_features == 7
     assert clf.n_features_in_ == 39
-    assert all(p.dtype == torch.float32 for p in clf.module_.parameters())
+    assert all(p.dtype == torch.float64 for p in clf.module_.parameters())
     assert not clf.module_.training  # eval mode: batch statistics are frozen
+    # trained in float64 (docs/dnn.md: the same result on every CPU), inputs are float32
 
 
 # --- behaviour ----------------------------------------------------------------------
@@ -159,10 +160,10 @@ def test_scaler_is_applied_in_fit_and_predict(blobs) -> None:
     clf, big = fast().fit(X, y), fast().fit(X * 256, y)
     np.testing.assert_array_equal(big.predict_proba(X * 256), clf.predict_proba(X))
     # the network sees standardised features at prediction time too
-    Z = torch.as_tensor(clf.scaler_.transform(X), dtype=torch.float32)
+    Z = torch.as_tensor(clf.scaler_.transform(X), dtype=torch.float64)
     with torch.no_grad():
         logits = clf.module_.eval()(Z).double()
-    # the same float32 network on the same inputs; only the softmax may differ in rounding
+    # the same (float64) network on the same inputs; only the softmax may differ in rounding
     np.testing.assert_allclose(clf.predict_proba(X), torch.softmax(logits, 1), rtol=0, atol=1e-6)
     # without standardisation the raw scale does change the training
     raw, raw_big = fast(standardize=False).fit(X, y), fast(standardize=False).fit(X * 256, y)
@@ -246,7 +247,7 @@ def test_early_stopping_validates_on_a_split_of_the_training_data(blobs) -> None
     best = int(np.argmin(valid_losses))
     assert best < clf.n_iter_ - 1 and history[best]["best"]
     with torch.no_grad():
-        Z = torch.as_tensor(clf.scaler_.transform(X_va), dtype=torch.float32)
+        Z = torch.as_tensor(clf.scaler_.transform(X_va), dtype=torch.float64)
         logits = clf.module_.eval()(Z)
         loss = nn.functional.cross_entropy(logits, torch.as_tensor(y_va)).item()
     assert loss == pytest.approx(valid_losses[best], rel=1e-5)
@@ -547,9 +548,9 @@ def test_pre_batchnorm_biases_stay_at_their_exact_gradient() -> None:
     init = _core.make_module(_core.Settings(16, 3, 0.1, 1e-2, 0.0, 32, 10, "ce"), int(torch_seed))
     for trained, start in zip(clf.module_.hidden, init.hidden, strict=True):
         if isinstance(trained, nn.Linear):
-            assert torch.equal(trained.bias, start.bias)
-            assert not torch.equal(trained.weight, start.weight)
-    assert not torch.equal(clf.module_.output.bias, init.output.bias)
+            assert torch.equal(trained.bias, start.bias.double())
+            assert not torch.equal(trained.weight, start.weight.double())
+    assert not torch.equal(clf.module_.output.bias, init.output.bias.double())
 
 
 _ISA_SCRIPT = """

@@ -140,7 +140,7 @@ def test_bad_targets_rejected(avd, y: np.ndarray, match: str) -> None:
 
 
 def test_one_sample_rejected() -> None:
-    with pytest.raises(ParameterError, match="at least 2 samples.*1 sample"):
+    with pytest.raises(ParameterError, match=r"at least 2 samples.*1 sample"):
         DNNRegressor().fit(np.ones((1, 3)), [1.0])
 
 

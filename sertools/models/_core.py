@@ -88,6 +88,7 @@ class Settings:
     patience: int | None = None  # early stopping on the validation loss when set
     device: str = "cpu"
     verbose: int = 0
+    dtype: str = "float64"  # the arithmetic of training (see docs/dnn.md)
 
 
 @dataclass
@@ -133,8 +134,11 @@ def _loss(out: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
 class _Stack:
     """``M`` networks of one shape in one flat ``(M, P)`` buffer; see the module doc."""
 
-    def __init__(self, modules: Sequence[nn.Module], device: torch.device) -> None:
+    def __init__(
+        self, modules: Sequence[nn.Module], device: torch.device, dtype: torch.dtype
+    ) -> None:
         first = modules[0]
+        self.dtype = dtype
         self.M = M = len(modules)
         self.linears = [m for m in first.modules() if isinstance(m, nn.Linear)]
         self.shapes: list[tuple[int, ...]] = []
@@ -145,10 +149,11 @@ class _Stack:
             self.shapes += [(width,), (width,)]  # gamma, beta
         sizes = [math.prod(s) for s in self.shapes]
         self.P = sum(sizes)
-        self.theta = torch.empty(M, self.P, device=device)
-        self.grad = torch.zeros(M, self.P, device=device)
-        self.exp_avg = torch.zeros(M, self.P, device=device)
-        self.exp_avg_sq = torch.zeros(M, self.P, device=device)
+        like = {"device": device, "dtype": dtype}
+        self.theta = torch.empty(M, self.P, **like)
+        self.grad = torch.zeros(M, self.P, **like)
+        self.exp_avg = torch.zeros(M, self.P, **like)
+        self.exp_avg_sq = torch.zeros(M, self.P, **like)
         self.steps = np.zeros(M, dtype=np.int64)
         self.params: list[torch.Tensor] = []
         offset = 0
@@ -166,8 +171,7 @@ class _Stack:
             self.params.append(p)
             offset += size
         self.running = [
-            (torch.zeros(M * w, device=device), torch.ones(M * w, device=device))
-            for w in self.bn_widths
+            (torch.zeros(M * w, **like), torch.ones(M * w, **like)) for w in self.bn_widths
         ]
         self.tracked = np.zeros(M, dtype=np.int64)
         with torch.no_grad():
@@ -285,7 +289,7 @@ class _Stack:
         dev = self.theta.device
 
         def col(v: np.ndarray) -> torch.Tensor:
-            return torch.as_tensor(v.astype(np.float32), device=dev).view(-1, 1)
+            return torch.as_tensor(v, device=dev, dtype=self.dtype).view(-1, 1)
 
         with torch.no_grad():
             g = self.grad
@@ -355,7 +359,8 @@ def train_stack(
     device = torch.device(settings.device)
     M = len(jobs)
     modules = [make_module(settings, job.seed) for job in jobs]
-    stack = _Stack(modules, device)
+    dtype = getattr(torch, settings.dtype)
+    stack = _Stack(modules, device, dtype)
     gens = [torch.Generator().manual_seed(job.seed) for job in jobs]
     sizes = np.array([len(job.y) for job in jobs])
     n_max = int(sizes.max())
@@ -363,9 +368,9 @@ def train_stack(
     d = settings.n_features
     classify = settings.loss == "ce"
 
-    X = torch.zeros(M, n_max, d, device=device)
+    X = torch.zeros(M, n_max, d, device=device, dtype=dtype)
     y_shape = (M, n_max) if classify else (M, n_max, settings.n_outputs)
-    Y = torch.zeros(y_shape, dtype=torch.int64 if classify else torch.float32, device=device)
+    Y = torch.zeros(y_shape, dtype=torch.int64 if classify else dtype, device=device)
     for m, job in enumerate(jobs):
         X[m, : sizes[m]] = torch.as_tensor(job.X, device=device)
         Y[m, : sizes[m]] = torch.as_tensor(job.y, device=device)
@@ -373,8 +378,8 @@ def train_stack(
         None
         if job.X_valid is None
         else (
-            torch.as_tensor(job.X_valid, device=device),
-            torch.as_tensor(job.y_valid, device=device),
+            torch.as_tensor(job.X_valid, device=device, dtype=dtype),
+            torch.as_tensor(job.y_valid, device=device, dtype=Y.dtype),
         )
         for job in jobs
     ]
@@ -389,9 +394,7 @@ def train_stack(
     used = [sum(p) for p in plans]
     n_steps = max(len(p) for p in plans)
     # all networks have the same batch size at a step: the common, fast case
-    regular = [
-        all(k < len(p) and p[k] == plans[0][k] for p in plans) for k in range(n_steps)
-    ]
+    regular = [all(k < len(p) and p[k] == plans[0][k] for p in plans) for k in range(n_steps)]
     histories: list[list[dict[str, Any]]] = [[] for _ in jobs]
     running = np.ones(M, dtype=bool)  # not stopped early
     best: list[tuple[float, int, Any]] = [(math.inf, -1, None) for _ in jobs]
@@ -408,20 +411,20 @@ def train_stack(
         for m in live:
             perms[m, : sizes[m]] = torch.randperm(int(sizes[m]), generator=gens[m])
         perms = perms.to(device)
-        loss_sum = torch.zeros(M, device=device)
+        loss_sum = torch.zeros(M, device=device, dtype=dtype)
         chunk: torch.Tensor | None = None
         chunk_start = -1
         for k in range(n_steps):
             row0 = k * bs
             if p_drop > 0 and (chunk is None or row0 >= chunk_start + mask_rows):
                 chunk_start = row0
-                chunk = torch.ones(M, min(mask_rows, max(used) - row0), w_total)
+                chunk = torch.ones(M, min(mask_rows, max(used) - row0), w_total, dtype=dtype)
                 for m in live:
                     # each network's stream: its own rows of this chunk, in order
                     n_rows = min(mask_rows, max(0, used[m] - row0))
                     if n_rows:
                         draw = torch.rand(n_rows, w_total, generator=gens[m])
-                        chunk[m, :n_rows] = (draw >= p_drop).float() / (1 - p_drop)
+                        chunk[m, :n_rows] = (draw >= p_drop).to(dtype) / (1 - p_drop)
                 chunk = chunk.to(device)
             if on_step is not None:
                 on_step(global_step)
@@ -500,7 +503,7 @@ def train_stack(
     for m, job in enumerate(jobs):
         if settings.patience is not None and best[m][2] is not None:
             stack.restore(m, best[m][2])
-        module = stack.module(m, modules[m]).to(device)
+        module = stack.module(m, modules[m].to(dtype)).to(device)
         trained.append(Trained(module=module, history=histories[m]))
         del job
     return trained

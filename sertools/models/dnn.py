@@ -328,9 +328,10 @@ class _PaperDNN(BaseEstimator):
         """The network's outputs (eval mode) on validated, scaled ``X``, on the CPU."""
         check_is_fitted(self, "module_")
         X = _net_input(self._validate(X), self.scaler_)
-        device = next(self.module_.parameters()).device
+        param = next(self.module_.parameters())
         with torch_threads(self.n_threads), torch.no_grad():
-            return self.module_.eval()(torch.as_tensor(X, device=device)).cpu()
+            Xt = torch.as_tensor(X, device=param.device, dtype=param.dtype)
+            return self.module_.eval()(Xt).cpu()
 
 
 class DNNClassifier(ClassifierMixin, _PaperDNN):
@@ -845,9 +846,7 @@ def fit_folds(
         )
     X_all = X if hasattr(X, "iloc") else np.asarray(X)
     y_all = y if hasattr(y, "iloc") else np.asarray(y)
-    seeds: list[Any] = (
-        [estimator.random_state] if random_states is None else list(random_states)
-    )
+    seeds: list[Any] = [estimator.random_state] if random_states is None else list(random_states)
     fitted: list[Any] = []
     prepared: list[tuple[Any, _core.Job, _core.Settings, dict[str, Any]]] = []
     for fold in folds:
