@@ -620,12 +620,12 @@ class DNNRegressor(RegressorMixin, _PaperDNN):
 
     Examples
     --------
-    Arousal and valence at once from 8 features:
+    Two targets (think arousal and valence) at once from 32 features:
 
     >>> import numpy as np
     >>> from sertools.models import DNNRegressor
     >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(200, 8))
+    >>> X = rng.normal(size=(200, 32))
     >>> Y = np.column_stack([X[:, 0] + 0.1 * X[:, 1], X[:, 2] - X[:, 3]])
     >>> reg = DNNRegressor(loss="ccc", max_epochs=30, random_state=0).fit(X, Y)
     >>> reg.predict(X[:3]).shape, reg.n_outputs_
@@ -768,8 +768,8 @@ class DNNRegressor(RegressorMixin, _PaperDNN):
         >>> import numpy as np
         >>> from sertools.models import DNNRegressor
         >>> rng = np.random.default_rng(0)
-        >>> X = rng.normal(size=(100, 6))
-        >>> reg = DNNRegressor(max_epochs=30, random_state=0).fit(X, 2 * X[:, 0] + 1)
+        >>> X = rng.normal(size=(100, 16))
+        >>> reg = DNNRegressor(max_epochs=30, dropout=0.0, random_state=0).fit(X, 2 * X[:, 0] + 1)
         >>> pred = reg.predict(X)
         >>> pred.shape, bool(np.corrcoef(pred, X[:, 0])[0, 1] > 0.9)
         ((100,), True)
