@@ -83,7 +83,7 @@ def _corpora(args: argparse.Namespace) -> dict[str, str]:
 def _common_run(args: argparse.Namespace, corpora: dict[str, Any], *, title: str) -> int:
     """Run the study on ``corpora`` and write the reports: the body of study and demo."""
     from .study import CLASSIFIERS, FEATURE_SETS, run_study, write_reports
-    from .study._run import _accepted
+    from .study.catalogue import feature_set_params
 
     started = time.perf_counter()
     features = _csv(args.features, "features", list(FEATURE_SETS))
@@ -102,7 +102,8 @@ def _common_run(args: argparse.Namespace, corpora: dict[str, Any], *, title: str
         params["device"] = device
     if getattr(args, "model_dir", None):
         params["model_dir"] = args.model_dir
-    if not args.quiet and any("verbose" in _accepted(f) for f in features if f in FEATURE_SETS):
+    known = [f for f in features if f in FEATURE_SETS]
+    if not args.quiet and any("verbose" in feature_set_params(f) for f in known):
         params["verbose"] = True
     cparams = {}
     if args.dnn_epochs is not None:

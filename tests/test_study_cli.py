@@ -35,7 +35,7 @@ from sertools.study import (
     model_param,
     run_study,
 )
-from sertools.study import _run as run_module
+from sertools.study import catalogue as run_module
 
 
 @pytest.fixture(scope="module")

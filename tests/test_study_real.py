@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sertools.study import _run as run_module
+from sertools.study import execute as run_module
 from sertools.study import run_study, write_reports
 
 pytestmark = pytest.mark.realdata

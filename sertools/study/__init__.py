@@ -1,26 +1,30 @@
 """Studies in the style of the paper's Table II: corpora x protocols x feature sets x classifiers.
 
-:func:`run_study` runs the cells (resumable, fault-isolated), :mod:`.stats`
+:func:`run_study` runs the cells (resumable, fault-isolated) in named steps:
+:mod:`.catalogue` (the named feature sets, classifiers and protocols),
+:mod:`.plan` (corpora, folds, cell digests, finished cells), :mod:`.execute`
+(prepare models, embed once, fit folds, store cells) and :mod:`.result`
+(:class:`StudyResult`). :mod:`.stats`
 gives speaker-level confidence intervals and paired tests, :mod:`.report`
 writes Table II (Markdown, LaTeX, CSV), the paper side by side, figures and
 one HTML report, and :mod:`.cross` trains on one corpus and tests on another.
 """
 
-from ._run import (
+from ._run import run_study
+from ._store import STD_DDOF
+from .catalogue import (
     CLASSIFIERS,
     FEATURE_SETS,
     PROTOCOLS,
-    StudyResult,
-    extract_features,
     make_classifier,
     make_embedder,
     model_param,
-    run_study,
 )
-from ._store import STD_DDOF
 from .cross import cross_matrix
+from .execute import extract_features
 from .layers import layer_slices, layerwise_scores, plot_layerwise
 from .report import paper_table, plot_confusion, plot_scores, table2, write_reports
+from .result import StudyResult
 from .stats import (
     cluster_bootstrap_uar,
     compare,

@@ -28,8 +28,8 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import cross_validate
 
 from .._exceptions import ParameterError
+from ._figures import _pyplot, _save
 from ._store import STD_DDOF
-from .report import _pyplot, _save
 
 __all__ = ["layer_slices", "layerwise_scores", "plot_layerwise"]
 

@@ -1,0 +1,334 @@
+"""The named parts of a study, as data: feature sets, classifiers, protocols.
+
+* Feature sets come from the one feature-set registry
+  (:func:`sertools.features.available_feature_sets`); :data:`FEATURE_SETS` is
+  a live view of it and :func:`make_embedder` builds one by name.
+* Classifiers are :class:`EstimatorSpec` entries of :data:`ESTIMATORS` (name,
+  description, task, how to build it, which parameters only change how it runs);
+  :data:`CLASSIFIERS` is the view of its classification entries and
+  :func:`make_classifier` builds one by name. Adding a classifier (or, later, a
+  regressor) is one entry.
+* Protocols are :data:`PROTOCOLS` (name -> description); the folds themselves
+  come from :mod:`sertools.datasets.protocols`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sklearn.base import BaseEstimator
+
+from .._exceptions import ParameterError
+from ..features._registry import FeatureSetNames, get_feature_set
+
+__all__ = [
+    "CLASSIFIERS",
+    "ESTIMATORS",
+    "FEATURE_SETS",
+    "PROTOCOLS",
+    "EstimatorSpec",
+    "feature_set_params",
+    "make_classifier",
+    "make_embedder",
+    "model_param",
+]
+
+#: feature-set name -> embedder class name: a live view of the feature-set
+#: registry (:func:`sertools.features.available_feature_sets`)
+FEATURE_SETS: Mapping[str, str] = FeatureSetNames()
+
+#: protocol name -> description (see :func:`~sertools.study.run_study`)
+PROTOCOLS: dict[str, str] = {
+    "paper": "stratified 5-fold CV, shuffled and seeded; speakers on both sides (the paper)",
+    "speaker": "speaker-independent folds from the corpus's speakers: leave-one-speaker-out "
+    "(EMODB, EMOVO, SAVEE), speaker 5-fold (RAVDESS, CREMA-D), leave-one-session-out "
+    "(IEMOCAP)",
+    "loso": "leave-one-speaker-out",
+    "session": "leave-one-session-out (IEMOCAP)",
+    "speaker-kfold": "stratified speaker-grouped 5-fold",
+}
+
+
+# --------------------------------------------------------------------------- feature sets
+def _embedder_class(name: str) -> type:
+    """The embedder class of a feature-set name, from the feature-set registry."""
+    return get_feature_set(name).load()
+
+
+def feature_set_params(name: str) -> frozenset[str]:
+    """The constructor parameters of a feature set's embedder.
+
+    Parameters
+    ----------
+    name : str
+        A feature-set name of :data:`FEATURE_SETS`.
+
+    Returns
+    -------
+    frozenset of str
+        The names :func:`make_embedder` accepts for ``name``.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown feature set.
+
+    Examples
+    --------
+    >>> from sertools.study.catalogue import feature_set_params
+    >>> "n_mfcc" in feature_set_params("mfcc"), "device" in feature_set_params("mfcc")
+    (True, False)
+    """
+    return frozenset(_embedder_class(name)().get_params(deep=False))
+
+
+#: the private name the study used before :func:`feature_set_params`
+_accepted = feature_set_params
+
+
+def _route_params(names: Sequence[str], params: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Split one dict of embedder parameters over feature sets.
+
+    Each key goes to the selected feature sets that accept it; a key that none
+    of them accepts is an error naming it and the valid keys.
+    """
+    accepted = {n: feature_set_params(n) for n in names}
+    valid = sorted(set().union(*accepted.values())) if accepted else []
+    unknown = [k for k in params if not any(k in a for a in accepted.values())]
+    if unknown:
+        raise ParameterError(
+            f"embedder parameter(s) {', '.join(map(repr, unknown))} not accepted by any of the "
+            f"feature sets {', '.join(names)}; valid parameters: {', '.join(valid)}"
+        )
+    return {n: {k: v for k, v in params.items() if k in accepted[n]} for n in names}
+
+
+def make_embedder(name: str, **params: Any) -> BaseEstimator:
+    """Build the embedder of a named feature set.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`FEATURE_SETS`.
+    **params
+        Passed to the embedder's constructor. A key it does not take is a
+        :class:`~sertools.ParameterError` naming the key and the valid ones
+        (to give one dict to several feature sets, use ``run_study``'s
+        ``embedder_params``, which routes each key to the sets that take it).
+
+    Returns
+    -------
+    BaseEmbedder
+        Unfitted embedder of the set's class with ``params``.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown name or parameter.
+
+    Examples
+    --------
+    >>> make_embedder("mfcc", n_mfcc=20)
+    MFCCEmbedder(n_mfcc=20)
+    """
+    cls = _embedder_class(name)
+    valid = feature_set_params(name)
+    unknown = [k for k in params if k not in valid]
+    if unknown:
+        raise ParameterError(
+            f"feature set {name!r} ({cls.__name__}) does not take "
+            f"{', '.join(map(repr, unknown))}; valid parameters: {', '.join(sorted(valid))}"
+        )
+    return cls(**params)
+
+
+def model_param(name: str) -> str | None:
+    """The parameter naming the pretrained model of a feature set, if it has one.
+
+    Parameters
+    ----------
+    name : str
+        A feature-set name of :data:`FEATURE_SETS`.
+
+    Returns
+    -------
+    str or None
+        ``"checkpoint"`` (S3PRL sets and others taking a checkpoint file),
+        ``"model"`` (NeMo sets), None (signal features).
+
+    Examples
+    --------
+    >>> model_param("titanet"), model_param("hubert"), model_param("mfcc")
+    ('model', 'checkpoint', None)
+    """
+    accepted = feature_set_params(name)
+    for key in ("checkpoint", "model"):
+        if key in accepted:
+            return key
+    return None
+
+
+# --------------------------------------------------------------------------- estimators
+@dataclass(frozen=True)
+class EstimatorSpec:
+    """A named estimator of the study: how to build it and what it is for.
+
+    Parameters
+    ----------
+    name : str
+        Short name (``"svm"``).
+    description : str
+        One line for help texts and reports.
+    build : callable
+        ``build(random_state)`` -> an unfitted scikit-learn estimator.
+    task : str, default="classification"
+        What it predicts; the study's classifiers are the ``"classification"``
+        entries (regressors for dimensional tasks are ``"regression"``).
+    param_prefix : str, default=""
+        Prefix that routes user parameters to one step of a pipeline
+        (``"svc__"``: ``C=1`` sets ``svc__C``).
+    execution_only : frozenset of str
+        Parameters that change how it runs, not what it predicts (left out
+        of the study's cell keys).
+
+    Examples
+    --------
+    >>> from sertools.study.catalogue import ESTIMATORS
+    >>> spec = ESTIMATORS["svm"]
+    >>> spec.task, spec.build(0)
+    ('classification', SVC(C=10, gamma=0.001))
+    """
+
+    name: str
+    description: str
+    build: Callable[[int | None], BaseEstimator]
+    task: str = "classification"
+    param_prefix: str = ""
+    execution_only: frozenset[str] = frozenset({"verbose", "n_jobs"})
+
+
+def _svm(random_state: int | None) -> BaseEstimator:
+    from sklearn.svm import SVC
+
+    return SVC(C=10, gamma=1e-3)
+
+
+def _svm_scaled(random_state: int | None) -> BaseEstimator:
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    return make_pipeline(StandardScaler(), SVC(C=10, gamma="scale"))
+
+
+def _dnn(random_state: int | None) -> BaseEstimator:
+    from ..models import DNNClassifier
+
+    return DNNClassifier(random_state=random_state)
+
+
+#: estimator name -> :class:`EstimatorSpec`: every estimator the study can build by name
+ESTIMATORS: dict[str, EstimatorSpec] = {
+    s.name: s
+    for s in (
+        EstimatorSpec("svm", "SVC(C=10, gamma=1e-3) on unscaled features (the paper)", _svm),
+        EstimatorSpec("dnn", "DNNClassifier(), the paper's 4-layer feed-forward network", _dnn),
+        EstimatorSpec(
+            "svm-scaled",
+            "StandardScaler + SVC(C=10, gamma='scale')",
+            _svm_scaled,
+            param_prefix="svc__",
+        ),
+    )
+}
+
+
+class _TaskView(Mapping[str, str]):
+    """A live read-only view: name -> description of the :data:`ESTIMATORS` of one task."""
+
+    def __init__(self, task: str) -> None:
+        self._task = task
+
+    def _names(self) -> list[str]:
+        return [n for n, s in ESTIMATORS.items() if s.task == self._task]
+
+    def __getitem__(self, name: str) -> str:
+        spec = ESTIMATORS.get(name)
+        if spec is None or spec.task != self._task:
+            raise KeyError(name)
+        return spec.description
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+#: classifier name -> description: the ``"classification"`` entries of
+#: :data:`ESTIMATORS` (see :func:`make_classifier`)
+CLASSIFIERS: Mapping[str, str] = _TaskView("classification")
+
+
+def make_classifier(name: str, *, random_state: int | None = 0, **params: Any) -> BaseEstimator:
+    """Build a named classifier.
+
+    Parameters
+    ----------
+    name : {"svm", "dnn", "svm-scaled"}
+        ``svm``: ``SVC(C=10, gamma=1e-3)`` on unscaled features (the paper;
+        near chance when the features' scale does not suit ``gamma=1e-3``,
+        e.g. large magnitudes);
+        ``dnn``: :class:`sertools.models.DNNClassifier` with its defaults;
+        ``svm-scaled``: ``make_pipeline(StandardScaler(), SVC(C=10, gamma="scale"))``.
+        Any name of :data:`CLASSIFIERS`.
+    random_state : int or None, default=0
+        Seed of the DNN.
+    **params
+        Parameters of the estimator (of the ``SVC`` step for ``svm-scaled``),
+        e.g. ``max_epochs=20`` for the DNN.
+
+    Returns
+    -------
+    estimator
+        Unfitted scikit-learn classifier.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown name or parameter.
+
+    Examples
+    --------
+    >>> make_classifier("svm-scaled", C=1)
+    Pipeline(steps=[('standardscaler', StandardScaler()), ('svc', SVC(C=1))])
+    """
+    spec = ESTIMATORS.get(name)
+    if spec is None or spec.task != "classification":
+        raise ParameterError(
+            f"unknown classifier {name!r}; expected one of {', '.join(CLASSIFIERS)}"
+        )
+    est = spec.build(random_state)
+    if params:
+        prefix = spec.param_prefix
+        params = {f"{prefix}{k}": v for k, v in params.items()}
+        valid = est.get_params(deep=bool(prefix))
+        unknown = [k for k in params if k not in valid]
+        if unknown:
+            shown = sorted(
+                k.removeprefix(prefix)
+                for k in valid
+                if k.startswith(prefix) and "__" not in k.removeprefix(prefix)
+            )
+            raise ParameterError(
+                f"classifier {name!r} does not take "
+                f"{', '.join(repr(k.removeprefix(prefix)) for k in unknown)}; "
+                f"valid parameters: {', '.join(shown)}"
+            )
+        est.set_params(**params)
+    return est

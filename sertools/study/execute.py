@@ -1,0 +1,279 @@
+"""Executing a study's plan: prepare every model once, embed each corpus once, fit the folds.
+
+:class:`Executor` computes the cells a :class:`~sertools.study.plan.Plan` left to do:
+it loads each feature set's model before any extraction (fail fast), embeds
+each (corpus, feature set) once through the per-clip cache, fits the
+classifier on each training fold, and stores each finished cell atomically.
+A failing extraction or fit fails its cells only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, clone
+
+from .._exceptions import ParameterError
+from ..metrics import unweighted_average_recall, weighted_average_recall
+from ..utils._progress import progress_bar
+from ._store import STD_DDOF
+from .plan import Plan, _Corpus, _failed, _one_line, _repeats
+
+
+def extract_features(
+    name: str,
+    embedder: BaseEstimator,
+    X: Sequence,
+    *,
+    cache_dir: str | Path | None = None,
+) -> np.ndarray:
+    """Embed ``X`` with a fresh clone of ``embedder``, through its per-clip cache.
+
+    Parameters
+    ----------
+    name : str
+        Feature-set name (used in messages).
+    embedder : BaseEmbedder
+        Unfitted embedder.
+    X : sequence of clips
+        Waveforms or file paths.
+    cache_dir : str or Path or None
+        Folder of the embedders' per-clip cache (``embedder.set_params(cache=
+        cache_dir)``, see :mod:`sertools.features._cache`): a clip already
+        embedded by the same model with the same parameters is read back, and
+        an interrupted extraction resumes where it stopped. None: the
+        embedder's own ``cache`` setting. An embedder without a ``cache``
+        parameter embeds every clip.
+
+    Returns
+    -------
+    ndarray of shape (n_clips, n_features)
+        One embedding per clip, in the order of ``X``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sertools.datasets import make_synthetic_corpus
+    >>> from sertools.study import extract_features, make_embedder
+    >>> corpus = make_synthetic_corpus(n_per_class=2, random_state=0)
+    >>> embedder = make_embedder("mfcc", sampling_rate=corpus.sampling_rate)
+    >>> extract_features("mfcc", embedder, corpus.data).shape  # (n_clips, n_features)
+    (8, 39)
+
+    With a cache folder, a second extraction reads the vectors back:
+
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> first = extract_features("mfcc", embedder, corpus.data, cache_dir=tmp.name)
+    >>> again = extract_features("mfcc", embedder, corpus.data, cache_dir=tmp.name)
+    >>> bool((first == again).all())
+    True
+    >>> tmp.cleanup()
+    """
+    emb = clone(embedder)
+    if cache_dir is not None and "cache" in emb.get_params(deep=False):
+        emb.set_params(cache=os.fspath(cache_dir))
+    return np.asarray(emb.fit_transform(X))
+
+
+def _fit_fold(clf: BaseEstimator, F: np.ndarray, y: np.ndarray, train, test):
+    est = clone(clf)
+    start = time.perf_counter()
+    est.fit(F[train], y[train])
+    fit_time = time.perf_counter() - start
+    return np.asarray(est.predict(F[test])), fit_time
+
+
+def _prepare(embedders: Mapping[str, BaseEstimator], say: Callable[[str], None]) -> dict[str, str]:
+    """Load every embedder's model once, before any extraction (fail fast).
+
+    Returns the reason of each feature set that cannot be prepared.
+    """
+    errors: dict[str, str] = {}
+    for name, emb in embedders.items():
+        if not hasattr(emb, "_get_backend"):
+            continue  # signal features: nothing to load
+        say(f"[{name}] loading the model")
+        try:
+            clone(emb).fit()
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:
+            errors[name] = f"feature set {name!r}: {_one_line(exc)}"
+    return errors
+
+
+class Executor:
+    """Computes the cells a :class:`~sertools.study.plan.Plan` left to do.
+
+    Parameters
+    ----------
+    plan : Plan
+        Its ``done`` and ``failures`` grow as cells finish or fail.
+    cache_dir : str or Path or None
+        Per-clip cache of the embedders (see :func:`extract_features`).
+    n_jobs : int or None
+        Folds fitted in parallel (joblib).
+    say : callable
+        Receives progress lines.
+    bar : bool
+        Show a progress bar over cells.
+    """
+
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        cache_dir: str | Path | None,
+        n_jobs: int | None,
+        say: Callable[[str], None],
+        bar: bool,
+    ) -> None:
+        self.plan = plan
+        self.cache_dir = cache_dir
+        self.n_jobs = n_jobs
+        self.say = say
+        self.bar = bar
+        self.errors: dict[str, str] = {}
+        self.cross_rows: list[dict] = []
+        self.cross_predictions: list = []
+        self._features: dict[tuple[str, str], tuple[np.ndarray, float]] = {}
+
+    def prepare(self, *, keep_going: bool) -> None:
+        """Load the model of every feature set with work left, before any extraction."""
+        plan = self.plan
+        needed = plan.needed_features()
+        self.errors = _prepare({n: e for n, e in plan.embedders.items() if n in needed}, self.say)
+        if self.errors and not keep_going:
+            raise ParameterError("; ".join(self.errors.values()))
+
+    def features_of(self, cname: str, fname: str) -> tuple[np.ndarray, float]:
+        """Features of a corpus (embedded once) and the seconds the extraction took."""
+        if (cname, fname) not in self._features:
+            if fname in self.errors:
+                raise ParameterError(self.errors[fname])
+            corpus = self.plan.corpora[cname]
+            self.say(f"[{cname}/{fname}] embedding {len(corpus.y)} clips")
+            start = time.perf_counter()
+            F = extract_features(
+                fname, self.plan.embedder_for(fname, corpus), corpus.X, cache_dir=self.cache_dir
+            )
+            seconds = time.perf_counter() - start
+            self.say(f"[{cname}/{fname}] {F.shape[1]} features in {seconds:.1f} s")
+            self._features[cname, fname] = (F, seconds)
+        return self._features[cname, fname]
+
+    def run_cells(self) -> None:
+        """Compute every in-corpus cell left, storing each as it finishes."""
+        plan, say = self.plan, self.say
+        # the cells' bar (on a terminal); the embedders' own bars stay hidden inside it
+        with contextlib.ExitStack() as bars:
+            bar = bars.enter_context(
+                progress_bar(total=plan.n_todo(), desc="cells", unit="cell", enabled=self.bar)
+            )
+            for (cname, fname), cells in plan.todo.items():
+                try:
+                    F, ext_time = self.features_of(cname, fname)
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except Exception as exc:
+                    reason = f"embedding corpus {cname!r} with {fname!r}: {_one_line(exc)}"
+                    say(f"[{cname}/{fname}] failed: {reason}")
+                    plan.failures += [_failed((cname, p, fname, c), reason) for p, c in cells]
+                    bar.update(len(cells))
+                    continue
+                for pname, clf_name in cells:
+                    key = (cname, pname, fname, clf_name)
+                    bar.set_postfix_str("/".join(key))
+                    self._run_cell(key, F, ext_time)
+                    bar.update()
+
+    def _run_cell(self, key: tuple[str, str, str, str], F: np.ndarray, ext_time: float) -> None:
+        plan = self.plan
+        cname, pname, _, clf_name = key
+        corpus = plan.corpora[cname]
+        splits = plan.folds[cname, pname]
+        try:
+            results = Parallel(n_jobs=self.n_jobs)(
+                delayed(_fit_fold)(plan.estimators[clf_name], F, corpus.y, tr, te)
+                for tr, te in splits
+            )
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:
+            reason = f"cell {'/'.join(key)}: {_one_line(exc)}"
+            self.say(f"failed: {reason}")
+            plan.failures.append(_failed(key, reason))
+            return
+        rec = _cell_record(corpus, splits, results, ext_time)
+        plan.done[key] = rec
+        if plan.store is not None:
+            plan.store.save(key, plan.digest(*key), rec)
+        uar = np.array([r["uar"] for r in rec["rows"]])
+        self.say(
+            f"[{'/'.join(key)}] UAR {100 * uar.mean():.2f} ± "
+            f"{100 * uar.std(ddof=STD_DDOF) if len(uar) > 1 else 0:.2f}"
+        )
+
+    def run_cross(self) -> None:
+        """Compute (or read back) the cross-corpus cells of the plan."""
+        plan = self.plan
+        if not plan.cross_pairs:
+            return
+        from .cross import run_cross
+
+        rows, preds, failures = run_cross(
+            plan.corpora,
+            plan.cross_pairs,
+            embedders=list(plan.embedders),
+            estimators=plan.estimators,
+            features_of=self.features_of,
+            errors=self.errors,
+            store=plan.store,
+            cell_digest=plan.cross_digest,
+            say=self.say,
+        )
+        self.cross_rows, self.cross_predictions = rows, preds
+        plan.failures += failures
+
+
+def _cell_record(corpus: _Corpus, splits: list, results: list, ext_time: float) -> dict:
+    """Scores and exactly the predictions of one finished cell (JSON-able)."""
+    y = corpus.y
+    groups = corpus.groups if corpus.groups is not None else np.arange(len(y))
+    rows: list[dict[str, Any]] = []
+    pred: dict[str, list] = {
+        k: [] for k in ("repeat", "fold", "index", "group", "y_true", "y_pred")
+    }
+    for k, ((train, test), (yhat, fit_time), rep) in enumerate(
+        zip(splits, results, _repeats(splits), strict=True)
+    ):
+        rows.append(
+            {
+                "repeat": rep,
+                "fold": k,
+                "uar": float(unweighted_average_recall(y[test], yhat)),
+                "war": float(weighted_average_recall(y[test], yhat)),
+                "fit_time": float(fit_time),
+                "extraction_time": float(ext_time),
+                "n_train": len(train),
+                "n_test": len(test),
+            }
+        )
+        pred["repeat"] += [rep] * len(test)
+        pred["fold"] += [k] * len(test)
+        pred["index"] += test.tolist()
+        pred["group"] += [str(g) for g in groups[test]]
+        pred["y_true"] += [_plain(v) for v in y[test]]
+        pred["y_pred"] += [_plain(v) for v in yhat]
+    return {"rows": rows, "predictions": pred}
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
