@@ -240,6 +240,9 @@ class _PaperDNN(BaseEstimator):
         )
         return tags
 
+    #: :func:`fit_folds` trains this estimator's folds together (the study checks this)
+    _fits_folds_together = True
+
     # -- the three steps of fit
     _loss_name = "ce"
 
