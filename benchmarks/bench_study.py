@@ -70,9 +70,10 @@ print(json.dumps({
 
 
 def _timed(fn, *args, **kwargs):
-    start = time.perf_counter()
+    """CPU seconds of this process (far less sensitive than wall time to other jobs)."""
+    start = time.process_time()
     out = fn(*args, **kwargs)
-    return time.perf_counter() - start, out
+    return time.process_time() - start, out
 
 
 def _load(data: Path) -> dict:
@@ -84,7 +85,7 @@ def _load(data: Path) -> dict:
     }
 
 
-def extraction(corpora: dict) -> tuple[dict, dict]:
+def extraction(corpora: dict, full: bool) -> tuple[dict, dict]:
     from sertools.audio import read_audio, resample
     from sertools.features import MelSpectrogramEmbedder, MFCCEmbedder
 
@@ -100,28 +101,27 @@ def extraction(corpora: dict) -> tuple[dict, dict]:
                        "resample": resample_s}  # fmt: skip
         for fname, cls in (("mel", MelSpectrogramEmbedder), ("mfcc", MFCCEmbedder)):
             with tempfile.TemporaryDirectory() as tmp:
-                # bare and cold cache alternate twice; the best of each is kept
+                # bare and cold cache alternate (twice with --full; the best of each is kept)
                 bare, cold = [], []
-                for i in range(2):
+                for i in range(2 if full else 1):
                     t, F = _timed(cls(cache=False).fit_transform, paths)
                     bare.append(t)
                     t, Fc = _timed(cls(cache=str(Path(tmp) / f"c{i}")).fit_transform, paths)
                     cold.append(t)
-                warm, Fw = _timed(cls(cache=str(Path(tmp) / "c1")).fit_transform, paths)
+                warm, Fw = _timed(cls(cache=str(Path(tmp) / "c0")).fit_transform, paths)
             assert np.array_equal(F, Fc) and np.array_equal(F, Fw)
             rows[cname][fname] = {"bare": min(bare), "cold": min(cold), "warm": warm}
             feats[cname, fname] = F
     return rows, feats
 
 
-def classifiers(corpora: dict, feats: dict) -> dict:
+def classifiers(corpora: dict, feats: dict, full: bool) -> dict:
     from sklearn.base import clone
     from sklearn.metrics import balanced_accuracy_score
     from sklearn.svm import SVC
 
     from sertools.models import DNNClassifier, fit_folds
-    from sertools.study import run_study  # noqa: F401  (the study's own fold rules below)
-    from sertools.study._run import _as_corpus, _splits
+    from sertools.study.plan import _as_corpus, _splits  # the study's own fold rules
 
     sys.path.insert(0, str(Path(__file__).parent))
     from bench_dnn import skorch_fit
@@ -134,20 +134,20 @@ def classifiers(corpora: dict, feats: dict) -> dict:
         for proto in ("paper", "speaker"):
             folds = _splits(corpus, proto, n_splits=5, seed=0)
             cell = {}
-            start = time.perf_counter()
+            start = time.process_time()
             for tr, _ in folds:
                 SVC(C=10, gamma=1e-3).fit(F[tr], y[tr])
-            cell["svm"] = time.perf_counter() - start
-            start = time.perf_counter()
+            cell["svm"] = time.process_time() - start
+            start = time.process_time()
             for tr, _ in folds:
                 mu, sd = F[tr].mean(0), F[tr].std(0)
                 sd[sd == 0] = 1
                 skorch_fit(((F[tr] - mu) / sd).astype(np.float32), y_int[tr], 0)
-            cell["dnn_skorch"] = time.perf_counter() - start
+            cell["dnn_skorch"] = time.process_time() - start
             dnn = DNNClassifier(random_state=0)
-            start = time.perf_counter()
-            alone = [clone(dnn).fit(F[tr], y[tr]) for tr, _ in folds]
-            cell["dnn_alone"] = time.perf_counter() - start
+            start = time.process_time()
+            alone = [clone(dnn).fit(F[tr], y[tr]) for tr, _ in folds] if full else []
+            cell["dnn_alone"] = time.process_time() - start if full else float("nan")
             t, stacked = _timed(fit_folds, dnn, F, y, folds)
             cell["dnn_stack"] = t
             uar = [
@@ -165,13 +165,19 @@ def classifiers(corpora: dict, feats: dict) -> dict:
 
 
 def end_to_end(data: Path, tree: Path) -> dict:
+    import resource
+
     env = {**os.environ, "PYTHONPATH": str(tree), "MPLBACKEND": "Agg"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
         [sys.executable, "-c", _E2E, str(data)], env=env, capture_output=True, text=True
     )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode:
         raise RuntimeError(done.stderr[-3000:])
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out["cpu_s"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return out
 
 
 def render(meta: dict, ext: dict, cls: dict, e2e: dict, base: dict | None) -> str:
@@ -189,7 +195,12 @@ def render(meta: dict, ext: dict, cls: dict, e2e: dict, base: dict | None) -> st
         f"Audio: {sum(r['clips'] for r in ext.values())} clips, {hours * 60:.1f} min "
         "(" + ", ".join(per_corpus) + ").",
         "",
-        "## Extraction (seconds)",
+        "Classifier and extraction times are CPU seconds of the benchmark's process (one "
+        "torch thread), the end-to-end rows wall and CPU seconds of a fresh process; the "
+        "extrapolation uses CPU seconds (what a quiet 1-core run would take; a 2-core run "
+        "with `n_jobs=2` can halve the fits).",
+        "",
+        "## Extraction (CPU seconds)",
         "",
         "| corpus | decode | resample to 22,050 Hz | feature | bare | cold cache | cold / bare "
         "| warm cache |",
@@ -205,9 +216,9 @@ def render(meta: dict, ext: dict, cls: dict, e2e: dict, base: dict | None) -> st
     lines += [
         "",
         "Decode and resample are timed alone (the embedders do both inside); bare and "
-        "cold-cache runs alternate twice and the best of each is kept.",
+        "cold-cache runs alternate (twice with `--full`, keeping the best of each).",
         "",
-        "## Classifier fits per cell (seconds for all folds)",
+        "## Classifier fits per cell (CPU seconds for all folds)",
         "",
         "| cell | folds | SVM | DNN, skorch (before) | DNN, `fit` one by one | DNN, "
         "`fit_folds` | speed-up vs before | UAR alone / stacked (%) |",
@@ -231,19 +242,21 @@ def render(meta: dict, ext: dict, cls: dict, e2e: dict, base: dict | None) -> st
         "",
         "Both corpora, mel and mfcc, svm and dnn, paper and speaker protocols, fresh cache.",
         "",
-        "| checkout | study (s) | of which fits: SVM / DNN (s) | reports (s) | total (s) "
-        "| s per hour of audio | six corpora (9.5 h), extrapolated | vs 10-min goal |",
-        "|---|---|---|---|---|---|---|---|",
+        "| checkout | study (s) | of which fits: SVM / DNN (s) | reports (s) | total wall (s) "
+        "| total CPU (s) | CPU s per hour of audio | six corpora (9.5 h), extrapolated "
+        "| vs 10-min goal |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in (("before (baseline tree)", base), ("this branch", e2e)):
         if r is None:
             continue
         total = r["study_s"] + r["save_s"]
-        per_hour = total / hours
+        per_hour = r["cpu_s"] / hours
         six = per_hour * SIX_CORPORA_HOURS
         lines.append(
             f"| {name} | {r['study_s']:.1f} | {r['fit_s']['svm']:.1f} / "
-            f"{r['fit_s']['dnn']:.1f} | {r['save_s']:.1f} | {total:.1f} | {per_hour:.0f} | "
+            f"{r['fit_s']['dnn']:.1f} | {r['save_s']:.1f} | {total:.1f} | {r['cpu_s']:.1f} | "
+            f"{per_hour:.0f} | "
             f"{six / 60:.1f} min | {six / GOAL_S:.2f}x |"
         )
     lines += [
@@ -267,6 +280,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--baseline-tree", type=Path, default=None)
     parser.add_argument("--write", action="store_true", help="write docs/benchmarks-study.md")
+    parser.add_argument(
+        "--full", action="store_true", help="also time DNNClassifier.fit one fold at a time"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     meta = {
@@ -277,9 +293,9 @@ def main() -> None:
     }
     print(meta, flush=True)
     corpora = _load(args.data)
-    ext, feats = extraction(corpora)
+    ext, feats = extraction(corpora, args.full)
     print(json.dumps(ext, indent=1), flush=True)
-    cls = classifiers(corpora, feats)
+    cls = classifiers(corpora, feats, args.full)
     root = Path(__file__).resolve().parents[1]
     e2e = end_to_end(args.data.resolve(), root)
     print("this branch:", e2e, flush=True)
