@@ -154,9 +154,88 @@ def _common_run(args: argparse.Namespace, corpora: dict[str, Any], *, title: str
     return 0
 
 
+#: corpora whose loaders give arousal / valence / dominance ratings
+_RATED_CORPORA = ("iemocap", "msp_podcast")
+
+
+def _tasks(values: Sequence[str]) -> list[str]:
+    """``--task`` names, space- or comma-separated, in order, without repeats."""
+    from .study.dimensional import DIMENSIONS
+
+    valid = ("emotion", *DIMENSIONS)
+    names = list(dict.fromkeys(n.strip() for v in values for n in v.split(",") if n.strip()))
+    unknown = [n for n in names if n not in valid]
+    if unknown or not names:
+        raise _UsageError(
+            f"--task {' '.join(values)!r}: unknown task(s) {', '.join(unknown) or '(none)'}; "
+            f"expected some of {', '.join(valid)}"
+        )
+    return names
+
+
+def _dimensional_run(args: argparse.Namespace, corpora: dict[str, Any], tasks: list[str]) -> int:
+    """The dimensional part of ``sertools study --task ...``: regressors, CCC, reports."""
+    from .study import FEATURE_SETS, run_study
+    from .study.catalogue import REGRESSORS
+
+    started = time.perf_counter()
+    features = _csv(args.features, "features", list(FEATURE_SETS))
+    regressors = _csv(args.regressors, "regressors", list(REGRESSORS))
+    params: dict[str, Any] = {}
+    if getattr(args, "device", "auto") != "auto":
+        params["device"] = args.device
+    if getattr(args, "model_dir", None):
+        params["model_dir"] = args.model_dir
+    out = Path(args.out)
+    result = run_study(
+        corpora,
+        task=tasks,
+        features=features,
+        regressors=regressors,
+        protocols=args.protocol,
+        n_splits=args.n_splits,
+        embedder_params=params,
+        store=out / "cells-dimensional",
+        cache_dir=out / "embeddings",  # shared with the categorical study
+        n_boot=args.n_boot,
+        random_state=args.seed,
+        progress=(lambda _m: None) if args.quiet else _say,
+    )
+    written = result.write_reports(out / "dimensional")
+    for protocol in dict.fromkeys(result.scores["protocol"]):
+        _say(f"\nCCC [speaker-level 95 % CI], protocol {protocol}:\n")
+        _say(result.table(protocol=protocol).to_string())
+    _say(f"\nreports: {written[-1]} (+ CSV, PNG in {out / 'dimensional'})")
+    _say(f"done in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
 def _cmd_study(args: argparse.Namespace) -> int:
+    from .study.catalogue import REGRESSORS
+
     corpora = _corpora(args)
-    return _common_run(args, corpora, title=f"sertools study: {', '.join(corpora)}")
+    tasks = _tasks(args.task)
+    dims = [t for t in tasks if t != "emotion"]
+    if dims:  # checked before any work
+        unrated = [c for c in corpora if c not in _RATED_CORPORA]
+        if unrated:
+            raise _UsageError(
+                f"--task {' '.join(dims)} needs rated corpora ({', '.join(_RATED_CORPORA)}); "
+                f"{', '.join(unrated)} has no dimensional ratings"
+            )
+        names = _csv(args.regressors, "regressors", list(REGRESSORS))
+        unknown = [r for r in names if r not in REGRESSORS]
+        if unknown:
+            raise _UsageError(
+                f"--regressors: unknown regressor(s) {', '.join(unknown)}; expected some of "
+                f"{', '.join(REGRESSORS)}"
+            )
+    status = 0
+    if "emotion" in tasks:
+        status = _common_run(args, corpora, title=f"sertools study: {', '.join(corpora)}")
+    if dims:
+        status = max(status, _dimensional_run(args, corpora, dims))
+    return status
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -285,13 +364,31 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         metavar="NAME=PATH",
         help="a corpus and its folder; repeat for several. NAME: cremad (crema-d), emodb, "
-        "emovo, iemocap, ravdess, savee",
+        "emovo, iemocap, msp_podcast (msp-podcast), ravdess, savee",
     )
     study.add_argument(
         "--root", default=None, help="folder of the corpus when a single --corpus NAME is given"
     )
     _add_run_options(
         study, features="mel,mfcc", classifiers="svm,dnn,svm-scaled", protocols=["paper"]
+    )
+    study.add_argument(
+        "--task",
+        nargs="+",
+        default=["emotion"],
+        metavar="NAME",
+        help="what to predict (default: emotion): emotion (categories: classifiers, UAR/WAR) "
+        "and/or arousal, valence, dominance (ratings of IEMOCAP and MSP-Podcast: "
+        "regressors, CCC, r, MAE, speaker-level CIs of the CCC; reports in OUT/dimensional, "
+        "cells in OUT/cells-dimensional, embeddings shared in OUT/embeddings); space- or "
+        "comma-separated",
+    )
+    study.add_argument(
+        "--regressors",
+        default="svr",
+        metavar="LIST",
+        help="comma-separated regressors of the dimensional tasks (default: %(default)s); "
+        "one of: svr (StandardScaler + SVR), dnn-regressor (DNNRegressor)",
     )
     study.add_argument(
         "--model",

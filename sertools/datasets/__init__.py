@@ -14,6 +14,7 @@ from .cremad import load_cremad
 from .emodb import load_emodb
 from .emovo import load_emovo
 from .iemocap import load_iemocap
+from .msp_podcast import load_msp_podcast
 from .protocols import PROTOCOLS, RECOMMENDED_PROTOCOL, get_cv
 from .ravdess import load_ravdess
 from .savee import load_savee
@@ -31,6 +32,7 @@ __all__: list[str] = [
     "load_emodb",
     "load_emovo",
     "load_iemocap",
+    "load_msp_podcast",
     "load_ravdess",
     "load_savee",
     "make_synthetic_corpus",

@@ -12,6 +12,7 @@ from .cremad import load_cremad
 from .emodb import load_emodb
 from .emovo import load_emovo
 from .iemocap import load_iemocap
+from .msp_podcast import load_msp_podcast
 from .ravdess import load_ravdess
 from .savee import load_savee
 
@@ -24,12 +25,18 @@ CORPORA: dict[str, Callable[..., Any]] = {
     "emodb": load_emodb,
     "emovo": load_emovo,
     "iemocap": load_iemocap,
+    "msp_podcast": load_msp_podcast,
     "ravdess": load_ravdess,
     "savee": load_savee,
 }
 
 #: Other spellings of corpus names, mapped to the name used in results.
-ALIASES: dict[str, str] = {"crema-d": "cremad", "crema_d": "cremad", "emo-db": "emodb"}
+ALIASES: dict[str, str] = {
+    "crema-d": "cremad",
+    "crema_d": "cremad",
+    "emo-db": "emodb",
+    "msp-podcast": "msp_podcast",
+}
 CORPORA.update({alias: CORPORA[name] for alias, name in ALIASES.items()})
 
 
@@ -56,7 +63,8 @@ def load_corpus(name: str, root: str | os.PathLike[str], **kwargs: Any) -> Any:
     ----------
     name : str
         One of ``"cremad"`` (or ``"crema-d"``), ``"emodb"`` (or ``"emo-db"``), ``"emovo"``,
-        ``"iemocap"``, ``"ravdess"``, ``"savee"``; case-insensitive.
+        ``"iemocap"``, ``"msp_podcast"`` (or ``"msp-podcast"``), ``"ravdess"``,
+        ``"savee"``; case-insensitive.
     root : str or path-like
         Corpus root, as for the corpus's loader.
     **kwargs

@@ -13,10 +13,12 @@ from sklearn.utils import Bunch
 from ._base import (
     CorpusSpec,
     Record,
+    _listing,
     build_dataset,
     check_not_lfs,
     find_files,
     resolve_root,
+    warn,
 )
 
 __all__ = ["load_iemocap"]
@@ -27,8 +29,12 @@ _GENDER = {"F": "female", "M": "male"}
 _NUMBER = r"\d+(?:\.\d+)?"
 _LINE = re.compile(
     rf"\[(?P<start>{_NUMBER}) - (?P<end>{_NUMBER})\]\s+(?P<utterance>\S+)\s+(?P<code>\w+)"
-    rf"\s+\[(?P<valence>{_NUMBER}),\s*(?P<activation>{_NUMBER}),\s*(?P<dominance>{_NUMBER})\]"
+    # the [V, A, D] evaluators' means; a line without them is a clip without a rating
+    rf"(?:\s+\[(?P<valence>{_NUMBER}),\s*(?P<activation>{_NUMBER}),\s*(?P<dominance>{_NUMBER})\])?"
 )
+#: range of IEMOCAP's dimensional scales (self-assessment manikins, 1-5)
+_SCALE = (1.0, 5.0)
+_DIMENSIONS = ("valence", "activation", "dominance")
 _UTTERANCE = re.compile(
     r"(?P<dialog>Ses0(?P<session>[1-5])[FM]_(?P<kind>impro|script)\S*)_(?P<sex>[FM])\d{3}"
 )
@@ -57,13 +63,23 @@ pp. 335-359, 2008.
 )
 
 
+def _rating(match: re.Match[str]) -> dict[str, float] | None:
+    """Valence, activation and dominance of a label line; None if absent or off the 1-5 scale."""
+    if match["valence"] is None:
+        return None
+    rating = {dim: float(match[dim]) for dim in _DIMENSIONS}
+    low, high = _SCALE
+    return rating if all(low <= v <= high for v in rating.values()) else None
+
+
 def _parse_labels(
     label_file: Path, root: Path, emotions: dict[str, str]
-) -> tuple[list[Record], list[str]]:
-    """Parse one EmoEvaluation file into records of the kept classes and bad lines."""
+) -> tuple[list[Record], list[str], list[str]]:
+    """Parse one EmoEvaluation file: records of the kept classes, bad lines, unrated lines."""
     check_not_lfs(label_file, SPEC)
     records: list[Record] = []
     unparsed: list[str] = []
+    unrated: list[str] = []
     lines = label_file.read_text(encoding="utf-8", errors="replace").splitlines()
     for number, line in enumerate(lines, start=1):
         if not line.startswith("["):
@@ -74,6 +90,12 @@ def _parse_labels(
             unparsed.append(f"{label_file.relative_to(root).as_posix()} line {number}")
             continue
         if match["code"] not in emotions:
+            continue
+        rating = _rating(match)
+        if rating is None:
+            unrated.append(
+                f"{match['utterance']} ({label_file.relative_to(root).as_posix()} line {number})"
+            )
             continue
         session = int(utterance["session"])
         dialog = utterance["dialog"]
@@ -95,12 +117,10 @@ def _parse_labels(
                 "improvised": utterance["kind"] == "impro",
                 "start": float(match["start"]),
                 "end": float(match["end"]),
-                "valence": float(match["valence"]),
-                "activation": float(match["activation"]),
-                "dominance": float(match["dominance"]),
+                **rating,
             }
         )
-    return records, unparsed
+    return records, unparsed, unrated
 
 
 def load_iemocap(
@@ -150,6 +170,10 @@ def load_iemocap(
         with columns ``filename, speaker, gender, target, label_code, session,
         dialog, utterance, improvised`` (bool), ``start, end`` (seconds in the
         dialog), ``valence, activation, dominance`` (evaluators' mean, 1-5),
+        ``arousal``, ``valence``, ``dominance`` (n_files,) float64 arrays,
+        the evaluators' mean ratings on 1-5 (``arousal`` is IEMOCAP's
+        activation; utterances without a rating are left out with a
+        :class:`CorpusWarning`, never guessed, so the arrays hold no NaN),
         ``sampling_rate`` (16000 for the original files), ``DESCR``, ``corpus``
         (``"iemocap"``) and, with ``load_audio=True``, ``data`` (list of
         n_files float32 arrays of shape (n_samples_i,)).
@@ -166,8 +190,9 @@ def load_iemocap(
     Warns
     -----
     CorpusWarning
-        For skipped label lines, missing audio and a tree that differs from the
-        full release (e.g. fewer sessions).
+        For skipped label lines, utterances of the kept classes without a
+        dimensional rating, missing audio and a tree that differs from the full
+        release (e.g. fewer sessions).
 
     Examples
     --------
@@ -200,6 +225,8 @@ def load_iemocap(
     ...     iemocap = load_iemocap(tmp.name)
     >>> iemocap.target.tolist(), iemocap.speaker.tolist(), iemocap.session.tolist()
     (['neutral', 'happy'], ['Ses01F', 'Ses01M'], [1, 1])
+    >>> iemocap.arousal.tolist(), iemocap.valence.tolist(), iemocap.dominance.tolist()
+    ([3.0, 3.0], [2.5, 2.5], [3.5, 3.5])
     >>> iemocap.frame[["utterance", "label_code", "improvised", "start", "end", "valence"]]
                  utterance label_code  improvised  start  end  valence
     0  Ses01F_impro01_F000        neu        True    0.0  1.5      2.5
@@ -214,21 +241,36 @@ def load_iemocap(
     emotions = {**_EMOTIONS, **({"exc": "happy"} if merge_excited else {})}
     records: list[Record] = []
     unparsed: list[str] = []
+    unrated: list[str] = []
     for label_file in find_files(path, SPEC):
-        file_records, file_unparsed = _parse_labels(label_file, path, emotions)
+        file_records, file_unparsed, file_unrated = _parse_labels(label_file, path, emotions)
         records += file_records
         unparsed += file_unparsed
+        unrated += file_unrated
+    if unrated:
+        warn(
+            f"{len(unrated)} IEMOCAP utterance(s) under {path} have no [valence, activation, "
+            f"dominance] rating on the 1-5 scale and are left out (not guessed): "
+            f"{_listing(unrated)}"
+        )
     expected = dict(SPEC.expected)
     if not merge_excited:
         expected["happy"] = 595  # hap only; the 1041 exc utterances are dropped
-    return build_dataset(
+    bunch = build_dataset(
         SPEC,
         path,
         records,
         unparsed=unparsed,
         strict=strict,
         load_audio=load_audio,
-        return_X_y=return_X_y,
+        return_X_y=False,
         expected=expected,
         arrays=("session",),
     )
+    # dimensional targets: activation is the literature's arousal
+    bunch.arousal = bunch.frame["activation"].to_numpy(dtype=np.float64)
+    bunch.valence = bunch.frame["valence"].to_numpy(dtype=np.float64)
+    bunch.dominance = bunch.frame["dominance"].to_numpy(dtype=np.float64)
+    if return_X_y:
+        return (bunch.data if load_audio else bunch.filenames), bunch.target
+    return bunch

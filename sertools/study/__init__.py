@@ -8,6 +8,8 @@
 gives speaker-level confidence intervals and paired tests, :mod:`.report`
 writes Table II (Markdown, LaTeX, CSV), the paper side by side, figures and
 one HTML report, and :mod:`.cross` trains on one corpus and tests on another.
+:mod:`.dimensional` runs the arousal / valence / dominance regression study
+(``run_study(..., task="arousal")``), scored with the CCC.
 """
 
 from ._run import run_study
@@ -21,6 +23,13 @@ from .catalogue import (
     model_param,
 )
 from .cross import cross_matrix
+from .dimensional import (
+    REGRESSORS,
+    DimensionalResult,
+    cluster_bootstrap_ccc,
+    make_regressor,
+    run_dimensional,
+)
 from .execute import extract_features
 from .layers import layer_slices, layerwise_scores, plot_layerwise
 from .report import paper_table, plot_confusion, plot_scores, table2, write_reports
@@ -37,8 +46,11 @@ __all__ = [
     "CLASSIFIERS",
     "FEATURE_SETS",
     "PROTOCOLS",
+    "REGRESSORS",
     "STD_DDOF",
+    "DimensionalResult",
     "StudyResult",
+    "cluster_bootstrap_ccc",
     "cluster_bootstrap_uar",
     "compare",
     "corrected_resampled_ttest",
@@ -48,12 +60,14 @@ __all__ = [
     "layerwise_scores",
     "make_classifier",
     "make_embedder",
+    "make_regressor",
     "model_param",
     "paired_bootstrap_uar",
     "paper_table",
     "plot_confusion",
     "plot_layerwise",
     "plot_scores",
+    "run_dimensional",
     "run_study",
     "significance_table",
     "table2",

@@ -14,10 +14,11 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sklearn.base import BaseEstimator
 
+from .._exceptions import ParameterError
 from ._store import CellStore
 from .catalogue import (
     CLASSIFIERS,
@@ -29,6 +30,9 @@ from .catalogue import (
 from .execute import Executor, extract_features
 from .plan import build_embedders, build_estimators, make_plan, read_corpora, read_protocols
 from .result import StudyResult, assemble
+
+if TYPE_CHECKING:
+    from .dimensional import DimensionalResult
 
 __all__ = [
     "CLASSIFIERS",
@@ -73,7 +77,10 @@ def run_study(
     n_jobs: int | None = None,
     random_state: int | None = 0,
     progress: bool | Callable[[str], None] = False,
-) -> StudyResult:
+    task: str | Sequence[str] = "emotion",
+    regressors: Sequence[str] | Mapping[str, BaseEstimator] = ("svr",),
+    n_boot: int = 1000,
+) -> StudyResult | DimensionalResult:
     """Cross-validate every (corpus, protocol, feature set, classifier) cell.
 
     Each feature set embeds each corpus once: the embedders are unsupervised,
@@ -143,11 +150,27 @@ def run_study(
     progress : bool or callable, default=False
         True: a progress bar over cells (stderr) and progress lines;
         a callable receives each progress line.
+    task : str or sequence of str, default="emotion"
+        ``"emotion"``: the categorical study (classifiers, UAR/WAR). One or
+        more of ``"arousal"``, ``"valence"``, ``"dominance"``: a dimensional
+        study of the corpora's ratings, run by
+        :func:`sertools.study.dimensional.run_dimensional` with ``regressors``
+        instead of ``classifiers`` (CCC, r, MAE per fold; speaker-level CIs of
+        the CCC); ``store`` and ``cache_dir`` work as for classes, and a
+        categorical and a dimensional study given the same ``cache_dir``
+        embed each clip once. ``X`` must then be a mapping of corpora whose
+        Bunches have the rating fields.
+    regressors : sequence of str or mapping of str -> estimator, default=("svr",)
+        For dimensional tasks: names of
+        :data:`sertools.study.catalogue.REGRESSORS` or ready regressors.
+    n_boot : int, default=1000
+        For dimensional tasks: bootstrap resamples of the CCC's CIs.
 
     Returns
     -------
-    StudyResult
-        Scores, predictions, failures and cross-corpus cells.
+    StudyResult or DimensionalResult
+        Scores, predictions, failures and cross-corpus cells; for dimensional
+        tasks a :class:`~sertools.study.dimensional.DimensionalResult`.
 
     Raises
     ------
@@ -183,6 +206,22 @@ def run_study(
     corpus    protocol feature classifier
     synthetic speaker  mfcc    svm-scaled     46.88        4
     """
+    tasks = [task] if isinstance(task, str) else list(task)
+    if tasks != ["emotion"]:
+        return _dimensional_study(
+            X,
+            tasks,
+            features=features,
+            regressors=regressors,
+            protocols=protocols,
+            n_splits=n_splits,
+            embedder_params=embedder_params,
+            store=store,
+            cache_dir=cache_dir,
+            n_boot=n_boot,
+            random_state=random_state,
+            progress=progress,
+        )
     raw = read_corpora(X, y, groups)
     protos = read_protocols(protocols, cv)
     embedders = build_embedders(features, embedder_params, models)
@@ -211,3 +250,24 @@ def run_study(
         executor.cross_rows,
         executor.cross_predictions,
     )
+
+
+def _dimensional_study(
+    X: Any, tasks: list[str], *, protocols: Sequence[Any] | None, **kwargs: Any
+) -> DimensionalResult:
+    """``run_study(..., task=<dimensions>)``: the dimensional study of the same corpora."""
+    from .dimensional import DIMENSIONS, run_dimensional
+
+    wrong = [t for t in tasks if t not in DIMENSIONS]
+    if wrong:
+        raise ParameterError(
+            f"unknown task(s) {', '.join(map(repr, wrong))}; expected 'emotion' alone or "
+            f"dimensions from {', '.join(DIMENSIONS)} (one study is of one kind: run the "
+            "categorical one separately with the same cache_dir to share the embeddings)"
+        )
+    if not isinstance(X, Mapping):
+        raise ParameterError(
+            "a dimensional task needs corpora by name (a mapping of folders or Bunches with "
+            f"{', '.join(tasks)} fields), got {type(X).__name__}"
+        )
+    return run_dimensional(X, tasks=tasks, protocols=tuple(protocols or ("paper",)), **kwargs)

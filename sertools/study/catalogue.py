@@ -28,6 +28,7 @@ __all__ = [
     "ESTIMATORS",
     "FEATURE_SETS",
     "PROTOCOLS",
+    "REGRESSORS",
     "EstimatorSpec",
     "feature_set_params",
     "make_classifier",
@@ -273,6 +274,53 @@ class _TaskView(Mapping[str, str]):
 #: classifier name -> description: the ``"classification"`` entries of
 #: :data:`ESTIMATORS` (see :func:`make_classifier`)
 CLASSIFIERS: Mapping[str, str] = _TaskView("classification")
+
+
+# ----------------------------------------------------- regressors (dimensional tasks)
+def _svr(random_state: int | None) -> BaseEstimator:
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVR
+
+    return make_pipeline(StandardScaler(), SVR())
+
+
+def _dnn_regressor(random_state: int | None) -> BaseEstimator:
+    from .. import models
+
+    cls = getattr(models, "DNNRegressor", None)  # helper "models"' regression head
+    if cls is None:
+        raise ParameterError(
+            "regressor 'dnn-regressor' needs sertools.models.DNNRegressor, which this version "
+            "of sertools does not have; use 'svr'"
+        )
+    return cls(random_state=random_state)
+
+
+ESTIMATORS.update(
+    {
+        s.name: s
+        for s in (
+            EstimatorSpec(
+                "svr",
+                "StandardScaler + SVR(C=1, gamma='scale'), the classical baseline",
+                _svr,
+                task="regression",
+                param_prefix="svr__",
+            ),
+            EstimatorSpec(
+                "dnn-regressor",
+                "DNNRegressor(), the paper's 4-layer network as a regressor",
+                _dnn_regressor,
+                task="regression",
+            ),
+        )
+    }
+)
+
+#: regressor name -> description: the ``"regression"`` entries of :data:`ESTIMATORS`
+#: (dimensional tasks, see :func:`sertools.study.dimensional.make_regressor`)
+REGRESSORS: Mapping[str, str] = _TaskView("regression")
 
 
 def make_classifier(name: str, *, random_state: int | None = 0, **params: Any) -> BaseEstimator:
