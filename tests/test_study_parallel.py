@@ -79,3 +79,23 @@ def test_a_failing_cell_fails_alone_in_parallel(corpus):
     assert list(result.failures.classifier) == ["bad"]
     assert "C" in result.failures.reason.iloc[0]
     assert set(result.scores.classifier) == {"svm"}
+
+
+def test_dimensional_study_trains_the_dnn_regressors_folds_together(corpus):
+    from sertools.models import DNNRegressor
+    from sertools.study.dimensional import run_dimensional
+
+    reg = DNNRegressor(random_state=0, max_epochs=30)
+    result = run_dimensional(
+        {"syn": corpus}, tasks=["arousal"], regressors={"dnn": reg}, protocols=["paper"], n_boot=50
+    )
+    assert result.summary()["ccc"].iloc[0] > 0.3  # the synthetic arousal is learnable
+    F = extract_features("mfcc", make_embedder("mfcc", sampling_rate=corpus.sampling_rate),
+                         corpus.data)  # fmt: skip
+    y = np.asarray(corpus.arousal, dtype=np.float64)
+    pred = result.predictions
+    for _, rows in pred.groupby("fold"):
+        test = rows["clip"].to_numpy()
+        train = np.setdiff1d(np.arange(len(y)), test)
+        alone = clone(reg).fit(F[train], y[train])
+        np.testing.assert_allclose(rows["y_pred"], alone.predict(F[test]), rtol=0, atol=1e-4)
