@@ -153,10 +153,10 @@ def classifiers(corpora: dict, feats: dict, full: bool) -> dict:
             uar = [
                 [
                     balanced_accuracy_score(y[te], m.predict(F[te]))
-                    for m, (_, te) in zip(ms, folds, strict=True)
+                    for m, (_, te) in zip(ms, folds, strict=False)
                 ]
                 for ms in (alone, stacked)
-            ]
+            ]  # without --full, alone is empty: its UAR is nan
             cell["uar_alone"], cell["uar_stack"] = (100 * float(np.mean(u)) for u in uar)
             cell["n_folds"] = len(folds)
             out[f"{cname}/{proto}/{fname}"] = cell
@@ -295,14 +295,14 @@ def main() -> None:
     corpora = _load(args.data)
     ext, feats = extraction(corpora, args.full)
     print(json.dumps(ext, indent=1), flush=True)
-    cls = classifiers(corpora, feats, args.full)
     root = Path(__file__).resolve().parents[1]
     e2e = end_to_end(args.data.resolve(), root)
-    print("this branch:", e2e, flush=True)
+    print("this branch:", json.dumps(e2e), flush=True)
+    cls = classifiers(corpora, feats, args.full)
     base = None
     if args.baseline_tree is not None:
         base = end_to_end(args.data.resolve(), args.baseline_tree.resolve())
-        print("baseline:", base, flush=True)
+        print("baseline:", json.dumps(base), flush=True)
     page = render(meta, ext, cls, e2e, base)
     print(page)
     if args.write:
