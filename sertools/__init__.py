@@ -19,16 +19,14 @@ Heavy submodules (torch, skorch, NeMo, S3PRL) are imported on first use, so
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from . import features as _features  # cheap: imports only the feature-set registry
 from ._exceptions import AudioWarning, BackendError, BackendNotAvailableError, ParameterError
+from ._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
 # public name -> submodule that defines it (imported lazily, PEP 562); the
-# features part derives from the feature-set registry (sertools.features._registry)
+# embedders are those sertools.features exports
 _LAZY: dict[str, str] = {
     # metrics
     "unweighted_average_recall": "sertools.metrics",
@@ -39,7 +37,7 @@ _LAZY: dict[str, str] = {
     # features: the embedders (the extension API stays in sertools.features)
     **{
         name: "sertools.features"
-        for name in _features._LAZY
+        for name in _features.__all__
         if name.endswith("Embedder") and name not in {"BaseEmbedder", "NeuralEmbedder"}
     },
     # models
@@ -62,20 +60,6 @@ __all__ = [
     *_LAZY,
 ]
 
-_SUBMODULES = {"audio", "datasets", "features", "metrics", "models", "study"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    if name in _SUBMODULES:
-        module = importlib.import_module(f"sertools.{name}")
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module 'sertools' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(
+    __name__, _LAZY, submodules=("audio", "datasets", "features", "metrics", "models", "study")
+)

@@ -6,6 +6,38 @@ from collections.abc import Sequence
 
 __all__ = ["AudioWarning", "BackendError", "BackendNotAvailableError", "ParameterError"]
 
+#: the name sertools is published under on the package index (``sertools`` there is
+#: an unrelated project); the import name stays ``sertools``
+DISTRIBUTION = "sertools-emotion"
+
+
+def install_hint(extra: str) -> str:
+    """How to install an optional extra, from the package index or from a clone.
+
+    Every "install this backend" message of sertools ends with this hint, so
+    that none sends a user to another project's package.
+
+    Parameters
+    ----------
+    extra : str
+        The extra of ``pyproject.toml`` (``"nemo"``, ``"s3prl"``, ...).
+
+    Returns
+    -------
+    str
+        ``pip install "sertools-emotion[<extra>]"``, and the editable install of
+        a clone of the repository.
+
+    Examples
+    --------
+    >>> print(install_hint("nemo"))
+    pip install "sertools-emotion[nemo]" (in a clone of the repository: pip install -e ".[nemo]")
+    """
+    return (
+        f'pip install "{DISTRIBUTION}[{extra}]" '
+        f'(in a clone of the repository: pip install -e ".[{extra}]")'
+    )
+
 
 class ParameterError(ValueError):
     """Invalid input or parameter.
@@ -31,7 +63,9 @@ class ParameterError(ValueError):
 class BackendNotAvailableError(ImportError):
     """An optional backend (NeMo, S3PRL) is not installed.
 
-    The message names the extra to install, e.g. ``pip install 'sertools[nemo]'``.
+    The message names the extra to install, e.g. ``pip install "sertools-emotion[nemo]"``
+    (the distribution's name; the package imports as ``sertools``), or ``pip install -e
+    ".[nemo]"`` in a clone of the repository.
     It is raised by ``fit``, never by ``import sertools`` or by the constructor, so
     an embedder can be built, cloned and pickled where its backend is missing.
 

@@ -56,7 +56,7 @@ def _pairs(values: Sequence[str] | None, what: str) -> dict[str, str]:
 
 
 def _corpora(args: argparse.Namespace) -> dict[str, str]:
-    from .datasets._corpora import canonical_corpus_name
+    from .datasets._corpora import CORPORA, canonical_corpus_name, is_manifest
 
     given = list(args.corpus or ())
     if args.root is not None:
@@ -71,7 +71,8 @@ def _corpora(args: argparse.Namespace) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, path in pairs.items():
         try:
-            canon = canonical_corpus_name(name)
+            unknown_manifest = is_manifest(path) and name.lower() not in CORPORA
+            canon = name if unknown_manifest else canonical_corpus_name(name)
         except Exception as exc:
             raise _UsageError(str(exc)) from exc
         if canon in out:
@@ -213,7 +214,10 @@ def _dimensional_run(args: argparse.Namespace, corpora: dict[str, Any], tasks: l
 def _cmd_study(args: argparse.Namespace) -> int:
     from .study.catalogue import REGRESSORS
 
-    corpora = _corpora(args)
+    corpora: dict[str, Any] = _corpora(args)
+    emobox_root = getattr(args, "emobox_root", None)
+    if "emobox" in (args.protocol or ()) and not emobox_root:
+        raise _UsageError("--protocol emobox needs --emobox-root (EmoBox's data/ folder)")
     tasks = _tasks(args.task)
     dims = [t for t in tasks if t != "emotion"]
     if dims:  # checked before any work
@@ -230,6 +234,13 @@ def _cmd_study(args: argparse.Namespace) -> int:
                 f"--regressors: unknown regressor(s) {', '.join(unknown)}; expected some of "
                 f"{', '.join(REGRESSORS)}"
             )
+    if emobox_root:
+        from .datasets import load_emobox
+
+        try:  # EmoBox's listing mapped onto each copy; its folds become bunch.cv
+            corpora = {n: load_emobox(n, emobox_root, p) for n, p in corpora.items()}
+        except Exception as exc:
+            raise _UsageError(f"--emobox-root: {exc}") from exc
     status = 0
     if "emotion" in tasks:
         status = _common_run(args, corpora, title=f"sertools study: {', '.join(corpora)}")
@@ -332,6 +343,8 @@ def _add_run_options(
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .datasets._corpora import CORPUS_SPECS
+
     parser = argparse.ArgumentParser(
         prog="sertools",
         description="Speech emotion recognition studies in the layout of the paper's Table II: "
@@ -363,11 +376,21 @@ def _parser() -> argparse.ArgumentParser:
         "--corpus",
         action="append",
         metavar="NAME=PATH",
-        help="a corpus and its folder; repeat for several. NAME: cremad (crema-d), emodb, "
-        "emovo, iemocap, msp_podcast (msp-podcast), ravdess, savee",
+        help="a corpus and its folder, or any name and a manifest (.csv, .tsv, .jsonl); "
+        "repeat for several. NAME: "
+        + ", ".join(
+            f"{n} ({', '.join(s.aliases)})" if s.aliases else n for n, s in CORPUS_SPECS.items()
+        ),
     )
     study.add_argument(
         "--root", default=None, help="folder of the corpus when a single --corpus NAME is given"
+    )
+    study.add_argument(
+        "--emobox-root",
+        default=None,
+        metavar="DIR",
+        help="EmoBox's data/ folder: each --corpus is then loaded with EmoBox's listing and "
+        "folds (sertools.datasets.load_emobox), for --protocol emobox",
     )
     _add_run_options(
         study, features="mel,mfcc", classifiers="svm,dnn,svm-scaled", protocols=["paper"]

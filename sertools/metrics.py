@@ -50,6 +50,8 @@ __all__ = [
     "ccc",
     "ccc_scorer",
     "check_labels",
+    "macro_f1",
+    "macro_f1_scorer",
     "mae",
     "mae_scorer",
     "pearson_r",
@@ -242,6 +244,49 @@ def weighted_average_recall(y_true: Any, y_pred: Any) -> float:
     """
     recalls, supports = _per_class_recall(y_true, y_pred)
     return float(np.dot(recalls, supports) / supports.sum())
+
+
+def macro_f1(y_true: Any, y_pred: Any) -> float:
+    """Macro-averaged F1: the unweighted mean of per-class F1 scores.
+
+    Classes are those occurring in ``y_true`` or ``y_pred``; a class with no
+    true and no predicted clip cannot occur, and a class with precision and
+    recall both 0 scores F1 = 0. Equal to scikit-learn's
+    ``f1_score(y_true, y_pred, average="macro")`` (EmoBox reports it beside WA
+    and UA).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels (strings or integers).
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels.
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Raises
+    ------
+    ParameterError
+        If the inputs are empty, not 1-D, differ in length, hold a missing
+        label or mix label types (see :func:`check_labels`).
+
+    Examples
+    --------
+    >>> round(macro_f1(["a", "a", "b", "b"], ["a", "a", "a", "b"]), 4)
+    0.7333
+    """
+    y_true, y_pred = check_labels(y_true, y_pred)
+    classes, codes = np.unique(np.concatenate([y_true, y_pred]), return_inverse=True)
+    t, p = codes[: len(y_true)], codes[len(y_true) :]
+    k = len(classes)
+    hits = np.bincount(t[t == p], minlength=k).astype(float)
+    n_true = np.bincount(t, minlength=k).astype(float)
+    n_pred = np.bincount(p, minlength=k).astype(float)
+    # F1 = 2 TP / (|true| + |pred|); the denominator is > 0 for every class listed
+    return float(np.mean(2.0 * hits / (n_true + n_pred)))
 
 
 # --------------------------------------------------------------- dimensional targets
@@ -473,6 +518,8 @@ REGRESSION_SCORING = {"ccc": ccc_scorer, "r": pearson_scorer, "neg_mae": mae_sco
 uar_scorer = make_scorer(unweighted_average_recall)
 #: scikit-learn scorer for WAR.
 war_scorer = make_scorer(weighted_average_recall)
+#: scikit-learn scorer for macro-F1.
+macro_f1_scorer = make_scorer(macro_f1)
 #: Multi-metric scoring dict: ``cross_validate(..., scoring=SCORING)`` gives
 #: ``test_uar`` and ``test_war``.
 SCORING = {"uar": uar_scorer, "war": war_scorer}

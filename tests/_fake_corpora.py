@@ -189,3 +189,78 @@ def every_code_iemocap(root: Path) -> dict[str, str]:
         write_iemocap_dialog(root, dialog, turns)
         labels.update(turns)
     return labels
+
+
+# ------------------------------------------- the corpora added with issue #22
+
+TESS_CODES = ("angry", "disgust", "fear", "happy", "neutral", "ps", "sad")
+CAFE_CODES = ("C", "D", "J", "N", "P", "S", "T")
+SUBESCO_CODES = ("ANGRY", "DISGUST", "FEAR", "HAPPY", "NEUTRAL", "SAD", "SURPRISE")
+SHEMO_CODES = ("A", "F", "H", "N", "S", "W")
+ESD_CODES = ("Neutral", "Angry", "Happy", "Sad", "Surprise")
+
+
+def every_code_tess(*, flat: bool) -> list[str]:
+    """Two words per speaker and emotion, in the release's folders or flat (28 files)."""
+    folder = {"ps": "pleasant_surprised"}
+    return [
+        f"{spk}_{word}_{code}.wav"
+        if flat
+        else f"{spk}_{folder.get(code, code)}/{spk}_{word}_{code}.wav"
+        for spk in ("OAF", "YAF")
+        for code in TESS_CODES
+        for word in ("back", "youth")
+    ]
+
+
+def every_code_cafe() -> list[str]:
+    """Every emotion at each intensity it has, for a male (01) and a female (02) actor."""
+    folder = {
+        "C": "Colère",
+        "D": "Dégoût",
+        "J": "Joie",
+        "P": "Peur",
+        "S": "Surprise",
+        "T": "Tristesse",
+    }
+    out = []
+    for actor in ("01", "02"):
+        out.append(f"Neutre/{actor}-N-1-1.wav")
+        for code, name in folder.items():
+            out += [
+                f"{name}/{level}/{actor}-{code}-{i}-2.wav"
+                for i, level in ((1, "Faible"), (2, "Fort"))
+            ]
+    return out
+
+
+def every_code_subesco() -> list[str]:
+    """Every emotion for a female and a male speaker (14 files)."""
+    return [
+        f"{sex}_{num}_{name}_S_{sentence}_{code}_{take}.wav"
+        for sex, num, name, sentence, take in (
+            ("F", "01", "OISHI", 1, 1),
+            ("M", "10", "TITU", 10, 5),
+        )
+        for code in SUBESCO_CODES
+    ]
+
+
+def every_code_shemo() -> list[str]:
+    """Every emotion letter for a female and a male speaker (12 files)."""
+    return [
+        f"{folder}/{sex}{num}{code}{utt:02d}.wav"
+        for folder, sex, num in (("female", "F", "01"), ("male", "M", "12"))
+        for utt, code in enumerate(SHEMO_CODES, start=1)
+    ]
+
+
+def every_code_esd(*, split: bool) -> list[str]:
+    """First and last utterance of every emotion block for a Mandarin and an English speaker."""
+    out = []
+    for spk in ("0001", "0011"):
+        for block, emotion in enumerate(ESD_CODES):
+            for number in (block * 350 + 1, block * 350 + 350):
+                sub = "test/" if split else ""
+                out.append(f"{spk}/{emotion}/{sub}{spk}_{number:06d}.wav")
+    return out

@@ -80,9 +80,10 @@ def test_a_subclass_declares_only_its_own_parameters():
     """``__init__(self, *, own, **params)`` gets the bases' parameters, defaults and docs."""
     from sklearn.base import clone
 
-    from sertools.features import MFCCEmbedder
+    from sertools.features import MFCCEmbedder, inherit_parameters
     from sertools.features._base import parameter_entries
 
+    @inherit_parameters
     class Scaled(MFCCEmbedder):
         """MFCCs times a factor.
 

@@ -863,7 +863,8 @@ def test_load_corpus_unknown_name_lists_valid_ones(tmp_path: Path) -> None:
     with pytest.raises(ParameterError, match="unknown corpus 'emovb'") as info:
         load_corpus("emovb", tmp_path)
     names = {"cremad", "crema-d", "crema_d", "emodb", "emo-db", "emovo", "iemocap"}
-    names |= {"ravdess", "savee", "msp_podcast", "msp-podcast"}
+    names |= {"ravdess", "savee", "tess", "cafe", "subesco", "shemo", "esd"}
+    names |= {"msp_podcast", "msp-podcast"}
     for name in names:
         assert name in str(info.value)
     assert set(CORPORA) == names

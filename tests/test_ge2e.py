@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from _signals import noisy_tones, row_cosine
 
-import sertools.features.ge2e as ge2e
 from sertools import BackendNotAvailableError, ParameterError
 from sertools.features.ge2e import GE2EEmbedder, packaged_checkpoint, partial_starts
 from sertools.utils.estimator_checks import check_embedder
@@ -140,17 +139,6 @@ def test_explicit_checkpoint_equals_packaged(clips, tmp_path: Path):
     assert b.checkpoint_path_ == copy.resolve()
     np.testing.assert_array_equal(a.transform(clips[:2]), b.transform(clips[:2]))
     assert b"_backend" not in pickle.dumps(b)
-
-
-def test_missing_resemblyzer_names_the_extra(monkeypatch):
-    real = ge2e.importlib.util.find_spec
-    monkeypatch.setattr(
-        ge2e.importlib.util,
-        "find_spec",
-        lambda name, *a: None if name == "resemblyzer" else real(name, *a),
-    )
-    with pytest.raises(BackendNotAvailableError, match=r"sertools\[ge2e\]"):
-        GE2EEmbedder().fit()
 
 
 @pytest.mark.slow

@@ -325,3 +325,25 @@ def test_regression_scorers_in_cross_validate():
     assert ccc_scorer(model, X, Y) == pytest.approx(ccc(Y, model.predict(X)), abs=1e-15)
     assert pearson_scorer(model, X, Y) == pytest.approx(pearson_r(Y, model.predict(X)), abs=1e-15)
     assert mae_scorer(model, X, Y) == pytest.approx(-mae(Y, model.predict(X)), abs=1e-15)
+
+
+def test_macro_f1_equals_scikit_learns_on_random_labels():
+    from sklearn.metrics import f1_score
+
+    from sertools.metrics import macro_f1
+
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        n = int(rng.integers(2, 60))
+        y_true = rng.choice(["angry", "happy", "sad", "neutral"], n)
+        y_pred = rng.choice(["angry", "happy", "sad", "fear"], n)  # a class never true
+        ref = f1_score(y_true, y_pred, average="macro", zero_division=0)
+        assert macro_f1(y_true, y_pred) == pytest.approx(ref, abs=1e-12)
+    assert macro_f1([1, 1, 2], [1, 1, 2]) == 1.0
+
+
+def test_macro_f1_checks_labels_like_uar():
+    from sertools.metrics import macro_f1
+
+    with pytest.raises(ParameterError, match="mix"):
+        macro_f1([0, 1], ["0", "1"])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pickle
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from _network import reachable
 from _signals import noisy_tones, row_cosine
 from _tolerance import assert_reordered_close
 from sklearn.base import clone
@@ -28,7 +28,6 @@ from sklearn.svm import SVC
 import sertools
 from sertools import (
     AmberNetEmbedder,
-    BackendNotAvailableError,
     EcapaTdnnEmbedder,
     NeMoEmbedder,
     ParameterError,
@@ -264,16 +263,8 @@ def test_model_dir_and_env_var(nemo_models, clips, tmp_path, monkeypatch):
     assert by_env.get_params()["model_dir"] is None  # the env var is read at fit, not stored
 
 
-def _ngc_reachable() -> bool:
-    try:
-        socket.create_connection(("api.ngc.nvidia.com", 443), timeout=3).close()
-    except OSError:
-        return False
-    return True
-
-
 def test_offline_error_says_where_to_place_the_file(tmp_path, monkeypatch):
-    if _ngc_reachable():
+    if reachable("api.ngc.nvidia.com"):
         pytest.skip("NGC is reachable: fitting would download titanet_large")
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -339,13 +330,6 @@ def test_broken_checkpoints_name_the_file(tmp_path):
     no_weights = _archive(tmp_path / "no_weights.nemo", f"target: {target}\n")
     with pytest.raises(ParameterError, match=f"NeMo could not restore {no_weights}"):
         TitaNetEmbedder(model=str(no_weights)).fit()
-
-
-def test_nemo_missing_raises_backend_error(nemo_models, tmp_path, monkeypatch):
-    copy = shutil.copy(nemo_models["titanet"], tmp_path / "fresh.nemo")  # not in the cache
-    monkeypatch.setitem(sys.modules, "nemo.collections.asr.models", None)  # import fails
-    with pytest.raises(BackendNotAvailableError, match=r"pip install 'sertools\[nemo\]'"):
-        TitaNetEmbedder(model=str(copy)).fit()
 
 
 # --- clone, pickle ------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ import soundfile as sf
 from _signals import noisy_tones
 
 import sertools.features.opensmile as osm
-from sertools import BackendNotAvailableError
 from sertools.features.opensmile import ComParEEmbedder, EGeMAPSEmbedder
 from sertools.utils.estimator_checks import check_embedder
 
@@ -101,17 +100,6 @@ def test_input_not_modified_and_pickle_drops_extractor(clips):
     blob = pickle.dumps(emb)
     assert b"_smile" not in blob
     np.testing.assert_array_equal(pickle.loads(blob).transform(clips[:2]), F)
-
-
-def test_missing_backend_names_the_extra(monkeypatch):
-    real = osm.importlib.util.find_spec
-    monkeypatch.setattr(
-        osm.importlib.util,
-        "find_spec",
-        lambda name, *a: None if name == "opensmile" else real(name, *a),
-    )
-    with pytest.raises(BackendNotAvailableError, match=r"sertools\[opensmile\]"):
-        EGeMAPSEmbedder().fit()
 
 
 @pytest.mark.realdata

@@ -12,7 +12,6 @@ from __future__ import annotations
 import pickle
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ pytest.importorskip("s3prl", reason="needs s3prl: pip install 'sertools[s3prl]' 
 
 import _tiny_s3prl
 import torch
+from _network import reachable
 from _signals import noisy_tones, row_cosine
 from _tolerance import assert_reordered_close
 from sklearn.base import clone
@@ -443,16 +443,8 @@ def test_unknown_upstream(checkpoints):
         S3PRLEmbedder(upstream="hubert_base", checkpoint=str(checkpoints["hubert"])).fit()
 
 
-def _huggingface_reachable() -> bool:
-    try:
-        socket.create_connection(("huggingface.co", 443), timeout=3).close()
-    except OSError:
-        return False
-    return True
-
-
 def test_offline_error_says_where_to_get_the_checkpoint(tmp_path, monkeypatch):
-    if _huggingface_reachable():
+    if reachable("huggingface.co"):
         pytest.skip("huggingface.co is reachable: fitting would download HuBERT Base")
     import s3prl.util.download
 
@@ -463,15 +455,6 @@ def test_offline_error_says_where_to_get_the_checkpoint(tmp_path, monkeypatch):
     assert time.monotonic() - start < 120  # fails fast, does not hang
     message = str(info.value)
     assert "hubert_base_ls960.pt" in message and "checkpoint='/path/to/file'" in message
-
-
-def test_s3prl_missing_raises_backend_error(checkpoints, tmp_path, monkeypatch):
-    copy = shutil.copy(checkpoints["hubert"], tmp_path / "fresh.pt")  # not in the cache
-    monkeypatch.setitem(sys.modules, "s3prl", None)  # find_spec("s3prl") -> None
-    with pytest.raises(BackendNotAvailableError, match=r"pip install 'sertools\[s3prl\]'") as info:
-        HubertEmbedder(checkpoint=str(copy)).fit()
-    assert "not installed" in str(info.value) and "torch==2.8.0" in str(info.value)
-    assert isinstance(info.value, ImportError)
 
 
 def test_s3prl_broken_raises_backend_error(checkpoints, tmp_path, monkeypatch):

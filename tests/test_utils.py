@@ -255,3 +255,61 @@ def test_verbose_embedder_off_a_terminal_prints_its_summary_only(capsys):
     emb.transform([np.zeros(16000, np.float32)] * 2)
     err = capsys.readouterr().err
     assert err == "MFCCEmbedder: 2 clips, 2 embedded, 0 from the cache\n"
+
+
+# --- the one random-state guard ------------------------------------------------------------
+def test_keep_global_rng_restores_every_global_stream_even_on_error():
+    """Python's, NumPy's and torch's global generators come back as they were on entry."""
+    import random
+
+    from sertools.utils._rng import keep_global_rng
+
+    def draw():
+        return random.random(), float(np.random.random()), torch.rand(1).item()  # noqa: NPY002
+
+    def seed(value):
+        random.seed(value)
+        np.random.seed(value)  # noqa: NPY002 (the legacy global stream is the point)
+        torch.manual_seed(value)
+
+    seed(7)
+    expected = draw()
+    seed(7)
+    with keep_global_rng():
+        seed(0)  # what S3PRL does while loading a model
+        draw()
+    assert draw() == expected
+    seed(7)
+    with pytest.raises(RuntimeError, match="boom"), keep_global_rng():
+        seed(0)
+        raise RuntimeError("boom")
+    assert draw() == expected
+    seed(7)
+    with keep_global_rng(cuda_devices=[]):  # CPU streams only: no CUDA state touched
+        seed(0)
+    assert draw() == expected
+
+
+def test_every_backend_guards_the_rng_with_the_one_helper():
+    """No family keeps its own copy of the guard (hf, s3prl load under keep_global_rng)."""
+    from pathlib import Path
+
+    features = Path(sertools.__file__).parent / "features"
+    for path in features.glob("*.py"):
+        text = path.read_text()
+        assert "fork_rng" not in text and "random.getstate" not in text, path.name
+    for family in ("hf.py", "s3prl.py"):
+        assert "keep_global_rng()" in (features / family).read_text()
+
+
+def test_utils_import_nothing_from_the_package_root():
+    """sertools.utils sits below the root: it imports the modules it needs, never ``sertools``."""
+    import ast
+    from pathlib import Path
+
+    for path in (Path(sertools.__file__).parent / "utils").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                root = node.level == 2 and node.module is None
+                absolute = node.level == 0 and node.module == "sertools"
+                assert not (root or absolute), f"{path.name}:{node.lineno}"

@@ -17,7 +17,7 @@ import sys
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,18 @@ __all__ = [
 ]
 
 #: Harmonised emotion labels used by every loader.
-LABELS = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise", "calm", "boredom")
+LABELS = (
+    "angry",
+    "disgust",
+    "fear",
+    "happy",
+    "neutral",
+    "sad",
+    "surprise",
+    "calm",
+    "boredom",
+    "contempt",
+)
 
 #: Files at most this large are opened to check for Git LFS pointers and empty audio.
 _SMALL_FILE_BYTES = 1024
@@ -118,6 +129,26 @@ class CorpusSpec:
         Per-class file counts of the full release (harmonised labels).
     descr : str
         Description with language, speakers, native rate and citation.
+    language : str, default=""
+        Language(s) spoken, e.g. ``"German"``.
+    codes : mapping of str to str, default={}
+        The corpus's own emotion codes mapped to the shared labels of
+        :data:`LABELS` (e.g. ``{"W": "angry", ...}``): the harmonisation as data
+        (see :mod:`sertools.datasets.labels`).
+    speakers : int, default=0
+        Number of speakers of the full release.
+    aliases : tuple of str, default=()
+        Other spellings accepted by :func:`~sertools.datasets.load_corpus` and
+        the CLI (``"crema-d"``).
+    recommended_protocol : str, default="loso"
+        Speaker-independent protocol of :func:`~sertools.datasets.get_cv`
+        recommended for the corpus.
+    paper_n_classes : int or None, default=None
+        Number of classes in the paper's Table I (None: not in the paper).
+    text_field : str or None, default=None
+        Frame column holding the sentence/text id (for the leak audit).
+    url : str, default=""
+        Where the corpus is obtained.
     """
 
     name: str
@@ -126,6 +157,19 @@ class CorpusSpec:
     example: str
     expected: Mapping[str, int]
     descr: str
+    language: str = ""
+    codes: Mapping[str, str] = field(default_factory=dict)
+    speakers: int = 0
+    aliases: tuple[str, ...] = ()
+    recommended_protocol: str = "loso"
+    paper_n_classes: int | None = None
+    text_field: str | None = None
+    url: str = ""
+
+    @property
+    def n_files(self) -> int:
+        """Number of clips of the full release (sum of ``expected``)."""
+        return sum(self.expected.values())
 
     def no_files_error(self, root: Path, detail: str = "") -> ParameterError:
         """Build the error for a root without any corpus file.
@@ -361,6 +405,28 @@ def _screen(records: list[Record], spec: CorpusSpec) -> _Screened:
     return out
 
 
+def _split_duplicates(records: list[Record]) -> tuple[list[Record], list[tuple[Record, Record]]]:
+    """Keep the first record of each clip; return the rest as (kept, duplicate) pairs.
+
+    Two records are the same clip when every parsed field but the path agrees
+    (speaker, label code, sentence, take, ...): the same file copied under two
+    folders. Records are compared in sorted path order, so the kept one does not
+    depend on the file system's listing order.
+    """
+    kept: dict[tuple[tuple[str, str], ...], Record] = {}
+    duplicates: list[tuple[Record, Record]] = []
+    for record in sorted(records, key=lambda r: str(r["filename"])):
+        key = tuple(sorted((k, repr(v)) for k, v in record.items() if k != "filename"))
+        if key in kept:
+            duplicates.append((kept[key], record))
+        else:
+            kept[key] = record
+    if not duplicates:
+        return records, []
+    dropped = {id(dup) for _, dup in duplicates}
+    return [r for r in records if id(r) not in dropped], duplicates
+
+
 def _check_counts(
     records: list[Record], root: Path, spec: CorpusSpec, expected: Mapping[str, int]
 ) -> None:
@@ -394,6 +460,7 @@ def build_dataset(
     return_X_y: bool,
     expected: Mapping[str, int] | None = None,
     arrays: Sequence[str] = (),
+    check_duplicates: bool = True,
 ) -> Bunch | tuple[Any, np.ndarray]:
     """Check parsed records and assemble the loader's return value.
 
@@ -421,6 +488,11 @@ def build_dataset(
         ``spec.expected`` when None.
     arrays : sequence of str, default=()
         Extra record fields also exposed as Bunch arrays (e.g. ``"session"``).
+    check_duplicates : bool, default=True
+        Treat records whose parsed fields all agree (everything but the path)
+        as one clip found twice: keep the first path, report the others (they
+        are problems like unparsed names). Off for loaders whose records do
+        not identify a clip (manifests, label folders).
 
     Returns
     -------
@@ -433,11 +505,14 @@ def build_dataset(
         On Git LFS pointers, with ``strict=True`` on unparsed items, missing,
         truncated or non-audio files, and when no usable file remains.
     """
-    screened = _screen(records, spec)
-    usable, missing, silent = screened.usable, screened.missing, screened.silent
 
     def rel(record: Record) -> str:
-        return record["filename"].relative_to(root).as_posix()
+        path = record["filename"]
+        return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+
+    records, duplicates = _split_duplicates(records) if check_duplicates else (records, [])
+    screened = _screen(records, spec)
+    usable, missing, silent = screened.usable, screened.missing, screened.silent
 
     missing_names = [rel(r) for r in missing]
     unparsed_msg = (
@@ -462,9 +537,16 @@ def build_dataset(
         f"{len(screened.broken)} {spec.title} file(s) under {root} are not readable audio: "
         + _listing([f"{rel(r)} ({reason})" for r, reason in screened.broken])
     )
+    duplicate_msg = (
+        f"{len(duplicates)} {spec.title} file(s) under {root} repeat a clip already loaded from "
+        "another path (same speaker, label and metadata; e.g. one file copied under two "
+        "speakers' folders), only the first path is kept: "
+        + _listing([f"{rel(dup)} (same as {rel(first)})" for first, dup in duplicates])
+    )
     problems = [
         message
         for message, bad in (
+            (duplicate_msg, duplicates),
             (unparsed_msg, unparsed),
             (missing_msg, missing),
             (truncated_msg, screened.truncated),

@@ -53,6 +53,14 @@ Citation: H. Cao, D. G. Cooper, M. K. Keutmann, R. C. Gur, A. Nenkova and
 R. Verma, "CREMA-D: Crowd-sourced emotional multimodal actors dataset", IEEE
 Transactions on Affective Computing 5(4), pp. 377-390, 2014.
 """,
+    language="English",
+    codes=_EMOTIONS,
+    speakers=91,
+    aliases=("crema-d", "crema_d"),
+    recommended_protocol="speaker-kfold",
+    paper_n_classes=6,
+    text_field="sentence",
+    url="https://github.com/CheyneyComputerScience/CREMA-D",
 )
 
 

@@ -55,6 +55,14 @@ Citation: F. Burkhardt, A. Paeschke, M. Rolfes, W. F. Sendlmeier and B. Weiss,
 "A database of German emotional speech", in Proc. Interspeech 2005,
 pp. 1517-1520.
 """,
+    language="German",
+    codes=_EMOTIONS,
+    speakers=10,
+    aliases=("emo-db",),
+    recommended_protocol="loso",
+    paper_n_classes=7,
+    text_field="text",
+    url="http://emodb.bilderbar.info",
 )
 
 

@@ -43,6 +43,14 @@ names such as f1/dis-f1-b1.wav encode emotion, speaker and sentence.
 Citation: G. Costantini, I. Iaderola, A. Paoloni and M. Todisco, "EMOVO corpus:
 an Italian emotional speech database", in Proc. LREC 2014, pp. 3501-3504.
 """,
+    language="Italian",
+    codes=_EMOTIONS,
+    speakers=6,
+    aliases=(),
+    recommended_protocol="loso",
+    paper_n_classes=7,
+    text_field="sentence",
+    url="http://voice.fub.it/activities/corpora/emovo/index.html",
 )
 
 

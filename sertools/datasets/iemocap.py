@@ -60,6 +60,14 @@ J. N. Chang, S. Lee and S. S. Narayanan, "IEMOCAP: Interactive emotional dyadic
 motion capture database", Language Resources and Evaluation 42(4),
 pp. 335-359, 2008.
 """,
+    language="English",
+    codes={**_EMOTIONS, "exc": "happy"},
+    speakers=10,
+    aliases=(),
+    recommended_protocol="session",
+    paper_n_classes=4,
+    text_field=None,
+    url="https://sail.usc.edu/iemocap/",
 )
 
 

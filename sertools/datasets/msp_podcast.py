@@ -71,6 +71,11 @@ Citation: R. Lotfian and C. Busso, "Building naturalistic emotionally balanced
 speech corpus by retrieving emotional speech from existing podcast
 recordings", IEEE Transactions on Affective Computing 10(4), pp. 471-483, 2019.
 """,
+    language="English",
+    codes=_EMOTIONS,
+    aliases=("msp-podcast",),
+    recommended_protocol="speaker-kfold",
+    url="https://ecs.utdallas.edu/research/researchlabs/msp-lab/MSP-Podcast.html",
 )
 
 

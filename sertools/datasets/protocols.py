@@ -24,21 +24,16 @@ from sklearn.model_selection import (
 )
 
 from .._exceptions import ParameterError
+from ._corpora import CORPUS_SPECS
 
 __all__ = ["PROTOCOLS", "RECOMMENDED_PROTOCOL", "get_cv"]
 
 #: Protocol names accepted by :func:`get_cv`.
-PROTOCOLS = ("paper", "loso", "session", "speaker-kfold", "recommended")
+PROTOCOLS = ("paper", "loso", "session", "speaker-kfold", "recommended", "emobox", "predefined")
 
-#: Speaker-independent protocol recommended for each corpus (``bunch.corpus``).
-RECOMMENDED_PROTOCOL = {
-    "emodb": "loso",
-    "emovo": "loso",
-    "savee": "loso",
-    "ravdess": "speaker-kfold",
-    "cremad": "speaker-kfold",
-    "iemocap": "session",
-}
+#: Speaker-independent protocol recommended for each corpus (``bunch.corpus``), from the
+#: corpus specs (``CorpusSpec.recommended_protocol``).
+RECOMMENDED_PROTOCOL = {name: spec.recommended_protocol for name, spec in CORPUS_SPECS.items()}
 
 
 def _groups(dataset: Any, field: str, protocol: str) -> np.ndarray:
@@ -93,6 +88,9 @@ default="paper"
           CREMA-D).
         * ``"recommended"``: the protocol of :data:`RECOMMENDED_PROTOCOL` for
           ``dataset.corpus``.
+        * ``"emobox"`` / ``"predefined"``: the dataset's own folds,
+          ``dataset.cv`` (:func:`~sertools.datasets.load_emobox`'s EmoBox folds,
+          a manifest's fold column); ``groups`` is None.
     n_splits : int, default=5
         Number of folds of ``"paper"`` and ``"speaker-kfold"``.
     random_state : int or None, default=0
@@ -124,6 +122,14 @@ default="paper"
                 f"{', '.join(RECOMMENDED_PROTOCOL)}"
             )
         protocol = RECOMMENDED_PROTOCOL[corpus]
+    if protocol in ("emobox", "predefined"):
+        cv = getattr(dataset, "cv", None)
+        if cv is None:
+            raise ParameterError(
+                f"protocol {protocol!r} needs the dataset's own folds (dataset.cv); load it with "
+                "load_emobox, or a manifest with a fold column"
+            )
+        return cv, None
     if protocol not in PROTOCOLS:
         raise ParameterError(
             f"unknown protocol {protocol!r}; expected one of {', '.join(PROTOCOLS)}"

@@ -55,6 +55,14 @@ Citation: S. R. Livingstone and F. A. Russo, "The Ryerson Audio-Visual Database
 of Emotional Speech and Song (RAVDESS): A dynamic, multimodal set of facial and
 vocal expressions in North American English", PLoS ONE 13(5): e0196391, 2018.
 """,
+    language="English",
+    codes=_EMOTIONS,
+    speakers=24,
+    aliases=(),
+    recommended_protocol="speaker-kfold",
+    paper_n_classes=7,
+    text_field="statement",
+    url="https://zenodo.org/record/1188976",
 )
 
 

@@ -48,6 +48,14 @@ Citation: S. Haq and P. J. B. Jackson, "Multimodal emotion recognition", in
 W. Wang (ed.), Machine Audition: Principles, Algorithms and Systems, IGI
 Global, 2010, pp. 398-423.
 """,
+    language="English",
+    codes=_EMOTIONS,
+    speakers=4,
+    aliases=(),
+    recommended_protocol="loso",
+    paper_n_classes=7,
+    text_field="sentence",
+    url="http://kahlan.eps.surrey.ac.uk/savee/",
 )
 
 

@@ -5,13 +5,16 @@ openSMILE functionals: :class:`EGeMAPSEmbedder`, :class:`ComParEEmbedder`.
 Neural embedders (:class:`NeuralEmbedder` subclasses) share one extraction
 engine and import their backend (NeMo, S3PRL, transformers) only when fitted.
 Pretrained models are data (:class:`ModelBundle` constants such as
-:data:`TITANET_LARGE`, all in :data:`BUNDLES`): each family module makes one
-named estimator per bundle (:class:`TitaNetEmbedder`, ...), and the feature sets
-are listed once, in :mod:`sertools.features._registry`
+:data:`TITANET_LARGE`, all in :data:`BUNDLES`): each family module offers a
+bundle as a named estimator, a short class statement
+(``class TitaNetEmbedder(NeMoEmbedder)`` with ``bundle = TITANET_LARGE``,
+completed by its one ``@named_embedder`` decorator), and the feature sets are
+listed once, in :mod:`sertools.features._registry`
 (:func:`available_feature_sets`), derived from the bundles. Third-party
 embedders subclass :class:`BaseEmbedder` or :class:`NeuralEmbedder` (with a
-:class:`Backend`; :class:`LayerPooling` for layered models), test themselves
-with :mod:`sertools.utils.estimator_checks` and :func:`register_feature_set`.
+:class:`Backend`; :class:`LayerPooling` for layered models), declare their
+parameters with :func:`inherit_parameters`, test themselves with
+:mod:`sertools.utils.estimator_checks` and :func:`register_feature_set`.
 
 The names below are imported on first use (PEP 562): ``import sertools.features``
 imports neither librosa nor torch.
@@ -19,9 +22,7 @@ imports neither librosa nor torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from .._lazy import lazy_exports
 from . import _bundles
 from ._registry import (
     BUILTIN_FEATURE_SETS,
@@ -38,6 +39,7 @@ _BUNDLE_NAMES = tuple(n for n in _bundles.__all__ if n.isupper() and n != "BUNDL
 # and every built-in feature set's class (from the registry)
 _LAZY: dict[str, str] = {
     "BaseEmbedder": "sertools.features._base",
+    "inherit_parameters": "sertools.features._base",
     "NeuralEmbedder": "sertools.features._neural",
     "Backend": "sertools.features._engine",
     "EmbeddingCache": "sertools.features._cache",
@@ -66,19 +68,4 @@ __all__ = [
     *_LAZY,
 ]
 
-
-_SUBMODULES = {"nemo", "s3prl", "signal"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module 'sertools.features' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, submodules=("nemo", "s3prl", "signal"))

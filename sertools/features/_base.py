@@ -6,8 +6,9 @@ import inspect
 import os
 import re
 import sys
+import weakref
 from numbers import Integral
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -17,7 +18,7 @@ from .._exceptions import BackendError, ParameterError
 from ..utils._sklearn_compat import Interval, validate_estimator_params
 from ._cache import EmbeddingCache, resolve_cache
 
-__all__ = ["BaseEmbedder"]
+__all__ = ["BaseEmbedder", "inherit_parameters"]
 
 
 class BaseEmbedder(TransformerMixin, BaseEstimator):
@@ -37,11 +38,13 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
 
     Parameters are declared once, by the class that introduces them: a
     subclass's ``__init__`` takes its own keyword-only parameters and
-    ``**params``, which it passes to ``super().__init__``. Its signature (what
-    :meth:`get_params`, :func:`~sklearn.base.clone` and the documentation see)
-    and its docstring's Parameters section are completed from its bases'
-    (:meth:`__init_subclass__`): a subclass documents only what it adds or
-    changes.
+    ``**params``, which it passes to ``super().__init__``, and the class is
+    decorated with :func:`~sertools.features.inherit_parameters`, which
+    completes its signature (what :meth:`get_params`,
+    :func:`~sklearn.base.clone` and the documentation see) and its docstring's
+    Parameters section from its bases': a subclass documents only what it adds
+    or changes. Nothing is rewritten without the decorator; an undecorated
+    class whose ``__init__`` forwards ``**params`` is refused when built.
 
     Parameters
     ----------
@@ -59,7 +62,9 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
     A new embedder declares its own parameters and implements three hooks:
 
     >>> import numpy as np
-    >>> class RMSEmbedder(BaseEmbedder):
+    >>> from sertools.features import BaseEmbedder, inherit_parameters
+    >>> @inherit_parameters
+    ... class RMSEmbedder(BaseEmbedder):
     ...     _feature_prefix = "rms"
     ...     def __init__(self, *, scale=1.0, **params):
     ...         super().__init__(**params)
@@ -113,17 +118,10 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         verbose: bool = False,
         cache: str | os.PathLike[str] | EmbeddingCache | bool | None = None,
     ) -> None:
+        _check_declared(type(self))  # a subclass forwarding **params is decorated
         self.sampling_rate = sampling_rate
         self.verbose = verbose
         self.cache = cache
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Complete a subclass's ``__init__`` signature and Parameters section from its bases."""
-        super().__init_subclass__(**kwargs)
-        if "__init__" in cls.__dict__:
-            _inherit_signature(cls)
-        if cls.__dict__.get("__doc__"):
-            cls.__doc__ = inherit_parameter_docs(cls, cls.__doc__)
 
     # --- hooks for subclasses -------------------------------------------------
     def _target_rate(self) -> int:
@@ -356,14 +354,94 @@ _SECTION = re.compile(r"\n\n(?=[A-Z][A-Za-z ]+\n-+\n)")
 _PARAMETERS = "Parameters\n----------\n"
 
 
-def _inherit_signature(cls: type) -> None:
-    """Give ``cls.__init__`` its full keyword-only signature.
+_T = TypeVar("_T", bound=type)
 
-    ``def __init__(self, *, own=1, **params)`` forwards ``params`` to the base
-    class's ``__init__``; its signature becomes ``(self, *, own=1, <the base's
-    parameters>)`` (a parameter the class lists itself keeps its own default).
-    scikit-learn reads parameter names from this signature.
+
+def inherit_parameters(klass: _T) -> _T:
+    """Class decorator: an embedder's parameters are its own and its bases'.
+
+    The one step that completes a class from its bases, applied visibly (no
+    base class rewrites its subclasses): ``def __init__(self, *, own=1,
+    **params)``, which forwards ``params`` to ``super().__init__``, gets the
+    signature ``(self, *, own=1, <the bases' parameters>)`` (scikit-learn's
+    :meth:`~sklearn.base.BaseEstimator.get_params`, :func:`~sklearn.base.clone`
+    and ``repr`` read parameters from it; a parameter the class lists itself
+    keeps its own default), and the class docstring's Parameters section gets
+    an entry for each parameter it does not document, from the nearest base
+    that does (with this class's default).
+
+    Parameters
+    ----------
+    klass : type
+        A :class:`~sertools.features.BaseEmbedder` subclass whose bases are
+        complete (built-in ones are; a decorated third-party one is).
+
+    Returns
+    -------
+    type
+        ``klass`` itself, completed.
+
+    Raises
+    ------
+    TypeError
+        If a base's ``__init__`` still takes ``**params`` (an undecorated base).
+
+    Examples
+    --------
+    >>> import inspect
+    >>> from sertools.features import MFCCEmbedder, inherit_parameters
+    >>> @inherit_parameters
+    ... class ScaledMFCC(MFCCEmbedder):
+    ...     '''MFCCs times a factor.
+    ...
+    ...     Parameters
+    ...     ----------
+    ...     factor : float, default=2.0
+    ...         The factor.
+    ...     '''
+    ...     def __init__(self, *, factor=2.0, n_mfcc=13, **params):
+    ...         super().__init__(n_mfcc=n_mfcc, **params)
+    ...         self.factor = factor
+    >>> list(inspect.signature(ScaledMFCC).parameters)[:4]
+    ['factor', 'n_mfcc', 'n_mels', 'target_sampling_rate']
+    >>> ScaledMFCC(factor=3.0, n_fft=1024)
+    ScaledMFCC(factor=3.0, n_fft=1024)
+    >>> "cache : " in ScaledMFCC.__doc__  # documented once, by BaseEmbedder
+    True
     """
+    if "__init__" in klass.__dict__:
+        _inherit_signature(klass)
+    if klass.__dict__.get("__doc__"):
+        klass.__doc__ = inherit_parameter_docs(klass, klass.__doc__)
+    return klass
+
+
+#: classes whose constructor signature was checked (see _check_declared)
+_DECLARED: weakref.WeakSet[type] = weakref.WeakSet()
+
+
+def _check_declared(cls: type) -> None:
+    """Refuse a class whose ``__init__`` forwards ``**params`` undecorated.
+
+    scikit-learn reads an estimator's parameters from its ``__init__``
+    signature and skips ``**params``: without :func:`inherit_parameters`,
+    ``get_params`` and ``clone`` would silently drop every inherited parameter.
+    """
+    if cls in _DECLARED:
+        return
+    params = inspect.signature(cls.__init__).parameters.values()  # type: ignore[misc]
+    var = next((p.name for p in params if p.kind is p.VAR_KEYWORD), None)
+    if var is not None:
+        raise TypeError(
+            f"{cls.__name__}.__init__ takes **{var}: decorate the class with "
+            "@sertools.features.inherit_parameters, which lists its bases' parameters in "
+            "its signature (scikit-learn's get_params, clone and repr read them from it)"
+        )
+    _DECLARED.add(cls)
+
+
+def _inherit_signature(cls: type) -> None:
+    """Give ``cls.__init__`` its full keyword-only signature (see :func:`inherit_parameters`)."""
     init = cls.__dict__["__init__"]
     signature = inspect.signature(init)
     params = list(signature.parameters.values())
@@ -372,6 +450,11 @@ def _inherit_signature(cls: type) -> None:
     own = [p for p in params if p.kind is not p.VAR_KEYWORD]
     names = {p.name for p in own}
     base = inspect.signature(super(cls, cls).__init__)  # type: ignore[misc]
+    if any(p.kind is p.VAR_KEYWORD for p in base.parameters.values()):
+        raise TypeError(
+            f"{cls.__name__}'s base {cls.__mro__[1].__name__} forwards **params without "
+            "@inherit_parameters: decorate the base first"
+        )
     inherited = [
         p.replace(kind=p.KEYWORD_ONLY)
         for p in base.parameters.values()

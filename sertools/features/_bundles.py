@@ -6,13 +6,15 @@ file (or folder) name it has in a local model folder, its rate, width, layers,
 whether its batched embeddings are padding-exact, where it comes from (licence,
 citation, URL), and under which short name and class it is offered.
 
-Everything else derives from the bundles: each family module creates one named
-estimator per bundle of its family (:class:`~sertools.features.TitaNetEmbedder`,
-:class:`~sertools.features.HubertEmbedder`, ...; docstring, defaults and feature
-prefix generated, see :func:`sertools.features._neural.named_embedders`), and
-the registry offers each bundle's ``feature_set`` to the study, the command line
-and the documentation tables. Adding a pretrained model of an existing family is
-one constant here (and its line in :data:`BUNDLES`), one test and a docs entry.
+Everything else derives from the bundles: a bundle with a ``class_name`` is a
+short class statement in its family module
+(:class:`~sertools.features.TitaNetEmbedder`,
+:class:`~sertools.features.HubertEmbedder`, ...; its ``@named_embedder``
+decorator, :func:`sertools.features._named.named_embedder`, takes the defaults,
+feature prefix and docstring from the bundle), and the registry offers each
+bundle's ``feature_set`` to the study, the command line and the documentation
+tables. Adding a pretrained model of an existing family is one constant here
+(and its line in :data:`BUNDLES`), its class statement, one test and a docs entry.
 """
 
 from __future__ import annotations
@@ -82,8 +84,8 @@ class ModelBundle:
         Short name under which the study and ``sertools study --features``
         offer it (None: not offered by name).
     class_name : str or None, default=None
-        Name of the named estimator its family module creates for it (None: none;
-        the family estimator still takes the bundle or its name).
+        Name of its named estimator, a class statement in its family module
+        (None: none; the family estimator still takes the bundle or its name).
 
     Examples
     --------

@@ -25,6 +25,7 @@ from typing import Any
 
 from .._exceptions import ParameterError
 from ..utils._sklearn_compat import StrOptions
+from ._base import inherit_parameters
 from ._engine import masked_mean
 from ._neural import NeuralEmbedder
 
@@ -226,6 +227,7 @@ class LayerPooling:
         return torch.cat(pooled, dim=-1)
 
 
+@inherit_parameters
 class _LayeredEmbedder(NeuralEmbedder):
     """A neural embedder over a layered model: which hidden state, and how pooled.
 

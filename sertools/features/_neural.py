@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import inspect
-import re
 import socket
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -16,12 +14,12 @@ import numpy as np
 from .._exceptions import ParameterError
 from ..utils._sklearn_compat import Interval, StrOptions
 from ..utils._torch import resolve_device, torch_threads
-from ._base import BaseEmbedder, format_default, parameter_entries
-from ._bundles import BUNDLES, ModelBundle, get_bundle
+from ._base import BaseEmbedder, inherit_parameters
+from ._bundles import ModelBundle, get_bundle
 from ._checkpoints import fingerprint_files
 from ._engine import Backend, extract
 
-__all__ = ["NeuralEmbedder", "clear_backend_cache", "named_embedders"]
+__all__ = ["NeuralEmbedder", "clear_backend_cache"]
 
 #: padded-audio budget per batch chosen by ``batch_seconds="auto"``, per device
 #: type. On a CPU, batching barely pays (see docs/benchmarks-nemo.md): small batches
@@ -66,6 +64,7 @@ def clear_backend_cache() -> None:
     _BACKEND_CACHE.clear()
 
 
+@inherit_parameters
 class NeuralEmbedder(BaseEmbedder):
     """Shared parameters and plumbing of the neural embedders.
 
@@ -163,21 +162,6 @@ class NeuralEmbedder(BaseEmbedder):
         self.max_chunk_seconds = max_chunk_seconds
         self.n_threads = n_threads
         self.precision = precision
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        """A subclass that sets ``bundle`` is a named embedder: generate its
-        ``__init__`` (the family's parameters, the model defaulted or fixed),
-        its feature prefix and its docstring from the bundle."""
-        super().__init_subclass__(**kwargs)
-        bundle = cls.__dict__.get("bundle")
-        if bundle is None:
-            return
-        if "__init__" not in cls.__dict__:
-            cls.__init__ = _specialised_init(cls, bundle)  # type: ignore[method-assign]
-        if "_feature_prefix" not in cls.__dict__:
-            cls._feature_prefix = bundle.feature_prefix
-        if cls.__dict__.get("__doc__") is None:
-            cls.__doc__ = _bundle_docstring(cls, bundle)
 
     # --- subclass hooks -------------------------------------------------------
     def _backend_key(self) -> tuple:
@@ -328,124 +312,3 @@ class NeuralEmbedder(BaseEmbedder):
                 # an embedder whose own __init__ leaves precision out runs in float32
                 precision=getattr(self, "precision", "fp32"),
             )
-
-
-def named_embedders(family: type[NeuralEmbedder]) -> dict[str, type[NeuralEmbedder]]:
-    """One named estimator per bundle of a family: ``{class_name: class}``.
-
-    Each is a subclass of ``family`` whose ``bundle`` is the model (see
-    :meth:`NeuralEmbedder.__init_subclass__`: its ``__init__``, docstring and
-    feature prefix come from the bundle). A family module puts them in its
-    namespace, so that they pickle and import by name.
-
-    Parameters
-    ----------
-    family : type
-        The family estimator (e.g. :class:`~sertools.features.NeMoEmbedder`), whose
-        ``_family`` names the bundles' family.
-
-    Returns
-    -------
-    dict of str -> type
-        In :data:`~sertools.features.BUNDLES` order.
-    """
-    return {
-        bundle.class_name: type(
-            bundle.class_name,
-            (family,),
-            {"bundle": bundle, "__module__": family.__module__, "__qualname__": bundle.class_name},
-        )
-        for bundle in BUNDLES.values()
-        if bundle.family == family._family and bundle.class_name
-    }
-
-
-def _family_class(cls: type) -> type:
-    """The family estimator a named embedder specialises (the nearest base without a bundle)."""
-    return next(
-        c
-        for c in cls.__mro__[1:]
-        if c.__dict__.get("bundle") is None and not c.__name__.startswith("_")
-    )
-
-
-def _specialised_init(cls: type, bundle: ModelBundle) -> Callable[..., None]:
-    """``__init__`` of a named embedder: its family's keyword-only parameters, with
-    the model parameter defaulting to the bundle (or fixed to it and dropped)."""
-    base = inspect.signature(_family_class(cls).__init__)
-    params = [p for p in base.parameters.values() if p.name != "self"]
-    if cls._model_param_fixed:
-        params = [p for p in params if p.name != cls._model_param]
-        setattr(cls, cls._model_param, bundle.hub_name)
-    else:
-        params = [
-            p.replace(default=bundle.name) if p.name == cls._model_param else p for p in params
-        ]
-    names = tuple(p.name for p in params)
-    defaults = {p.name: p.default for p in params}
-
-    def __init__(self: Any, **params_: Any) -> None:
-        unknown = sorted(set(params_) - set(names))
-        if unknown:
-            raise TypeError(
-                f"{type(self).__name__}.__init__() got an unexpected keyword argument "
-                f"{unknown[0]!r}"
-            )
-        for name in names:  # store the parameters, nothing else (scikit-learn's rule)
-            setattr(self, name, params_.get(name, defaults[name]))
-
-    self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    __init__.__signature__ = inspect.Signature([self_param, *params])  # type: ignore[attr-defined]
-    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
-    __init__.__module__ = cls.__module__
-    __init__.__doc__ = f"Store the parameters (see :class:`{cls.__name__}`)."
-    return __init__
-
-
-def _bundle_docstring(cls: type, bundle: ModelBundle) -> str:
-    """The numpydoc docstring of a named embedder, from its bundle."""
-    family = _family_class(cls).__name__
-    width = f", {bundle.n_features}-d" if bundle.n_features else ""
-    layers = f", {bundle.n_layers} layers" if bundle.n_layers > 1 else ""
-    if cls._model_param_fixed:
-        params = f"Parameters as :class:`{family}`, without ``{cls._model_param}``"
-    else:
-        params = (
-            f"Parameters as :class:`{family}`, with ``{cls._model_param}`` defaulting "
-            f'to ``"{bundle.name}"``'
-        )
-    extra = cls._bundle_doc.format(**vars(bundle)) if cls._bundle_doc else ""
-    default = bundle.hub_name if cls._model_param_fixed else bundle.name
-    return (
-        _bundle_summary(cls, bundle, family, width, layers, params, extra)
-        + _family_parameters(cls, bundle)
-        + f"\nSee Also\n--------\n{family} : The family estimator (any model of the family).\n"
-        + f"\nExamples\n--------\n>>> from {cls.__module__} import {cls.__name__}\n"
-        + f">>> {cls.__name__}().{cls._model_param}\n{default!r}\n"
-    )
-
-
-def _family_parameters(cls: type, bundle: ModelBundle) -> str:
-    """The family's Parameters section, the model parameter defaulted to the bundle or dropped."""
-    entries = parameter_entries(_family_class(cls).__doc__ or "")
-    if cls._model_param_fixed:
-        entries.pop(cls._model_param, None)
-    elif cls._model_param in entries:
-        entry = entries[cls._model_param]
-        entries[cls._model_param] = re.sub(
-            r"default=[^\n]*", f"default={format_default(bundle.name)}", entry, count=1
-        )
-    if not entries:
-        return ""
-    return "\nParameters\n----------\n" + "\n".join(entries.values()) + "\n"
-
-
-def _bundle_summary(
-    cls: type, bundle: ModelBundle, family: str, width: str, layers: str, params: str, extra: str
-) -> str:
-    return (
-        f"{bundle.title} (``{bundle.hub_name}``{width}{layers}).\n\n"
-        f"{bundle.description}\n\n"
-        f"{params}; features ``{cls._feature_prefix}0 ...``. {extra}".rstrip()
-        + f"\n\nModel: {bundle.citation}. Licence: {bundle.licence}. Weights: {bundle.url}\n"
-    )

@@ -333,8 +333,9 @@ def register_feature_set(
     --------
     An embedder class (here MFCC 0-12), registered under a new name:
 
-    >>> from sertools.features import MFCCEmbedder
-    >>> class MFCC13Embedder(MFCCEmbedder):
+    >>> from sertools.features import MFCCEmbedder, inherit_parameters
+    >>> @inherit_parameters
+    ... class MFCC13Embedder(MFCCEmbedder):
     ...     'Thirteen time-averaged MFCCs.'
     ...     def __init__(self, *, n_mfcc=13, **params):
     ...         super().__init__(n_mfcc=n_mfcc, **params)

@@ -32,10 +32,12 @@ from typing import Any
 
 import numpy as np
 
-from .._exceptions import BackendNotAvailableError, ParameterError
+from .._exceptions import BackendNotAvailableError, ParameterError, install_hint
 from ..utils._sklearn_compat import Interval
+from ._base import inherit_parameters
 from ._checkpoints import load_state_dict
 from ._neural import NeuralEmbedder
+from ._sources import source_key
 
 __all__ = ["GE2EEmbedder", "packaged_checkpoint"]
 
@@ -47,8 +49,7 @@ _PARTIAL_FRAMES = 160  # 1.6 s
 _HIDDEN = 256
 _N_LAYERS = 3
 _INSTALL_HINT = (
-    "pip install 'sertools[ge2e]' (or pip install --no-deps resemblyzer: only its weights "
-    "file is used)"
+    install_hint("ge2e") + "; or pip install --no-deps resemblyzer (only its weights file is used)"
 )
 
 
@@ -247,6 +248,7 @@ class _GE2EBackend:
         return torch.nn.functional.normalize(summed, dim=1)
 
 
+@inherit_parameters
 class GE2EEmbedder(NeuralEmbedder):
     """GE2E speaker embeddings (256-d) from the weights in Resemblyzer's wheel.
 
@@ -349,9 +351,7 @@ class GE2EEmbedder(NeuralEmbedder):
         return path.resolve()
 
     def _backend_key(self) -> tuple:
-        path = self._checkpoint_path()
-        stat = path.stat()
-        return str(path), stat.st_size, stat.st_mtime_ns
+        return source_key("file", self._checkpoint_path())
 
     def _make_backend(self, device: Any) -> Any:
         return _load_network(self._checkpoint_path()).to(device)

@@ -38,25 +38,47 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .._exceptions import BackendNotAvailableError, ParameterError
-from ._bundles import WAVLM_BASE_PLUS, ModelBundle
+from .._exceptions import BackendNotAvailableError, ParameterError, install_hint
+from ..utils._rng import keep_global_rng
+from ._base import inherit_parameters
+from ._bundles import (
+    DATA2VEC_AUDIO_BASE,
+    HF_HUBERT_BASE,
+    HF_WAV2VEC2_BASE,
+    WAVLM_BASE,
+    WAVLM_BASE_PLUS,
+    WAVLM_LARGE,
+    WHISPER_BASE,
+    WHISPER_SMALL,
+    ModelBundle,
+)
+from ._checkpoints import MODEL_DIR_ENV, model_folder
 from ._layers import _LayeredEmbedder
-from ._neural import download_timeout, named_embedders
+from ._named import named_embedder
+from ._neural import download_timeout
+from ._sources import describe_error, fetch_failed, source_key
 
-# and the named estimators (WavLMBaseEmbedder, ...), one per "hf" bundle: see the end
-__all__ = ["MODEL_DIR_ENV", "SUPPORTED_MODEL_TYPES", "HFEmbedder"]
+__all__ = [
+    "MODEL_DIR_ENV",
+    "SUPPORTED_MODEL_TYPES",
+    "Data2VecAudioEmbedder",
+    "HFEmbedder",
+    "HFHubertEmbedder",
+    "HFWav2Vec2Embedder",
+    "WavLMBaseEmbedder",
+    "WavLMBasePlusEmbedder",
+    "WavLMLargeEmbedder",
+    "WhisperBaseEmbedder",
+    "WhisperSmallEmbedder",
+]
 
-MODEL_DIR_ENV = "SERTOOLS_MODEL_DIR"
-#: model types this backend knows how to run
-SUPPORTED_MODEL_TYPES = ("wav2vec2", "hubert", "wavlm", "data2vec-audio", "whisper")
 _SAMPLING_RATE = 16000
-_INSTALL_HINT = "pip install 'sertools[hf]'"
+_INSTALL_HINT = install_hint("hf")
 
 
 @contextlib.contextmanager
 def _quiet(verbose: bool) -> Iterator[None]:
-    """Silence transformers' log messages (unless ``verbose``) and keep the global RNG."""
-    import torch
+    """Silence transformers' log messages and progress bars unless ``verbose``."""
     from transformers.utils import logging as hf_logging
 
     level = hf_logging.get_verbosity()
@@ -65,8 +87,7 @@ def _quiet(verbose: bool) -> Iterator[None]:
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
     try:
-        with torch.random.fork_rng(devices=[]):
-            yield
+        yield
     finally:
         hf_logging.set_verbosity(level)
         if bars:
@@ -85,7 +106,13 @@ def _import_transformers(owner: str) -> Any:
 
 
 class _HFModel:
-    """A loaded encoder in eval mode and how to get its hidden states.
+    """What both adapters share: a loaded encoder in eval mode, its identity and widths.
+
+    A subclass is one family of checkpoints: how to load its weights
+    (:meth:`load`), its feature extractor when the checkpoint has none
+    (:meth:`default_extractor`), its depth and width (:meth:`shape`), what it
+    prepares once loaded (:meth:`_prepare`), and how to get every hidden state
+    of a zero-padded batch (``hidden_states(batch, lengths)``).
 
     Attributes
     ----------
@@ -95,10 +122,7 @@ class _HFModel:
         Width of each.
     padding_exact : bool
         Whether a clip's embedding does not depend on the other clips of its
-        batch (to float rounding): Whisper (every clip is padded to the same
-        window anyway), masked layer-norm front ends, and, through the
-        padding-exact hooks, group-norm front ends and data2vec-audio's stacked
-        positional convolutions (docs/hf.md).
+        batch (to float rounding).
     max_samples : int or None
         Longest input (Whisper's window); None: any length.
     """
@@ -106,6 +130,8 @@ class _HFModel:
     # the engine's input rate and shortest input (read through LayerPooling)
     sampling_rate = _SAMPLING_RATE
     min_samples = 800
+    max_samples: int | None = None
+    padding_exact = True
 
     def __init__(
         self,
@@ -119,54 +145,77 @@ class _HFModel:
         self.checkpoint_files = tuple(checkpoint_files)
         self.config = config
         self.device = device
-        self.is_whisper = config.model_type == "whisper"
-        if self.is_whisper:
-            self.extractor = extractor
-            self.n_layers = int(config.encoder_layers) + 1
-            width = int(config.d_model)
-            strides = model.conv1.stride[0] * model.conv2.stride[0]
-            self.frame_samples = int(extractor.hop_length) * strides
-            self.max_frames = int(config.max_source_positions)
-            self.max_samples = int(extractor.n_samples)
-            self.use_mask = False
-            self.normalize = False
-            self.padding_exact = True
-        else:
-            self.n_layers = int(config.num_hidden_layers) + 1
-            width = int(config.hidden_size)
-            self.max_samples = None
-            layer_norm = getattr(config, "feat_extract_norm", "group") == "layer"
-            self.use_mask = bool(getattr(extractor, "return_attention_mask", layer_norm))
-            self.normalize = bool(getattr(extractor, "do_normalize", True))
-            self.exact_hooks = None
-            stacked = config.model_type == "data2vec-audio"
-            if not self.use_mask or stacked:
-                # the padding-exact hooks (sertools.features._exact): a group-normed front
-                # end trained without masks gets its group norm recomputed per clip (the
-                # mask then gives each padded clip its unpadded, maskless result);
-                # data2vec-audio's stacked positional convolutions, whose padded frames
-                # the encoder zeroes before the first only, get them zeroed after each
-                from ._exact import make_padding_exact
-
-                self.exact_hooks = make_padding_exact(self.model)
-                self.use_mask = self.use_mask or self.exact_hooks is not None
-            self.padding_exact = self.use_mask and (
-                not stacked
-                or (self.exact_hooks is not None and self.exact_hooks.n_positional_convs > 1)
-            )
-        self.hidden_sizes = [width] * self.n_layers
+        n_layers, width = self.shape(config)
+        self.n_layers = n_layers
+        self.hidden_sizes = [width] * n_layers
         self.name = str(config.model_type)
         #: feature prefix of a model no bundle names (``wavlm_``, ``data2vec_audio_``)
         self.feature_prefix = f"{config.model_type.replace('-', '_')}_"
+        self._prepare(extractor)
+
+    @staticmethod
+    def load(transformers: Any, where: str, local: bool) -> Any:
+        """The family's encoder module, from a folder or the hub."""
+        raise NotImplementedError
+
+    @staticmethod
+    def shape(config: Any) -> tuple[int, int]:
+        """``(hidden states returned, width of each)`` of a checkpoint."""
+        raise NotImplementedError
+
+    def _prepare(self, extractor: Any) -> None:
+        """Set up what the forward pass needs (after the model is on its device)."""
+
+    @staticmethod
+    def default_extractor(transformers: Any, config: Any) -> Any:
+        """The feature extractor of a checkpoint without ``preprocessor_config.json``."""
+        return None
 
     def fitted_attributes(self) -> dict[str, str]:
         """``model_type_``: the checkpoint's ``config.model_type``."""
         return {"model_type_": str(self.config.model_type)}
 
+
+class _EncoderModel(_HFModel):
+    """A wav2vec 2.0-style encoder (wav2vec2, HuBERT, WavLM, data2vec-audio).
+
+    Padding-exact through the attention mask: masked layer-norm front ends as
+    trained; group-norm front ends and data2vec-audio's stacked positional
+    convolutions through sertools' hooks (docs/hf.md).
+    """
+
+    @staticmethod
+    def shape(config: Any) -> tuple[int, int]:
+        return int(config.num_hidden_layers) + 1, int(config.hidden_size)
+
+    def _prepare(self, extractor: Any) -> None:
+        config = self.config
+        layer_norm = getattr(config, "feat_extract_norm", "group") == "layer"
+        self.use_mask = bool(getattr(extractor, "return_attention_mask", layer_norm))
+        self.normalize = bool(getattr(extractor, "do_normalize", True))
+        self.exact_hooks = None
+        stacked = config.model_type == "data2vec-audio"
+        if not self.use_mask or stacked:
+            # the padding-exact hooks (sertools.features._exact): a group-normed front
+            # end trained without masks gets its group norm recomputed per clip (the
+            # mask then gives each padded clip its unpadded, maskless result);
+            # data2vec-audio's stacked positional convolutions, whose padded frames
+            # the encoder zeroes before the first only, get them zeroed after each
+            from ._exact import make_padding_exact
+
+            self.exact_hooks = make_padding_exact(self.model)
+            self.use_mask = self.use_mask or self.exact_hooks is not None
+        self.padding_exact = self.use_mask and (
+            not stacked
+            or (self.exact_hooks is not None and self.exact_hooks.n_positional_convs > 1)
+        )
+
+    @staticmethod
+    def load(transformers: Any, where: str, local: bool) -> Any:
+        return transformers.AutoModel.from_pretrained(where, local_files_only=local)
+
     def hidden_states(self, batch: Any, lengths: Any) -> tuple[list[Any], list[Any]]:
         """Every hidden state of a zero-padded 16 kHz batch and its valid frame counts."""
-        if self.is_whisper:
-            return self._whisper(batch, lengths)
         import torch
 
         n = batch.shape[1]
@@ -187,7 +236,41 @@ class _HFModel:
         valid = frames.clamp(min=1, max=hidden[0].shape[1])
         return hidden, [valid] * len(hidden)
 
-    def _whisper(self, batch: Any, lengths: Any) -> tuple[list[Any], list[Any]]:
+
+class _WhisperEncoder(_HFModel):
+    """Whisper's encoder: log-Mel input padded to the 30-s window, clip frames pooled.
+
+    Padding-exact: every clip is padded to the same window anyway, and only the
+    encoder frames that cover the clip (20 ms each, ``ceil(n / 320)``) are pooled.
+    """
+
+    @staticmethod
+    def shape(config: Any) -> tuple[int, int]:
+        return int(config.encoder_layers) + 1, int(config.d_model)
+
+    def _prepare(self, extractor: Any) -> None:
+        self.extractor = extractor
+        strides = self.model.conv1.stride[0] * self.model.conv2.stride[0]
+        self.frame_samples = int(extractor.hop_length) * strides
+        self.max_frames = int(self.config.max_source_positions)
+        self.max_samples = int(extractor.n_samples)
+
+    @staticmethod
+    def load(transformers: Any, where: str, local: bool) -> Any:
+        return transformers.WhisperModel.from_pretrained(
+            where, local_files_only=local
+        ).get_encoder()
+
+    @staticmethod
+    def default_extractor(transformers: Any, config: Any) -> Any:
+        # its window: 2 Mel frames (10 ms each) per position
+        seconds = config.max_source_positions * 2 * 160 // _SAMPLING_RATE
+        return transformers.WhisperFeatureExtractor(
+            feature_size=config.num_mel_bins, chunk_length=seconds
+        )
+
+    def hidden_states(self, batch: Any, lengths: Any) -> tuple[list[Any], list[Any]]:
+        """Every hidden state of a zero-padded 16 kHz batch and its valid frame counts."""
         import torch
 
         waves = batch.detach().cpu().numpy()
@@ -209,6 +292,19 @@ class _HFModel:
         return hidden, [valid] * len(hidden)
 
 
+#: the adapter of each supported ``config.model_type``
+_ADAPTERS: dict[str, type[_HFModel]] = {
+    "wav2vec2": _EncoderModel,
+    "hubert": _EncoderModel,
+    "wavlm": _EncoderModel,
+    "data2vec-audio": _EncoderModel,
+    "whisper": _WhisperEncoder,
+}
+#: model types this backend knows how to run
+SUPPORTED_MODEL_TYPES = tuple(_ADAPTERS)
+
+
+@inherit_parameters
 class HFEmbedder(_LayeredEmbedder):
     """Time-pooled hidden states of a ``transformers`` speech encoder.
 
@@ -272,12 +368,6 @@ class HFEmbedder(_LayeredEmbedder):
         self.model_dir = model_dir
 
     # --- model resolution -----------------------------------------------------
-    def _model_folder(self) -> tuple[Path, str] | None:
-        if self.model_dir is not None:
-            return Path(self.model_dir).expanduser(), "model_dir"
-        env = os.environ.get(MODEL_DIR_ENV)
-        return (Path(env).expanduser(), MODEL_DIR_ENV) if env else None
-
     def _source(self) -> tuple[str, str]:
         """``("folder", path)`` for a local model, else ``("hub", name)``.
 
@@ -302,7 +392,7 @@ class HFEmbedder(_LayeredEmbedder):
         )
         if looks_like_path:
             raise ParameterError(f"model folder not found: {path}")
-        folder = self._model_folder()
+        folder = model_folder(self.model_dir)
         if folder is not None:
             for name in (spec, spec.rsplit("/", 1)[-1], spec.replace("/", "--")):
                 candidate = folder[0] / name
@@ -311,71 +401,48 @@ class HFEmbedder(_LayeredEmbedder):
         return "hub", spec
 
     def _backend_key(self) -> tuple:
-        kind, where = self._source()
-        if kind == "folder":
-            stamp = tuple(
-                (p.name, p.stat().st_size, p.stat().st_mtime_ns)
-                for p in sorted(Path(where).iterdir())
-                if p.is_file()
-            )
-            return kind, where, stamp
-        return kind, where
+        return source_key(*self._source())
 
     def _make_backend(self, device: Any) -> _HFModel:
         owner = type(self).__name__
         transformers = _import_transformers(owner)
         kind, where = self._source()
         local = kind == "folder"
-        with _quiet(bool(self.verbose)):
+        online = contextlib.nullcontext if local else download_timeout
+        # transformers initialises weights it then overwrites: keep the caller's RNG
+        with _quiet(bool(self.verbose)), keep_global_rng():
             try:
-                with download_timeout() if not local else contextlib.nullcontext():
+                with online():
                     config = transformers.AutoConfig.from_pretrained(where, local_files_only=local)
             except Exception as exc:  # OSError, ValueError, HTTP errors ...
                 raise ParameterError(self._not_found(where, local, exc)) from exc
-            if config.model_type not in SUPPORTED_MODEL_TYPES:
+            adapter = _ADAPTERS.get(config.model_type)
+            if adapter is None:
                 raise ParameterError(
                     f"model={where!r} is a {config.model_type!r} model; {owner} runs "
                     f"{list(SUPPORTED_MODEL_TYPES)}"
                 )
             try:
-                with download_timeout() if not local else contextlib.nullcontext():
-                    if config.model_type == "whisper":
-                        model = transformers.WhisperModel.from_pretrained(
-                            where, local_files_only=local
-                        ).get_encoder()
-                    else:
-                        model = transformers.AutoModel.from_pretrained(
-                            where, local_files_only=local
-                        )
+                with online():
+                    model = adapter.load(transformers, where, local)
             except Exception as exc:
                 raise ParameterError(
                     f"transformers could not load the {config.model_type} weights of "
-                    f"{where!r} ({type(exc).__name__}: {' '.join(str(exc).split())[:300]})"
+                    f"{where!r} ({describe_error(exc, 300)})"
                 ) from exc
-            extractor = self._extractor(transformers, where, local, config)
-        return _HFModel(model, config, extractor, device, _model_files(where, local))
-
-    @staticmethod
-    def _extractor(transformers: Any, where: str, local: bool, config: Any) -> Any:
-        """The checkpoint's feature extractor, or the family's default when it has none."""
-        try:
-            with download_timeout() if not local else contextlib.nullcontext():
-                return transformers.AutoFeatureExtractor.from_pretrained(
-                    where, local_files_only=local
-                )
-        except Exception:  # no preprocessor_config.json: fall back on the family default
-            if config.model_type == "whisper":  # its window: 2 Mel frames (10 ms) per position
-                seconds = config.max_source_positions * 2 * 160 // _SAMPLING_RATE
-                return transformers.WhisperFeatureExtractor(
-                    feature_size=config.num_mel_bins, chunk_length=seconds
-                )
-            return None
+            try:
+                with online():
+                    extractor = transformers.AutoFeatureExtractor.from_pretrained(
+                        where, local_files_only=local
+                    )
+            except Exception:  # no preprocessor_config.json: the family's default
+                extractor = adapter.default_extractor(transformers, config)
+        return adapter(model, config, extractor, device, _model_files(where, local))
 
     def _not_found(self, where: str, local: bool, exc: Exception) -> str:
-        reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
         if local:
-            return f"cannot read the model folder {where} with transformers ({reason})"
-        folder = self._model_folder()
+            return f"cannot read the model folder {where} with transformers ({describe_error(exc)})"
+        folder = model_folder(self.model_dir)
         short = where.rsplit("/", 1)[-1]
         place = (
             f"save it with save_pretrained into {folder[0]}/{short} ({folder[1]})"
@@ -383,9 +450,13 @@ class HFEmbedder(_LayeredEmbedder):
             else "save it with save_pretrained into a folder and pass model='/path/to/folder' "
             f"(or put it under model_dir= / ${MODEL_DIR_ENV})"
         )
-        return (
-            f"cannot load the Hugging Face model {where!r}: no local folder and transformers "
-            f"could not fetch it ({reason}). Offline, {place}"
+        return fetch_failed(
+            "Hugging Face model",
+            where,
+            local="folder",
+            fetcher="transformers",
+            exc=exc,
+            offline=place,
         )
 
 
@@ -411,7 +482,58 @@ def _checked_folder(path: Path) -> Path:
     return path.resolve()
 
 
-#: the named estimators, one per "hf" bundle (WavLMBaseEmbedder, WhisperBaseEmbedder, ...)
-_NAMED = named_embedders(HFEmbedder)
-globals().update(_NAMED)
-__all__ += list(_NAMED)
+# --- the named estimators: one per "hf" bundle (see _named.named_embedder) ----------------
+@named_embedder
+class WavLMBaseEmbedder(HFEmbedder):
+    """WavLM Base hidden states (``microsoft/wavlm-base``, 768-d, 13 layers)."""
+
+    bundle = WAVLM_BASE
+
+
+@named_embedder
+class WavLMBasePlusEmbedder(HFEmbedder):
+    """WavLM Base+ hidden states (``microsoft/wavlm-base-plus``, 768-d, 13 layers)."""
+
+    bundle = WAVLM_BASE_PLUS
+
+
+@named_embedder
+class WavLMLargeEmbedder(HFEmbedder):
+    """WavLM Large hidden states (``microsoft/wavlm-large``, 1024-d, 25 layers)."""
+
+    bundle = WAVLM_LARGE
+
+
+@named_embedder
+class HFHubertEmbedder(HFEmbedder):
+    """HuBERT Base hidden states (transformers) (``facebook/hubert-base-ls960``, 768-d)."""
+
+    bundle = HF_HUBERT_BASE
+
+
+@named_embedder
+class HFWav2Vec2Embedder(HFEmbedder):
+    """Hidden states of wav2vec 2.0 Base (transformers) (``facebook/wav2vec2-base``, 768-d)."""
+
+    bundle = HF_WAV2VEC2_BASE
+
+
+@named_embedder
+class Data2VecAudioEmbedder(HFEmbedder):
+    """Hidden states of data2vec-audio Base (``facebook/data2vec-audio-base``, 768-d)."""
+
+    bundle = DATA2VEC_AUDIO_BASE
+
+
+@named_embedder
+class WhisperBaseEmbedder(HFEmbedder):
+    """Whisper base encoder states (``openai/whisper-base``, 512-d, 7 layers)."""
+
+    bundle = WHISPER_BASE
+
+
+@named_embedder
+class WhisperSmallEmbedder(HFEmbedder):
+    """Whisper small encoder states (``openai/whisper-small``, 768-d, 13 layers)."""
+
+    bundle = WHISPER_SMALL

@@ -24,16 +24,34 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .._exceptions import BackendNotAvailableError, ParameterError
-from ._bundles import ModelBundle, get_bundle
+from .._exceptions import BackendNotAvailableError, ParameterError, install_hint
+from ._base import inherit_parameters
+from ._bundles import (
+    AMBERNET,
+    ECAPA_TDNN,
+    SPEAKERNET,
+    TITANET_LARGE,
+    TITANET_SMALL,
+    ModelBundle,
+    get_bundle,
+)
 from ._checkpoints import MODEL_DIR_ENV, placement_hint, resolve_checkpoint
-from ._neural import NeuralEmbedder, download_timeout, named_embedders
+from ._named import named_embedder
+from ._neural import NeuralEmbedder, download_timeout
+from ._sources import describe_error, fetch_failed, source_key
 
-# and the named estimators (TitaNetEmbedder, ...), one per NeMo bundle: see the end
-__all__ = ["MODEL_DIR_ENV", "NeMoEmbedder"]
+__all__ = [
+    "MODEL_DIR_ENV",
+    "AmberNetEmbedder",
+    "EcapaTdnnEmbedder",
+    "NeMoEmbedder",
+    "SpeakerNetEmbedder",
+    "TitaNetEmbedder",
+    "TitaNetSmallEmbedder",
+]
 
 _SPEAKER_MODEL = "EncDecSpeakerLabelModel"
-_INSTALL_HINT = "pip install 'sertools[nemo]'"
+_INSTALL_HINT = install_hint("nemo")
 
 
 class _NeMoBackend:
@@ -213,6 +231,7 @@ def _check_target(path: Path, target: str | None, base: type) -> None:
         )
 
 
+@inherit_parameters
 class NeMoEmbedder(NeuralEmbedder):
     """Utterance embeddings from a NeMo speaker/label model (``EncDecSpeakerLabelModel``).
 
@@ -311,11 +330,7 @@ class NeMoEmbedder(NeuralEmbedder):
         return ("file", where) if kind == "file" else ("pretrained", where)
 
     def _backend_key(self) -> tuple:
-        kind, where = self._source()
-        if kind == "file":
-            stat = Path(where).stat()
-            return kind, where, stat.st_size, stat.st_mtime_ns
-        return kind, where
+        return source_key(*self._source())
 
     def _make_backend(self, device: Any) -> _NeMoBackend:
         try:
@@ -341,10 +356,9 @@ class NeMoEmbedder(NeuralEmbedder):
                 try:
                     model = EncDecSpeakerLabelModel.restore_from(str(path), map_location=device)
                 except Exception as exc:  # NeMo/Hydra/torch raise many types
-                    reason = " ".join(str(exc).split())[:300]
                     raise ParameterError(
                         f"NeMo could not restore {path} as a speaker/label model "
-                        f"({_SPEAKER_MODEL}): {type(exc).__name__}: {reason}"
+                        f"({_SPEAKER_MODEL}): {describe_error(exc, 300)}"
                     ) from exc
             else:
                 model = self._from_pretrained(EncDecSpeakerLabelModel, where, device)
@@ -379,15 +393,47 @@ class NeMoEmbedder(NeuralEmbedder):
         where = placement_hint(local_file, self.model_dir)
         known = sorted(info.pretrained_model_name for info in cls.list_available_models() or [])
         hint = "" if name in known or "/" in name else f" NeMo's speaker/label models: {known}."
-        reason = " ".join(str(exc).split())[:200]
-        return (
-            f"cannot load the NeMo model {name!r}: no local {local_file} and NeMo could not "
-            f"fetch it ({type(exc).__name__}: {reason}). Offline, {where}, "
-            f"or pass model='/path/to/{local_file}'.{hint}"
+        return fetch_failed(
+            "NeMo model",
+            name,
+            local=local_file,
+            fetcher="NeMo",
+            exc=exc,
+            offline=f"{where}, or pass model='/path/to/{local_file}'.{hint}",
         )
 
 
-#: the named estimators, one per NeMo bundle (SpeakerNetEmbedder, TitaNetEmbedder, ...)
-_NAMED = named_embedders(NeMoEmbedder)
-globals().update(_NAMED)
-__all__ += list(_NAMED)
+# --- the named estimators: one per NeMo bundle (see _named.named_embedder) ---------------
+@named_embedder
+class SpeakerNetEmbedder(NeMoEmbedder):
+    """SpeakerNet speaker embeddings (``speakerverification_speakernet``, 256-d)."""
+
+    bundle = SPEAKERNET
+
+
+@named_embedder
+class TitaNetEmbedder(NeMoEmbedder):
+    """TitaNet-L speaker embeddings (``titanet_large``, 192-d)."""
+
+    bundle = TITANET_LARGE
+
+
+@named_embedder
+class EcapaTdnnEmbedder(NeMoEmbedder):
+    """ECAPA-TDNN speaker embeddings (``ecapa_tdnn``, 192-d)."""
+
+    bundle = ECAPA_TDNN
+
+
+@named_embedder
+class AmberNetEmbedder(NeMoEmbedder):
+    """AmberNet spoken-language embeddings (``langid_ambernet``)."""
+
+    bundle = AMBERNET
+
+
+@named_embedder
+class TitaNetSmallEmbedder(NeMoEmbedder):
+    """TitaNet-S speaker embeddings (``titanet_small``, 192-d)."""
+
+    bundle = TITANET_SMALL

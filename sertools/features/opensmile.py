@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from .._exceptions import BackendNotAvailableError
+from .._exceptions import BackendNotAvailableError, install_hint
 from ..utils._sklearn_compat import Interval
-from ._base import BaseEmbedder
+from ._base import BaseEmbedder, inherit_parameters
 
 __all__ = ["ComParEEmbedder", "EGeMAPSEmbedder"]
 
@@ -36,7 +36,7 @@ __all__ = ["ComParEEmbedder", "EGeMAPSEmbedder"]
 #: Shorter clips are zero-padded to this length (as the neural engine does).
 MIN_SECONDS = 0.0625
 
-_INSTALL_HINT = "pip install 'sertools[opensmile]'"
+_INSTALL_HINT = install_hint("opensmile")
 
 
 def _import_opensmile(owner: str) -> Any:
@@ -55,6 +55,7 @@ def _import_opensmile(owner: str) -> Any:
     return opensmile
 
 
+@inherit_parameters
 class _OpenSmileEmbedder(BaseEmbedder):
     """Shared machinery: one openSMILE feature set, functionals level.
 
@@ -126,6 +127,7 @@ class _OpenSmileEmbedder(BaseEmbedder):
         return rows
 
 
+@inherit_parameters
 class EGeMAPSEmbedder(_OpenSmileEmbedder):
     """The eGeMAPS v02 functionals (88 per clip), through openSMILE.
 
@@ -174,6 +176,7 @@ class EGeMAPSEmbedder(_OpenSmileEmbedder):
     _feature_set = "eGeMAPSv02"
 
 
+@inherit_parameters
 class ComParEEmbedder(_OpenSmileEmbedder):
     """ComParE 2016 functionals (6,373 per clip), through openSMILE.
 

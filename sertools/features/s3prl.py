@@ -25,29 +25,37 @@ import difflib
 import importlib.util
 import logging
 import os
-import random
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .._exceptions import BackendNotAvailableError, ParameterError
-from ._bundles import BUNDLES, ModelBundle, get_bundle
+from .._exceptions import BackendNotAvailableError, ParameterError, install_hint
+from ..utils._rng import keep_global_rng
+from ._base import inherit_parameters
+from ._bundles import BUNDLES, DECOAR, HUBERT_BASE, WAV2VEC2_BASE, ModelBundle, get_bundle
 from ._checkpoints import load_state_dict, placement_hint, resolve_checkpoint
 from ._exact import make_padding_exact
 from ._layers import _LayeredEmbedder
-from ._neural import download_timeout, named_embedders
+from ._named import named_embedder
+from ._neural import download_timeout
+from ._sources import describe_error, fetch_failed, source_key
 
-# and the named estimators (HubertEmbedder, ...), one per S3PRL bundle: see the end
-__all__ = ["CHECKPOINT_URLS", "S3PRLEmbedder"]
+__all__ = [
+    "CHECKPOINT_URLS",
+    "DecoarEmbedder",
+    "HubertEmbedder",
+    "S3PRLEmbedder",
+    "Wav2Vec2Embedder",
+]
 
 #: Where S3PRL downloads the default checkpoints from (S3PRL's converted,
 #: fairseq-free format). Offline, fetch the file elsewhere and pass ``checkpoint=``.
 CHECKPOINT_URLS = {b.hub_name: b.url for b in BUNDLES.values() if b.family == "s3prl"}
 
 _INSTALL_HINT = (
-    "pip install 'sertools[s3prl]' (s3prl 0.4.18 needs torch 2.8 and torchaudio 2.8: "
-    "pip install torch==2.8.0 torchaudio==2.8.0 first)"
+    install_hint("s3prl") + "; s3prl 0.4.18 needs torch 2.8 and torchaudio 2.8: "
+    "pip install torch==2.8.0 torchaudio==2.8.0 first"
 )
 
 #: S3PRL's input rate
@@ -84,27 +92,6 @@ def _quiet(verbose: bool) -> Iterator[None]:
             yield
     finally:
         logger.setLevel(level)
-
-
-@contextlib.contextmanager
-def _keep_rng_state() -> Iterator[None]:
-    """Restore Python's and torch's global RNGs (CPU and every CUDA device) after the block.
-
-    ``S3PRLUpstream.__init__`` probes the model with pseudo waveforms made after
-    ``random.seed(0)`` and ``torch.manual_seed(0)``: without this, every model
-    load would reseed the caller's random streams.
-    """
-    import torch
-
-    state = random.getstate()
-    # every CUDA device's generator too (torch.manual_seed reseeds them all); on a
-    # machine without CUDA there are none, and fork_rng then touches no CUDA state
-    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-    try:
-        with torch.random.fork_rng(devices=devices):
-            yield
-    finally:
-        random.setstate(state)
 
 
 def _import_s3prl(owner: str, verbose: bool) -> Any:
@@ -186,6 +173,8 @@ class _S3PRLModel:
         Where the model runs.
     checkpoint_files : tuple of str
         The checkpoint file(s) the upstream was loaded from.
+    name : str
+        The S3PRL upstream name.
 
     Attributes
     ----------
@@ -202,13 +191,23 @@ class _S3PRLModel:
         :func:`sertools.features._exact.make_padding_exact`. False otherwise.
     auto_batch_seconds : dict
         ``batch_seconds="auto"`` per device type, for padding-exact upstreams.
+    name : str
+        The upstream's name.
+    feature_prefix : str
+        The features' prefix when no bundle names the upstream: its name, with
+        ``_`` after a final digit.
     """
 
     sampling_rate = _SAMPLING_RATE
     min_samples = _MIN_SAMPLES
 
-    def __init__(self, upstream: Any, device: Any, checkpoint_files: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, upstream: Any, device: Any, checkpoint_files: tuple[str, ...] = (), *, name: str
+    ) -> None:
         self.checkpoint_files = tuple(checkpoint_files)
+        self.name = name  # for layer errors (see _LayeredEmbedder._view)
+        #: feature prefix of an upstream no bundle names (``wavlm``, ``tera``, ``apc_``)
+        self.feature_prefix = name + ("_" if name[-1].isdigit() else "")
         self.upstream = upstream.to(device).eval()
         self.n_layers = int(upstream.num_layers)
         self.hidden_sizes = [int(h) for h in upstream.hidden_sizes]
@@ -307,6 +306,7 @@ def _check_decoar_checkpoint(path: Path) -> None:
         )
 
 
+@inherit_parameters
 class S3PRLEmbedder(_LayeredEmbedder):
     """Time-pooled hidden states of an S3PRL upstream (HuBERT by default).
 
@@ -398,6 +398,14 @@ class S3PRLEmbedder(_LayeredEmbedder):
         "model_dir": [str, os.PathLike, None],
     }
     _family = "s3prl"
+    #: the parameter naming the model; a named embedder fixes it to its bundle
+    _model_param = "upstream"
+    _model_param_fixed = True
+    _bundle_doc = (
+        "``checkpoint`` is read by ``{hub_name}_local``; without it, ``{local_file}`` "
+        "in ``model_dir`` / ``$SERTOOLS_MODEL_DIR``, else S3PRL's download (see "
+        ':data:`CHECKPOINT_URLS`). ``layer="all"`` names the features ``layer{{i}}_{{j}}``.'
+    )
 
     def __init__(
         self,
@@ -413,11 +421,6 @@ class S3PRLEmbedder(_LayeredEmbedder):
         self.model_dir = model_dir
 
     # --- model resolution -----------------------------------------------------
-    @property
-    def _feature_prefix(self) -> str:  # type: ignore[override]
-        name = self._upstream_name()
-        return name + ("_" if name[-1].isdigit() else "")
-
     def _upstream_name(self) -> str:
         """The S3PRL upstream name (``upstream``, or its bundle's hub name)."""
         if isinstance(self.upstream, ModelBundle):
@@ -457,8 +460,7 @@ class S3PRLEmbedder(_LayeredEmbedder):
         path = self._checkpoint_path()
         if path is None:
             return (self._upstream_name(),)
-        stat = path.stat()
-        return self._upstream_name(), str(path), stat.st_size, stat.st_mtime_ns
+        return self._upstream_name(), *source_key("file", path)
 
     def _loader(self, hub_names: list[str], path: Path | None) -> str:
         """The S3PRL hub entry to call: ``<upstream>_local`` with a checkpoint."""
@@ -492,24 +494,21 @@ class S3PRLEmbedder(_LayeredEmbedder):
             if loader == "decoar_local":
                 _check_decoar_checkpoint(path)
             try:
-                with _quiet(bool(self.verbose)), _keep_rng_state():
+                with _quiet(bool(self.verbose)), keep_global_rng():
                     upstream = s3prl_nn.S3PRLUpstream(loader, path_or_url=str(path))
             except Exception as exc:  # S3PRL raises ValueError/RuntimeError/KeyError...
-                reason = " ".join(str(exc).split())[:300]
                 raise ParameterError(
                     f"{path} is not a checkpoint S3PRL's {loader} loader can read into its "
-                    f"{self._upstream_name()} model ({type(exc).__name__}: {reason})"
+                    f"{self._upstream_name()} model ({describe_error(exc, 300)})"
                 ) from exc
-        model = _S3PRLModel(upstream, device, files)
-        model.name = self._upstream_name()  # for layer errors (see _LayeredEmbedder._view)
-        return model
+        return _S3PRLModel(upstream, device, files, name=self._upstream_name())
 
     def _download(self, s3prl_nn: Any, name: str) -> Any:
         """``S3PRLUpstream(name)``: S3PRL's cache, else a download; failures explain offline use."""
         try:
             with (
                 _quiet(bool(self.verbose)),
-                _keep_rng_state(),
+                keep_global_rng(),
                 download_timeout(),
             ):
                 return s3prl_nn.S3PRLUpstream(name)
@@ -518,27 +517,36 @@ class S3PRLEmbedder(_LayeredEmbedder):
             where = f"download {url}" if url else f"get the {name} checkpoint"
             local = self._local_file()
             place = f" (or {placement_hint(local, self.model_dir)})" if local else ""
-            reason = " ".join(str(exc).split())[:200]
             raise ParameterError(
-                f"cannot load the S3PRL upstream {name!r}: S3PRL could not fetch its "
-                f"checkpoint ({type(exc).__name__}: {reason}). Offline, {where} on a "
-                f"connected machine and pass checkpoint='/path/to/file'{place}"
+                fetch_failed(
+                    "S3PRL upstream",
+                    name,
+                    local=local or "checkpoint",
+                    fetcher="S3PRL",
+                    exc=exc,
+                    offline=f"{where} on a connected machine and pass "
+                    f"checkpoint='/path/to/file'{place}",
+                )
             ) from exc
 
 
-class _NamedUpstreamEmbedder(S3PRLEmbedder):
-    """An :class:`S3PRLEmbedder` whose upstream is its bundle, not a parameter."""
+# --- the named estimators: one per S3PRL bundle, the upstream fixed (see _named.py) -----
+@named_embedder
+class Wav2Vec2Embedder(S3PRLEmbedder):
+    """Hidden states of wav2vec 2.0 Base (``wav2vec2``, 768-d, 13 layers)."""
 
-    _model_param = "upstream"
-    _model_param_fixed = True
-    _bundle_doc = (
-        "``checkpoint`` is read by ``{hub_name}_local``; without it, ``{local_file}`` "
-        "in ``model_dir`` / ``$SERTOOLS_MODEL_DIR``, else S3PRL's download (see "
-        ':data:`CHECKPOINT_URLS`). ``layer="all"`` names the features ``layer{{i}}_{{j}}``.'
-    )
+    bundle = WAV2VEC2_BASE
 
 
-#: the named estimators, one per S3PRL bundle (Wav2Vec2Embedder, DecoarEmbedder, ...)
-_NAMED = named_embedders(_NamedUpstreamEmbedder)
-globals().update(_NAMED)
-__all__ += list(_NAMED)
+@named_embedder
+class DecoarEmbedder(S3PRLEmbedder):
+    """DeCoAR hidden states (``decoar``, 2048-d)."""
+
+    bundle = DECOAR
+
+
+@named_embedder
+class HubertEmbedder(S3PRLEmbedder):
+    """HuBERT Base hidden states (``hubert``, 768-d, 13 layers)."""
+
+    bundle = HUBERT_BASE

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._exceptions import ParameterError
 from ..utils._sklearn_compat import Interval, StrOptions
-from ._base import BaseEmbedder
+from ._base import BaseEmbedder, inherit_parameters
 
 __all__ = ["MFCCEmbedder", "MelSpectrogramEmbedder"]
 
@@ -21,6 +21,7 @@ def _pool(frames: np.ndarray, pooling: str) -> np.ndarray:
     return np.concatenate([frames.mean(axis=1), frames.std(axis=1)])
 
 
+@inherit_parameters
 class _LibrosaEmbedder(BaseEmbedder):
     """Shared machinery of the frame-wise librosa features, pooled over time.
 
@@ -117,6 +118,7 @@ class _LibrosaEmbedder(BaseEmbedder):
         return names
 
 
+@inherit_parameters
 class MelSpectrogramEmbedder(_LibrosaEmbedder):
     """Time-averaged Mel spectrogram, with the paper's settings by default.
 
@@ -175,6 +177,7 @@ class MelSpectrogramEmbedder(_LibrosaEmbedder):
         return librosa.power_to_db(mel) if self.log else mel
 
 
+@inherit_parameters
 class MFCCEmbedder(_LibrosaEmbedder):
     """Time-averaged MFCCs, with the paper's settings by default.
 

@@ -7,20 +7,11 @@ from typing import Any
 
 import pandas as pd
 
+# Display names of the corpora in tables, and the paper's number of classes per corpus
+# (Table I): both derived from the corpus specs (sertools.datasets.CORPUS_SPECS).
+from ..datasets._corpora import CORPUS_TITLES, PAPER_N_CLASSES
+
 __all__ = ["paper_comparison", "paper_table", "scaling_notes"]
-
-#: Display names of the corpora and feature sets in tables.
-CORPUS_TITLES = {
-    "cremad": "CREMA-D",
-    "emovo": "EMOVO",
-    "emodb": "EMODB",
-    "iemocap": "IEMOCAP",
-    "ravdess": "RAVDESS",
-    "savee": "SAVEE",
-}
-
-#: Number of emotion classes per corpus in the paper's Table I.
-PAPER_N_CLASSES = {"cremad": 6, "emovo": 7, "emodb": 7, "iemocap": 4, "ravdess": 7, "savee": 7}
 
 
 # --------------------------------------------------------------------------- paper

@@ -16,10 +16,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._exceptions import ParameterError
 from ._store import CellStore
+from .audits import plan_audits
 from .catalogue import (
     CLASSIFIERS,
     FEATURE_SETS,
@@ -243,13 +245,21 @@ def run_study(
     executor.prepare(keep_going=keep_going)
     executor.run_cells()
     executor.run_cross()
-    return assemble(
+    result = assemble(
         plan.cell_keys(),
         plan.done,
         plan.failures,
         executor.cross_rows,
         executor.cross_predictions,
     )
+    # the leak audit of every fold set, and clip columns for per-group UAR (reports only)
+    result.fold_audits = plan_audits(plan)
+    result.clip_metadata = {
+        name: {"gender": np.asarray(c.bunch.gender)}
+        for name, c in plan.corpora.items()
+        if getattr(c.bunch, "gender", None) is not None
+    }
+    return result
 
 
 def _dimensional_study(

@@ -49,6 +49,8 @@ PROTOCOLS: dict[str, str] = {
     "loso": "leave-one-speaker-out",
     "session": "leave-one-session-out (IEMOCAP)",
     "speaker-kfold": "stratified speaker-grouped 5-fold",
+    "emobox": "EmoBox's published folds (the corpus loaded with load_emobox; --emobox-root)",
+    "predefined": "the corpus's own folds (a manifest's fold column)",
 }
 
 

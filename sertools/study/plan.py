@@ -128,7 +128,12 @@ def _splits(corpus: _Corpus, protocol: Any, *, n_splits: int, seed: int | None) 
     elif protocol == "paper":
         cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     elif protocol == "speaker" or protocol in GET_CV_PROTOCOLS:
-        if corpus.groups is None and getattr(corpus.bunch, "session", None) is None:
+        own_folds = protocol in ("emobox", "predefined")
+        if (
+            not own_folds
+            and corpus.groups is None
+            and getattr(corpus.bunch, "session", None) is None
+        ):
             raise ParameterError(
                 f"protocol {protocol!r} needs speakers, but corpus {corpus.name!r} has no "
                 "speaker information; give (X, y, speakers) or a loader's Bunch"
@@ -198,9 +203,10 @@ def read_corpora(X: Any, y: Any, groups: Any) -> dict[str, Any]:
             if name in raw:
                 raise ParameterError(f"corpus {name!r} given more than once")
             if isinstance(value, (str, os.PathLike)):
-                from ..datasets._corpora import canonical_corpus_name
+                from ..datasets._corpora import canonical_corpus_name, is_manifest
 
-                canonical_corpus_name(name)  # a folder needs a known corpus name
+                if not is_manifest(value):  # a manifest may be named anything
+                    canonical_corpus_name(name)  # a folder needs a known corpus name
             raw[name] = value
         return raw
     if y is None:

@@ -35,6 +35,7 @@ from ._paper import (
     scaling_notes,
 )
 from ._store import STD_DDOF, atomic_write_bytes, atomic_write_text
+from .audits import group_uar, report_sections, sections_html
 
 __all__ = [
     "paper_comparison",
@@ -315,7 +316,8 @@ def write_reports(
         ``scores``, ``predictions``, ``summary`` (CSV, with CIs),
         ``table2_<protocol>_{md,tex,csv}``, ``significance`` (CSV),
         ``paper_comparison`` (CSV, when any cell matches), ``cross_corpus``
-        (CSV, when run), ``failures`` (CSV, when any), ``report_md``,
+        (CSV, when run), ``failures`` (CSV, when any), ``group_uar`` (CSV: UAR
+        per speaker of every cell), ``report_md``,
         ``report_html`` and one PNG per figure.
 
     Examples
@@ -330,9 +332,9 @@ def write_reports(
     >>> tmp = tempfile.TemporaryDirectory()
     >>> paths = write_reports(result, tmp.name, title="synthetic corpus", n_boot=100)
     >>> sorted(paths)
-    ['confusion_synthetic_paper', 'folds_paper', 'heatmap_paper', 'predictions', 'report_html',
-    'report_md', 'scores', 'significance', 'summary', 'table2_paper_csv', 'table2_paper_md',
-    'table2_paper_tex']
+    ['confusion_synthetic_paper', 'folds_paper', 'group_uar', 'heatmap_paper', 'predictions',
+    'report_html', 'report_md', 'scores', 'significance', 'summary', 'table2_paper_csv',
+    'table2_paper_md', 'table2_paper_tex']
     >>> print(paths["table2_paper_md"].read_text())
     UAR / WAR (%), protocol `paper`, mean over folds.
     <BLANKLINE>
@@ -384,9 +386,12 @@ def write_reports(
         flat = t2.copy()
         flat.columns = [f"{c}_{m}" for c, m in flat.columns]
         put(f"table2_{proto}_csv", f"table2_{proto}.csv", flat.round(2).to_csv())
-        md += [f"## Table II, protocol `{proto}`", "", t2_md, ""]
+        audits = getattr(result, "fold_audits", None) or {}
+        leaky = sorted(c for (c, p), a in audits.items() if p == proto and a.speaker_dependent)
+        mark = f" (speaker-dependent folds: {', '.join(leaky)})" if leaky else ""
+        md += [f"## Table II, protocol `{proto}`{mark}", "", t2_md, ""]
         body += [
-            f"<h2>Table II, protocol <code>{html.escape(proto)}</code></h2>",
+            f"<h2>Table II, protocol <code>{html.escape(proto)}</code>{html.escape(mark)}</h2>",
             _md_table_html(t2_md),
         ]
         heat = t2.xs("UAR", axis=1, level="metric").drop(columns="Feature Mean")
@@ -432,6 +437,15 @@ def write_reports(
         md += ["## The unscaled SVM", "", *[f"- {n}" for n in scale_notes], ""]
         body += ["<h2>The unscaled SVM</h2>", "<ul>"]
         body += [f"<li>{html.escape(n)}</li>" for n in scale_notes] + ["</ul>"]
+
+    extra = report_sections(result)  # fold audit, EmoBox beside ours, UAR by group
+    if extra:
+        md += extra
+        body += sections_html(extra)
+    if not result.predictions.empty:
+        put(
+            "group_uar", "group_uar.csv", group_uar(result.predictions).round(3).to_csv(index=False)
+        )
 
     cells_md = _cells_markdown(summary)
     sig_md = _significance_markdown(sig)

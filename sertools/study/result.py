@@ -363,9 +363,9 @@ class StudyResult:
         >>> tmp = tempfile.TemporaryDirectory()
         >>> paths = result.save(tmp.name, title="demo", n_boot=100)
         >>> sorted(paths)
-        ['confusion_synthetic_paper', 'folds_paper', 'heatmap_paper', 'predictions', 'report_html',
-        'report_md', 'scores', 'significance', 'summary', 'table2_paper_csv', 'table2_paper_md',
-        'table2_paper_tex']
+        ['confusion_synthetic_paper', 'folds_paper', 'group_uar', 'heatmap_paper', 'predictions',
+        'report_html', 'report_md', 'scores', 'significance', 'summary', 'table2_paper_csv',
+        'table2_paper_md', 'table2_paper_tex']
         >>> StudyResult.load(tmp.name).scores.shape
         (4, 12)
         >>> tmp.cleanup()

@@ -93,7 +93,7 @@ def check_embedder(
     from sklearn.pipeline import make_pipeline
     from sklearn.svm import SVC
 
-    from .. import ParameterError
+    from .._exceptions import ParameterError
     from ..metrics import uar_scorer
 
     clips = list(clips)

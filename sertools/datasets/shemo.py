@@ -1,0 +1,155 @@
+"""ShEMO, the Sharif Emotional Speech Database (Persian)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from ._base import CorpusSpec, Record, build_dataset, collect_files
+
+__all__ = ["load_shemo"]
+
+_EMOTIONS = {
+    "A": "angry",
+    "F": "fear",
+    "H": "happy",
+    "N": "neutral",
+    "S": "sad",
+    "W": "surprise",  # "wonder"
+}
+_GENDER = {"F": "female", "M": "male"}
+_NAME = re.compile(r"(?P<sex>[FM])(?P<number>\d\d)(?P<code>[A-Z])(?P<utterance>\d+)\.wav")
+
+SPEC = CorpusSpec(
+    name="shemo",
+    title="ShEMO",
+    layouts=("*/*.wav", "*.wav"),
+    example="female/F01A01.wav",
+    expected={
+        "angry": 1059,
+        "fear": 38,
+        "happy": 201,
+        "neutral": 1028,
+        "sad": 449,
+        "surprise": 225,
+    },
+    descr="""ShEMO: Sharif Emotional Speech Database
+---------------------------------------
+Language: Persian. 87 native speakers (31 female, 56 male) in radio plays:
+3000 semi-natural utterances in 6 classes (anger 1059, fear 38, happiness
+201, neutral 1028, sadness 449, surprise 225), 44.1 kHz. Names such as
+female/F01A01.wav encode sex, speaker number, emotion letter (A anger, F fear,
+H happiness, N neutral, S sadness, W surprise) and utterance number; the
+speaker id is sex and number (F01). Very unbalanced: report UAR.
+
+Citation: O. Mohamad Nezami, P. Jamshid Lou and M. Karami, "ShEMO: a
+large-scale validated database for Persian speech emotion detection",
+Language Resources and Evaluation 53, pp. 1-16, 2019.
+""",
+    language="Persian",
+    codes=_EMOTIONS,
+    speakers=87,
+    recommended_protocol="speaker-kfold",
+    url="https://github.com/mansourehk/ShEMO",
+)
+
+
+def _parse(path: Path) -> Record | None:
+    match = _NAME.fullmatch(path.name)
+    if match is None or match["code"] not in _EMOTIONS:
+        return None
+    return {
+        "speaker": f"{match['sex']}{match['number']}",
+        "gender": _GENDER[match["sex"]],
+        "target": _EMOTIONS[match["code"]],
+        "label_code": match["code"],
+        "utterance": int(match["utterance"]),
+    }
+
+
+def load_shemo(
+    root: str | os.PathLike[str],
+    *,
+    strict: bool = False,
+    load_audio: bool = False,
+    return_X_y: bool = False,
+) -> Bunch | tuple[Any, np.ndarray]:
+    """Load ShEMO (Sharif Emotional Speech Database, Persian).
+
+    Parameters
+    ----------
+    root : str or path-like
+        Folder holding ``female/`` and ``male/`` (or a flat folder) with files
+        named like ``F01A01.wav`` (sex, speaker number, emotion letter
+        A F H N S W, utterance number).
+    strict : bool, default=False
+        Raise :class:`~sertools.ParameterError` on ``.wav`` files whose names do
+        not follow the convention, repeated clips, and truncated or non-audio
+        files; by default they are skipped with one :class:`CorpusWarning` per
+        kind listing them.
+    load_audio : bool, default=False
+        Also read the waveforms into ``data`` (float32 mono, native rate).
+    return_X_y : bool, default=False
+        Return ``(filenames, target)`` (``(data, target)`` with
+        ``load_audio=True``) instead of the Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        With ``filenames`` (n_files,) sorted absolute paths, ``target``
+        (n_files,) harmonised labels (A angry, F fear, H happy, N neutral,
+        S sad, W surprise), ``target_names``, ``speaker`` (n_files,) like
+        ``"F01"``, ``gender`` (n_files,), ``frame`` a DataFrame of shape
+        (n_files, 6) with columns ``filename, speaker, gender, target,
+        label_code, utterance``, ``sampling_rate``, ``DESCR``, ``corpus``
+        (``"shemo"``) and, with ``load_audio=True``, ``data``.
+    (X, target) : tuple
+        With ``return_X_y=True``.
+
+    Raises
+    ------
+    ParameterError
+        If ``root`` is missing or holds no ShEMO files, holds Git LFS pointers,
+        or (``strict=True``) holds names that do not parse.
+
+    Warns
+    -----
+    CorpusWarning
+        For skipped names, repeated clips and a tree that differs from the
+        full 3000-file release.
+
+    Examples
+    --------
+    >>> import tempfile, warnings
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> import soundfile as sf
+    >>> from sertools.datasets import CorpusWarning, load_shemo
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> for name in ["female/F01A01.wav", "male/M12W03.wav"]:
+    ...     (Path(tmp.name) / name).parent.mkdir()
+    ...     sf.write(Path(tmp.name) / name, np.zeros(4410), 44100)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", CorpusWarning)  # 2 of the 3000 files
+    ...     shemo = load_shemo(tmp.name)
+    >>> shemo.frame.drop(columns="filename")
+      speaker  gender    target label_code  utterance
+    0     F01  female     angry          A          1
+    1     M12    male  surprise          W          3
+    >>> tmp.cleanup()
+    """
+    path, records, unparsed = collect_files(root, SPEC, _parse)
+    return build_dataset(
+        SPEC,
+        path,
+        records,
+        unparsed=unparsed,
+        strict=strict,
+        load_audio=load_audio,
+        return_X_y=return_X_y,
+    )

@@ -1,0 +1,154 @@
+"""TESS, the Toronto Emotional Speech Set (Canadian English)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from ._base import CorpusSpec, Record, build_dataset, collect_files
+
+__all__ = ["load_tess"]
+
+_EMOTIONS = {
+    "angry": "angry",
+    "disgust": "disgust",
+    "fear": "fear",
+    "happy": "happy",
+    "neutral": "neutral",
+    "ps": "surprise",  # pleasant surprise
+    "sad": "sad",
+}
+_AGE = {"OAF": 64, "YAF": 26}
+_NAME = re.compile(r"(?P<speaker>OAF|YAF)_(?P<word>[a-z]+)_(?P<code>[a-z]+)\.wav", re.IGNORECASE)
+
+SPEC = CorpusSpec(
+    name="tess",
+    title="TESS",
+    layouts=("**/*.wav",),
+    example="OAF_angry/OAF_back_angry.wav",
+    expected=dict.fromkeys(_EMOTIONS.values(), 400),
+    descr="""TESS: Toronto Emotional Speech Set
+----------------------------------
+Language: Canadian English. 2 female actresses, OAF (aged 64) and YAF (aged 26),
+say "Say the word ..." with 200 target words in 7 emotions (anger, disgust,
+fear, happiness, pleasant surprise, sadness, neutral): 2800 clips, 400 per
+emotion, 24414 Hz. Names such as OAF_back_angry.wav encode speaker, word and
+emotion (ps = pleasant surprise, harmonised as surprise); the original release
+puts them in folders like OAF_angry/, flat copies work too.
+
+Citation: K. Dupuis and M. K. Pichora-Fuller, "Toronto emotional speech set
+(TESS)", University of Toronto, Psychology Department, 2010.
+""",
+    language="English",
+    codes=_EMOTIONS,
+    speakers=2,
+    recommended_protocol="loso",
+    text_field="word",
+    url="https://tspace.library.utoronto.ca/handle/1807/24487",
+)
+
+
+def _parse(path: Path) -> Record | None:
+    match = _NAME.fullmatch(path.name)
+    code = match["code"].lower() if match else ""
+    if match is None or code not in _EMOTIONS:
+        return None
+    speaker = match["speaker"].upper()
+    return {
+        "speaker": speaker,
+        "gender": "female",
+        "target": _EMOTIONS[code],
+        "label_code": code,
+        "word": match["word"].lower(),
+        "age": _AGE[speaker],
+    }
+
+
+def load_tess(
+    root: str | os.PathLike[str],
+    *,
+    strict: bool = False,
+    load_audio: bool = False,
+    return_X_y: bool = False,
+) -> Bunch | tuple[Any, np.ndarray]:
+    """Load TESS (Toronto Emotional Speech Set, Canadian English).
+
+    Parameters
+    ----------
+    root : str or path-like
+        Folder holding the files ``OAF_back_angry.wav``, ``YAF_youth_ps.wav``
+        (speaker, word, emotion) at any depth: the original folders
+        (``OAF_angry/``, ``YAF_pleasant_surprised/`` ...) or a flat copy. A
+        clip found twice (copies that nest the release twice) is loaded once,
+        with a :class:`CorpusWarning` naming both paths.
+    strict : bool, default=False
+        Raise :class:`~sertools.ParameterError` on ``.wav`` files whose names do
+        not follow the convention, repeated clips, and truncated or non-audio
+        files; by default they are skipped with one :class:`CorpusWarning`
+        per kind listing them.
+    load_audio : bool, default=False
+        Also read the waveforms into ``data`` (float32 mono, native rate).
+    return_X_y : bool, default=False
+        Return ``(filenames, target)`` (``(data, target)`` with
+        ``load_audio=True``) instead of the Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        With ``filenames`` (n_files,) sorted absolute paths, ``target``
+        (n_files,) harmonised labels (angry, disgust, fear, happy, neutral,
+        ps surprise, sad), ``target_names``, ``speaker`` (n_files,) ``"OAF"`` or
+        ``"YAF"``, ``gender`` (n_files,, all ``"female"``), ``frame`` a
+        DataFrame of shape (n_files, 7) with columns ``filename, speaker,
+        gender, target, label_code, word, age``, ``sampling_rate``, ``DESCR``,
+        ``corpus`` (``"tess"``) and, with ``load_audio=True``, ``data``.
+    (X, target) : tuple
+        With ``return_X_y=True``.
+
+    Raises
+    ------
+    ParameterError
+        If ``root`` is missing or holds no TESS files, holds Git LFS pointers,
+        or (``strict=True``) holds names that do not parse.
+
+    Warns
+    -----
+    CorpusWarning
+        For skipped names, repeated clips and a tree that differs from the
+        full 2800-file release.
+
+    Examples
+    --------
+    >>> import tempfile, warnings
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> import soundfile as sf
+    >>> from sertools.datasets import CorpusWarning, load_tess
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> for name in ["OAF_angry/OAF_back_angry.wav", "YAF_pleasant_surprised/YAF_youth_ps.wav"]:
+    ...     (Path(tmp.name) / name).parent.mkdir()
+    ...     sf.write(Path(tmp.name) / name, np.zeros(2441), 24414)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", CorpusWarning)  # 2 of the 2800 files
+    ...     tess = load_tess(tmp.name)
+    >>> tess.frame.drop(columns="filename")
+      speaker  gender    target label_code   word  age
+    0     OAF  female     angry      angry   back   64
+    1     YAF  female  surprise         ps  youth   26
+    >>> tmp.cleanup()
+    """
+    path, records, unparsed = collect_files(root, SPEC, _parse)
+    return build_dataset(
+        SPEC,
+        path,
+        records,
+        unparsed=unparsed,
+        strict=strict,
+        load_audio=load_audio,
+        return_X_y=return_X_y,
+    )
