@@ -169,8 +169,9 @@ def end_to_end(data: Path, tree: Path) -> dict:
 
     env = {**os.environ, "PYTHONPATH": str(tree), "MPLBACKEND": "Agg"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # cwd=tree: ``python -c`` puts the working directory first on sys.path
     done = subprocess.run(
-        [sys.executable, "-c", _E2E, str(data)], env=env, capture_output=True, text=True
+        [sys.executable, "-c", _E2E, str(data)], env=env, capture_output=True, text=True, cwd=tree
     )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode:
