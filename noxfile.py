@@ -98,6 +98,9 @@ def bench(session: nox.Session, stack: str) -> None:
     session.run("python", "benchmarks/bench_gpu.py", "--out", "docs/benchmarks-gpu.md")
     if stack == "nemo":  # the cache benchmark needs MFCC + a tiny NeMo model and real EMOVO
         session.run("python", "benchmarks/bench_cache.py", "--out", "docs/benchmarks-cache.md")
+        # the study on real EMOVO + EMODB (docs/benchmarks-study.md), the DNN trainer's speed
+        session.run("python", "benchmarks/bench_study.py", "--data", "../shared/data", "--write")
+        session.run("python", "benchmarks/bench_dnn.py", "--emovo", "../shared/data/emovo")
 
 
 @nox.session(python=PYTHON)

@@ -42,6 +42,7 @@ _LAZY: dict[str, str] = {
     },
     # models
     "DNNClassifier": "sertools.models",
+    "DNNRegressor": "sertools.models",
 }
 
 __all__ = [

@@ -16,13 +16,14 @@ from sklearn.model_selection import (
     GridSearchCV,
     StratifiedKFold,
     cross_validate,
+    train_test_split,
 )
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from torch import nn
 
 from sertools import ParameterError
-from sertools.models import DNNClassifier, PaperMLP, paper_widths
+from sertools.models import DNNClassifier, PaperMLP, _core, fit_folds, paper_widths
 
 EMOTIONS = ("dis", "gio", "neu", "pau", "rab", "sor", "tri")
 
@@ -72,12 +73,13 @@ def test_module_layout_follows_the_paper() -> None:
 def test_fit_infers_widths_from_data() -> None:
     X, y = make_blobs(n_samples=70, n_features=39, centers=7, random_state=0)
     clf = fast(max_epochs=2, dropout=0.1).fit(X, y)
-    assert clf.net_.module_.widths == (19, 9, 7)
-    assert clf.net_.module_.output.out_features == 7
+    assert isinstance(clf.module_, PaperMLP)
+    assert clf.module_.widths == (19, 9, 7)
+    assert clf.module_.output.out_features == 7
     assert clf.n_features_in_ == 39
-    assert all(p.dtype == torch.float32 for p in clf.net_.module_.parameters())
-    assert isinstance(clf.net_.criterion_, nn.CrossEntropyLoss)
-    assert isinstance(clf.net_.optimizer_, torch.optim.Adam)
+    assert all(p.dtype == torch.float64 for p in clf.module_.parameters())
+    assert not clf.module_.training  # eval mode: batch statistics are frozen
+    # trained in float64 (docs/dnn.md: the same result on every CPU), inputs are float32
 
 
 # --- behaviour ----------------------------------------------------------------------
@@ -158,10 +160,10 @@ def test_scaler_is_applied_in_fit_and_predict(blobs) -> None:
     clf, big = fast().fit(X, y), fast().fit(X * 256, y)
     np.testing.assert_array_equal(big.predict_proba(X * 256), clf.predict_proba(X))
     # the network sees standardised features at prediction time too
-    Z = torch.as_tensor(clf.scaler_.transform(X), dtype=torch.float32)
+    Z = torch.as_tensor(clf.scaler_.transform(X), dtype=torch.float64)
     with torch.no_grad():
-        logits = clf.net_.module_.eval()(Z).double()
-    # the same float32 network on the same inputs; only the softmax may differ in rounding
+        logits = clf.module_.eval()(Z).double()
+    # the same (float64) network on the same inputs; only the softmax may differ in rounding
     np.testing.assert_allclose(clf.predict_proba(X), torch.softmax(logits, 1), rtol=0, atol=1e-6)
     # without standardisation the raw scale does change the training
     raw, raw_big = fast(standardize=False).fit(X, y), fast(standardize=False).fit(X * 256, y)
@@ -181,7 +183,7 @@ def test_clone_and_pickle(blobs) -> None:
     clf = fast(lr=3e-3).fit(X, y)
     fresh = clone(clf)
     assert fresh.get_params() == clf.get_params()
-    assert not hasattr(fresh, "net_")
+    assert not hasattr(fresh, "module_")
     restored = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
     np.testing.assert_array_equal(restored.predict(X), clf.predict(X))
@@ -227,33 +229,42 @@ def test_early_stopping_validates_on_a_split_of_the_training_data(blobs) -> None
     X, y = blobs  # 160 samples, 40 per class
     clf = fast(early_stopping=True, validation_fraction=0.25, n_iter_no_change=3, max_epochs=200)
     clf.fit(X, y)
-    history = clf.net_.history
+    history = clf.history_
     for epoch in history:
-        assert sum(b.get("train_batch_size", 0) for b in epoch["batches"]) == 120
-        assert sum(b.get("valid_batch_size", 0) for b in epoch["batches"]) == 40
-    # stratified: every class keeps 10 of its 40 samples for validation
-    valid = clf.net_.train_split.keywords["valid_ds"]
-    assert np.bincount(valid.y).tolist() == [10, 10, 10, 10]
+        assert sum(epoch["batch_sizes"]) == 120
+        assert epoch["n_valid"] == 40
+    # the validation split, drawn as fit draws it: stratified, 10 of each class's 40
+    rng = np.random.RandomState(0)
+    _, split_seed = rng.randint(np.iinfo(np.int32).max, size=2)
+    X_tr, X_va, _, y_va = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=int(split_seed)
+    )
+    assert np.bincount(y_va).tolist() == [10, 10, 10, 10]
+    np.testing.assert_allclose(clf.scaler_.mean_, X_tr.mean(axis=0), rtol=1e-5)
     # stopped early and restored the weights of the best validation epoch
     assert clf.n_iter_ < 200
+    valid_losses = [e["valid_loss"] for e in history]
+    best = int(np.argmin(valid_losses))
+    assert best < clf.n_iter_ - 1 and history[best]["best"]
     with torch.no_grad():
-        logits = clf.net_.module_.eval()(torch.as_tensor(valid.X))
-        loss = nn.functional.cross_entropy(logits, torch.as_tensor(valid.y)).item()
-    assert loss == pytest.approx(min(history[:, "valid_loss"]), rel=1e-5)
+        Z = torch.as_tensor(clf.scaler_.transform(X_va), dtype=torch.float64)
+        logits = clf.module_.eval()(Z)
+        loss = nn.functional.cross_entropy(logits, torch.as_tensor(y_va)).item()
+    assert loss == pytest.approx(valid_losses[best], rel=1e-5)
 
 
 def test_without_early_stopping_all_training_data_is_used(blobs) -> None:
     X, y = blobs
     clf = fast(max_epochs=3).fit(X, y)
     assert clf.n_iter_ == 3
-    assert all(sum(b["train_batch_size"] for b in e["batches"]) == 160 for e in clf.net_.history)
-    assert "valid_loss" not in clf.net_.history[-1]
+    assert all(sum(e["batch_sizes"]) == 160 for e in clf.history_)
+    assert "valid_loss" not in clf.history_[-1]
 
 
 def test_batch_of_one_sample_is_dropped() -> None:
     X, y = make_blobs(n_samples=33, centers=3, random_state=0)
     clf = fast(max_epochs=2, batch_size=16).fit(X, y)  # 33 = 16 + 16 + 1
-    assert [b["train_batch_size"] for b in clf.net_.history[-1]["batches"]] == [16, 16]
+    assert clf.history_[-1]["batch_sizes"] == [16, 16]
 
 
 # --- output -------------------------------------------------------------------------
@@ -333,12 +344,12 @@ def test_failed_refit_keeps_the_previous_fit(blobs) -> None:
     X, y = blobs
     clf = fast(max_epochs=3).fit(X, y)
     before = clf.predict_proba(X)
-    classes, scaler, net = clf.classes_, clf.scaler_, clf.net_
+    classes, scaler, net = clf.classes_, clf.scaler_, clf.module_
     with pytest.raises(ParameterError, match="could not hold out"):
         clf.set_params(early_stopping=True, validation_fraction=0.1).fit(
             X[:4], np.array(["x", "y", "x", "y"])
         )
-    assert clf.classes_ is classes and clf.scaler_ is scaler and clf.net_ is net
+    assert clf.classes_ is classes and clf.scaler_ is scaler and clf.module_ is net
     np.testing.assert_array_equal(clf.predict_proba(X), before)
 
 
@@ -411,22 +422,22 @@ def test_real_emovo_mfcc_pipeline(emovo_root) -> None:
 
 
 def _interrupt_at_batch(monkeypatch, n_batches: int) -> list[int]:
-    """Make the real network raise KeyboardInterrupt (as Ctrl-C does) at its n-th forward."""
+    """Make the real training step raise KeyboardInterrupt (as Ctrl-C does) at its n-th forward."""
     calls: list[int] = []
-    forward = PaperMLP.forward
+    forward = _core._Stack.forward
 
-    def interrupted(self, X):
-        calls.append(len(X))
+    def interrupted(self, x, *args, **kwargs):
+        calls.append(x.shape[1])
         if len(calls) == n_batches:
             raise KeyboardInterrupt
-        return forward(self, X)
+        return forward(self, x, *args, **kwargs)
 
-    monkeypatch.setattr(PaperMLP, "forward", interrupted)
+    monkeypatch.setattr(_core._Stack, "forward", interrupted)
     return calls
 
 
 def test_interrupt_during_training_propagates(blobs, monkeypatch) -> None:
-    """skorch's fit loop swallows Ctrl-C; the classifier must not return a half-trained net."""
+    """Ctrl-C stops fit; the classifier must not return a half-trained net."""
     X, y = blobs  # 160 samples, batches of 32: 5 forwards an epoch
     calls = _interrupt_at_batch(monkeypatch, 7)  # in the second epoch
     threads = torch.get_num_threads()
@@ -436,7 +447,7 @@ def test_interrupt_during_training_propagates(blobs, monkeypatch) -> None:
     with pytest.raises(KeyboardInterrupt):
         clf.fit(X, y)
     assert len(calls) == 7  # training stopped at the interrupt, no further epoch
-    assert not hasattr(clf, "net_") and not hasattr(clf, "classes_")
+    assert not hasattr(clf, "module_") and not hasattr(clf, "classes_")
     with pytest.raises(NotFittedError):
         clf.predict(X)
     assert torch.equal(torch.get_rng_state(), state)
@@ -447,12 +458,12 @@ def test_interrupted_refit_keeps_the_previous_fit(blobs, monkeypatch) -> None:
     X, y = blobs
     clf = fast(max_epochs=3).fit(X, y)
     before = clf.predict_proba(X)
-    classes, scaler, net, n_iter = clf.classes_, clf.scaler_, clf.net_, clf.n_iter_
+    classes, scaler, net, n_iter = clf.classes_, clf.scaler_, clf.module_, clf.n_iter_
     _interrupt_at_batch(monkeypatch, 7)
     with pytest.raises(KeyboardInterrupt):
         clf.fit(X[:100, :10] * 2.0, y[:100])  # other data, other width
     monkeypatch.undo()
-    assert clf.classes_ is classes and clf.scaler_ is scaler and clf.net_ is net
+    assert clf.classes_ is classes and clf.scaler_ is scaler and clf.module_ is net
     assert clf.n_iter_ == n_iter == 3
     assert clf.n_features_in_ == 40
     np.testing.assert_array_equal(clf.predict_proba(X), before)
@@ -472,3 +483,113 @@ def test_interrupt_stops_cross_validation(blobs, monkeypatch) -> None:
     with pytest.raises(KeyboardInterrupt):
         cross_validate(fast(max_epochs=5), X, y, cv=2, error_score=np.nan)
     assert len(calls) == 3
+
+
+# --- folds trained together ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("params", [{}, {"early_stopping": True, "n_iter_no_change": 3}])
+def test_fit_folds_equals_each_fold_trained_alone(params: dict) -> None:
+    """Folds of unequal size (the uneven steps run as sub-stacks) and two seeds."""
+    X, y = make_blobs(n_samples=163, n_features=12, centers=4, cluster_std=4.0, random_state=0)
+    folds = list(StratifiedKFold(4, shuffle=True, random_state=0).split(X, y))
+    assert len({len(tr) for tr, _ in folds}) > 1  # 122 and 123 training rows
+    seeds = [0, 7]
+    template = DNNClassifier(max_epochs=25, **params)
+    fitted = fit_folds(template, X, y, folds, random_states=seeds)
+    assert len(fitted) == len(folds) * len(seeds)
+    agree = []
+    for i, (train, test) in enumerate(folds):
+        for j, seed in enumerate(seeds):
+            stacked = fitted[i * len(seeds) + j]
+            assert stacked.random_state == seed
+            alone = clone(template).set_params(random_state=seed).fit(X[train], y[train])
+            assert alone.n_iter_ == stacked.n_iter_
+            np.testing.assert_allclose(
+                stacked.predict_proba(X[test]), alone.predict_proba(X[test]), rtol=0, atol=1e-4
+            )
+            agree.append(np.mean(stacked.predict(X[test]) == alone.predict(X[test])))
+    assert np.mean(agree) > 0.99
+    # the template itself is never fitted
+    assert not hasattr(template, "module_")
+
+
+def test_fit_folds_uses_the_estimators_seed_and_groups_other_shapes() -> None:
+    X, y = make_blobs(n_samples=90, n_features=6, centers=3, random_state=0)
+    # the second "fold" lacks class 2: a network with 2 outputs, trained in its own stack
+    folds = [np.arange(90), np.flatnonzero(y != 2)]
+    fitted = fit_folds(DNNClassifier(max_epochs=5, random_state=3), X, y, folds)
+    assert [len(f.classes_) for f in fitted] == [3, 2]
+    assert all(f.random_state == 3 for f in fitted)
+    alone = DNNClassifier(max_epochs=5, random_state=3).fit(X[folds[1]], y[folds[1]])
+    np.testing.assert_allclose(fitted[1].predict_proba(X), alone.predict_proba(X), atol=1e-5)
+
+
+def test_fit_folds_rejects_other_estimators() -> None:
+    from sklearn.svm import SVC
+
+    with pytest.raises(ParameterError, match="DNNClassifier or DNNRegressor, got SVC"):
+        fit_folds(SVC(), np.zeros((4, 2)), [0, 1, 0, 1], [np.arange(4)])
+
+
+def test_fit_folds_interrupt_propagates(blobs, monkeypatch) -> None:
+    X, y = blobs
+    calls = _interrupt_at_batch(monkeypatch, 4)
+    with pytest.raises(KeyboardInterrupt):
+        fit_folds(fast(max_epochs=5), X, y, [np.arange(100), np.arange(50, 160)])
+    assert len(calls) == 4
+
+
+def test_pre_batchnorm_biases_stay_at_their_exact_gradient() -> None:
+    """Their exact gradient is zero; float noise must not move them (docs/dnn.md)."""
+    X, y = make_blobs(n_samples=100, n_features=16, centers=3, random_state=0)
+    clf = fast(max_epochs=10).fit(X, y)  # random_state=0: the torch seed fit draws
+    torch_seed, _ = np.random.RandomState(0).randint(np.iinfo(np.int32).max, size=2)
+    init = _core.make_module(_core.Settings(16, 3, 0.1, 1e-2, 0.0, 32, 10, "ce"), int(torch_seed))
+    for trained, start in zip(clf.module_.hidden, init.hidden, strict=True):
+        if isinstance(trained, nn.Linear):
+            assert torch.equal(trained.bias, start.bias.double())
+            assert not torch.equal(trained.weight, start.weight.double())
+    assert not torch.equal(clf.module_.output.bias, init.output.bias.double())
+
+
+_ISA_SCRIPT = """
+import sys, numpy as np, torch
+from sklearn.datasets import make_blobs
+from sertools.models import DNNClassifier
+X, y = make_blobs(n_samples=300, n_features=40, centers=5, cluster_std=6.0, random_state=0)
+clf = DNNClassifier(max_epochs=40, random_state=0).fit(X[:200], y[:200])
+np.save(sys.argv[1], clf.predict_proba(X[200:]))
+print(torch.backends.cpu.get_cpu_capability())
+"""
+
+
+@pytest.mark.slow
+def test_same_model_with_avx2_kernels(tmp_path) -> None:
+    """The trained network does not depend on the CPU's vector instructions.
+
+    Runs the same fit in two fresh processes: one with the kernels this CPU picks
+    (AVX-512 where it has it), one limited to AVX2 (ATen, oneDNN and MKL). On a
+    CPU without AVX-512 both runs take the same kernels and the test only
+    checks reproducibility.
+    """
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[1])
+    runs = {}
+    limits = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2"}
+    for name, extra in (("native", {}), ("avx2", limits)):
+        env = {**os.environ, "PYTHONPATH": root, **extra}
+        out = tmp_path / f"{name}.npy"
+        done = subprocess.run(
+            [sys.executable, "-c", _ISA_SCRIPT, str(out)],
+            env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        runs[name] = (np.load(out), done.stdout.strip())
+    assert runs["avx2"][1] in {"AVX2", "DEFAULT"}
+    native, avx2 = runs["native"][0], runs["avx2"][0]
+    np.testing.assert_array_equal(native.argmax(1), avx2.argmax(1))
+    np.testing.assert_allclose(native, avx2, rtol=0, atol=1e-4)

@@ -154,7 +154,7 @@ def test_dnn_trains_on_cuda():
     X = X.astype(np.float32)
     params = {"max_epochs": 30, "early_stopping": False, "random_state": 0}
     gpu = DNNClassifier(device="cuda", **params).fit(X, y)
-    assert next(gpu.net_.module_.parameters()).device.type == "cuda"
+    assert next(gpu.module_.parameters()).device.type == "cuda"
     proba = gpu.predict_proba(X)
     assert isinstance(proba, np.ndarray) and proba.shape == (300, 4)
     cpu = DNNClassifier(device="cpu", **params).fit(X, y)

@@ -875,11 +875,21 @@ def _run_cell(F: np.ndarray, y: np.ndarray, folds: list, est: BaseEstimator) -> 
         k: []
         for k in ("n_train", "n_test", "ccc", "r", "mae", "fit_time", "clip", "fold", "y_pred")
     }
-    for j, (train, test) in enumerate(folds):
-        model = clone(est)
+    stacked = None
+    if getattr(est, "_fits_folds_together", False):  # sertools' DNN: one stack, docs/dnn.md
+        from ..models import fit_folds
+
         start = time.perf_counter()
-        model.fit(F[train], y[train])
-        fit_time = time.perf_counter() - start
+        stacked = fit_folds(est, F, y, folds)
+        share = (time.perf_counter() - start) / len(folds)
+    for j, (train, test) in enumerate(folds):
+        if stacked is not None:
+            model, fit_time = stacked[j], share
+        else:
+            model = clone(est)
+            start = time.perf_counter()
+            model.fit(F[train], y[train])
+            fit_time = time.perf_counter() - start
         pred = np.asarray(model.predict(F[test]), dtype=np.float64).ravel()
         record["n_train"].append(len(train))
         record["n_test"].append(len(test))

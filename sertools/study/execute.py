@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, clone
 
 from .._exceptions import ParameterError
@@ -89,6 +89,51 @@ def _fit_fold(clf: BaseEstimator, F: np.ndarray, y: np.ndarray, train, test):
     est.fit(F[train], y[train])
     fit_time = time.perf_counter() - start
     return np.asarray(est.predict(F[test])), fit_time
+
+
+def _fits_together(clf: BaseEstimator) -> bool:
+    """Whether ``clf`` trains its folds as one batched model (sertools' DNNs)."""
+    return bool(getattr(clf, "_fits_folds_together", False))
+
+
+def _fit_cell(clf: BaseEstimator, F: np.ndarray, y: np.ndarray, splits: list) -> list:
+    """Every fold of one cell, as ``_fit_fold`` gives them; a DNN's folds in one stack.
+
+    :func:`sertools.models.fit_folds` trains one network per fold together, each
+    as ``clone(clf).fit(F[train], y[train])`` would (within float rounding,
+    ``docs/dnn.md``); each fold's ``fit_time`` is its share of the stack's time.
+    """
+    if not _fits_together(clf):
+        return [_fit_fold(clf, F, y, tr, te) for tr, te in splits]
+    from ..models import fit_folds
+
+    start = time.perf_counter()
+    fitted = fit_folds(clf, F, y, splits)
+    share = (time.perf_counter() - start) / len(splits)
+    return [
+        (np.asarray(est.predict(F[te])), share) for est, (_, te) in zip(fitted, splits, strict=True)
+    ]
+
+
+def _guarded(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``, or the exception it raised (a failing cell fails alone)."""
+    try:
+        return fn(*args)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:
+        return exc
+
+
+def _parallel(n_jobs: int, tasks: list) -> list:
+    """Run ``tasks`` in ``n_jobs`` processes, with BLAS/OpenMP threads per worker set so
+    that ``n_jobs`` workers share the cores (sertools' DNN uses one torch thread)."""
+    from joblib import parallel_config
+
+    cores = os.cpu_count() or 1
+    inner = max(1, cores // n_jobs)
+    with parallel_config(backend="loky", inner_max_num_threads=inner):
+        return Parallel(n_jobs=n_jobs)(tasks)
 
 
 class Executor:
@@ -192,26 +237,62 @@ class Executor:
                     plan.failures += [_failed((cname, p, fname, c), reason) for p, c in cells]
                     bar.update(len(cells))
                     continue
+                if self.n_jobs not in (None, 1):
+                    self._run_cells_parallel(cname, fname, cells, F, ext_time, bar)
+                    continue
                 for pname, clf_name in cells:
                     key = (cname, pname, fname, clf_name)
                     bar.set_postfix_str("/".join(key))
                     self._run_cell(key, F, ext_time)
                     bar.update()
 
+    def _run_cells_parallel(
+        self, cname: str, fname: str, cells: list, F: np.ndarray, ext_time: float, bar: Any
+    ) -> None:
+        """The cells of one (corpus, feature set) at once: every fold of every cell is a
+        task (a DNN cell's folds, trained together, are one), ``n_jobs`` at a time."""
+        plan = self.plan
+        y = plan.corpora[cname].y
+        owner, tasks = [], []  # (cell index, whether the task is the whole cell)
+        for i, (pname, clf_name) in enumerate(cells):
+            clf, splits = plan.estimators[clf_name], plan.folds[cname, pname]
+            if _fits_together(clf):
+                owner.append((i, True))
+                tasks.append(delayed(_guarded)(_fit_cell, clf, F, y, splits))
+            else:
+                for tr, te in splits:
+                    owner.append((i, False))
+                    tasks.append(delayed(_guarded)(_fit_fold, clf, F, y, tr, te))
+        outputs = _parallel(effective_n_jobs(self.n_jobs), tasks)
+        per_cell: list[Any] = [[] for _ in cells]
+        for (i, whole), out in zip(owner, outputs, strict=True):
+            if isinstance(per_cell[i], Exception):
+                continue
+            if isinstance(out, Exception) or whole:
+                per_cell[i] = out
+            else:
+                per_cell[i].append(out)
+        for (pname, clf_name), results in zip(cells, per_cell, strict=True):
+            key = (cname, pname, fname, clf_name)
+            self._record_cell(key, results, ext_time)
+            bar.update()
+
     def _run_cell(self, key: tuple[str, str, str, str], F: np.ndarray, ext_time: float) -> None:
         plan = self.plan
         cname, pname, _, clf_name = key
         corpus = plan.corpora[cname]
         splits = plan.folds[cname, pname]
-        try:
-            results = Parallel(n_jobs=self.n_jobs)(
-                delayed(_fit_fold)(plan.estimators[clf_name], F, corpus.y, tr, te)
-                for tr, te in splits
-            )
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except Exception as exc:
-            reason = f"cell {'/'.join(key)}: {_one_line(exc)}"
+        results = _guarded(_fit_cell, plan.estimators[clf_name], F, corpus.y, splits)
+        self._record_cell(key, results, ext_time)
+
+    def _record_cell(self, key: tuple[str, str, str, str], results: Any, ext_time: float) -> None:
+        """Store a finished cell, or its failure (``results`` is then the exception)."""
+        plan = self.plan
+        cname, pname = key[0], key[1]
+        corpus = plan.corpora[cname]
+        splits = plan.folds[cname, pname]
+        if isinstance(results, Exception):
+            reason = f"cell {'/'.join(key)}: {_one_line(results)}"
             self.say(f"failed: {reason}")
             plan.failures.append(_failed(key, reason))
             return
