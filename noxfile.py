@@ -254,10 +254,11 @@ def notebooks(session: nox.Session) -> None:
         session.log(f"outputs in {os.path.relpath(out_dir)}/ (synthetic data; not committed)")
 
 
-#: environment of executed notebooks and docs pages: what a reader should not see
-#: (tqdm's "IProgress not found" without ipywidgets, progress bars of model loading)
+#: environment of executed notebooks (docs/conf.py sets the same for executed pages): what a
+#: reader should not see (tqdm's "IProgress not found" without ipywidgets, joblib's note on
+#: a restarted worker, progress bars of model loading)
 QUIET_ENV = {
-    "PYTHONWARNINGS": "ignore:IProgress not found",
+    "PYTHONWARNINGS": "ignore:IProgress not found,ignore:A worker stopped while some jobs",
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     "TRANSFORMERS_VERBOSITY": "error",
     "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",

@@ -138,3 +138,30 @@ def test_machine_path_pattern():
         assert MACHINE_PATH.search(bad), bad
     for fine in ("https://example.org/home/x", "<venv>/lib/x.py", "$SERTOOLS_TEST_DATA/emovo"):
         assert not MACHINE_PATH.search(fine), fine
+
+
+def test_notebook_outputs_are_redacted(tmp_path, monkeypatch):
+    """``nox -s notebooks`` rewrites machine paths in what it stores (noxfile.redact_paths)."""
+    pytest.importorskip("nox")
+    monkeypatch.syspath_prepend(str(ROOT))
+    import noxfile
+
+    repo, venv = "/" + "work/clone", "/" + "work/clone/.nox/notebooks"
+    work, data = venv + "/" + "tmp/sertools-examples", "/" + "data/corpora"
+    text = (
+        f'"{repo}/sertools/study/_run.py:251: CorpusWarning: EMODB under {data}/emodb"\n'
+        f'"{venv}/lib/python3.11/site-packages/torch/nn/functional.py:1: UserWarning"\n'
+        f'"a tiny TitaNet in {work}/tiny-models", "cwd {repo}"\n'
+    )
+    nb = tmp_path / "nb.ipynb"
+    nb.write_text(text, encoding="utf-8")
+    noxfile.redact_paths(
+        nb,
+        {work: "$SERTOOLS_EXAMPLES_DIR", venv: "<venv>", repo + "/": "", repo: ".", data: "$D"},
+    )
+    assert nb.read_text(encoding="utf-8") == (
+        '"sertools/study/_run.py:251: CorpusWarning: EMODB under $D/emodb"\n'
+        '"<venv>/lib/python3.11/site-packages/torch/nn/functional.py:1: UserWarning"\n'
+        '"a tiny TitaNet in $SERTOOLS_EXAMPLES_DIR/tiny-models", "cwd ."\n'
+    )
+    assert not MACHINE_PATH.search(nb.read_text(encoding="utf-8"))
