@@ -70,7 +70,12 @@ def load_clips(data: Path, n_clips: int) -> tuple[list[np.ndarray], str]:
         by_length = sorted(paths, key=lambda p: (sf.info(str(p)).frames, p.name))
         picks = np.linspace(0, len(by_length) - 1, n_clips).round().astype(int)
         chosen = [str(by_length[i]) for i in picks]
-        return audio.as_waveforms(chosen, sampling_rate=None, target_rate=SR), f"EMOVO ({data})"
+        waves = audio.as_waveforms(chosen, sampling_rate=None, target_rate=SR)
+        # named, not the machine's absolute path (the report is committed)
+        where = (
+            "$SERTOOLS_TEST_DATA/emovo" if data == _default_data() else f"--data .../{data.name}"
+        )
+        return waves, f"EMOVO ({where})"
     from sertools.datasets import make_synthetic_corpus
 
     corpus = make_synthetic_corpus(n_per_class=-(-n_clips // 4), duration=(1.0, 6.0))

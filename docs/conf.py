@@ -28,6 +28,18 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Pages executed during the build (getting-started, extending) run in a Jupyter kernel that
+# inherits this environment: keep out of their outputs what a reader should not see —
+# tqdm's "IProgress not found" (no ipywidgets; it names a path of the build machine),
+# joblib's note on a restarted worker, model-loading progress bars. The same settings as
+# the notebooks' (noxfile.QUIET_ENV).
+for _name, _value in {
+    "PYTHONWARNINGS": "ignore:IProgress not found,ignore:A worker stopped while some jobs",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+}.items():
+    os.environ.setdefault(_name, _value)
 
 import sertools  # noqa: E402
 

@@ -13,15 +13,22 @@ from pathlib import Path
 import pytest
 
 DATA_ENV = "SERTOOLS_TEST_DATA"
+#: what the data folder holds (the project's copy is ``shared/data``, see its README)
+DATA_LAYOUT = (
+    "a folder holding emovo/ (EMOVO: f1 f2 f3 m1 m2 m3/*.wav), emodb/ (EMODB: wav/*.wav) "
+    "and emobox/ (EmoBox fold files), e.g. the repository's sibling shared/data"
+)
 
 
 def _real_corpus(name: str) -> Path:
     root = os.environ.get(DATA_ENV)
     if not root:
-        pytest.skip(f"real corpora not available: set {DATA_ENV} to the shared data folder")
+        pytest.skip(f"real corpora not available: set {DATA_ENV} to {DATA_LAYOUT}")
     path = Path(root) / name
     if not path.is_dir():
-        pytest.skip(f"real corpus folder {path} not found ({DATA_ENV}={root})")
+        pytest.skip(
+            f"real corpus folder {path} not found ({DATA_ENV}={root}; expected {DATA_LAYOUT})"
+        )
     return path
 
 
