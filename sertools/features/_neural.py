@@ -405,4 +405,3 @@ class NeuralEmbedder(BaseEmbedder):
             raise ParameterError(
                 f"{type(self).__name__}: {precision_hint(precision, problem)}"
             ) from exc
-
