@@ -27,6 +27,7 @@ from sertools.features import (
     MFCCEmbedder,
     _cache,
     _extract,
+    inherit_parameters,
 )
 from sertools.features.signal import _LibrosaEmbedder
 
@@ -835,6 +836,7 @@ def test_a_file_replaced_with_size_and_mtime_kept_is_read_again(tmp_path, how):
 # --- declared parameter roles (issue 20 item 6, issue 21) -------------------------------------
 
 
+@inherit_parameters
 class _ModelEmbedder(MFCCEmbedder):
     """An embedder whose model is identified by content and has a string mode."""
 

@@ -21,7 +21,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("s3prl", reason="needs s3prl: pip install 'sertools[s3prl]' (torch 2.8)")
+pytest.importorskip(
+    "s3prl", reason="needs s3prl: pip install 'sertools-emotion[s3prl]' (torch 2.8)"
+)
 
 import _tiny_s3prl
 import torch

@@ -50,8 +50,11 @@ class CountingSVC(SVC):
 class WeightedMFCC(MFCCEmbedder):
     """MFCCs scaled by weights read from a checkpoint file (a model whose content matters).
 
-    ``device`` is stored only: like every embedder's, it does not change the vectors.
+    ``device`` is stored only: like every embedder's, it does not change the vectors
+    (declared with the ``placement`` role, as the neural embedders declare it).
     """
+
+    _param_roles = {"device": "placement", "checkpoint": "model"}
 
     def __init__(self, *, checkpoint=None, device="cpu", **params):
         super().__init__(**params)

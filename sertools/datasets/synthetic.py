@@ -24,7 +24,6 @@ from scipy import signal
 from sklearn.utils import Bunch, check_random_state
 
 from .._exceptions import ParameterError
-from ._base import LABELS
 
 __all__ = ["make_synthetic_corpus"]
 
@@ -129,13 +128,14 @@ def _check_params(
         classes = ("angry", "happy", "neutral", "sad")
     if isinstance(classes, str) or not isinstance(classes, Iterable):
         raise ParameterError(
-            f"classes must be a sequence of emotion names from {list(LABELS)}, got {classes!r}"
+            f"classes must be a sequence of emotion names from {list(_PROFILES)}, got {classes!r}"
         )
     classes = list(classes)
     unknown = [c for c in classes if c not in _PROFILES]
     if unknown:
         raise ParameterError(
-            f"classes contains unknown emotion(s) {unknown!r}; expected names from {list(LABELS)}"
+            f"classes contains emotion(s) the synthetic corpus cannot generate {unknown!r}; "
+            f"expected names from {list(_PROFILES)}"
         )
     if len(set(classes)) < 2 or len(set(classes)) != len(classes):
         raise ParameterError(f"classes must hold at least two distinct emotions, got {classes!r}")

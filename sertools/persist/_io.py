@@ -43,7 +43,7 @@ __all__ = ["CARD_ENTRY", "FORMAT", "load_model", "read_card", "save_model", "tru
 FORMAT = "sertools-model/1"
 #: the archive entry holding the model card (JSON)
 CARD_ENTRY = "sertools-card.json"
-#: attribute that replaces a DNN's skorch ``net_`` inside a saved file
+#: attribute that replaces a DNN's torch ``module_`` inside a saved file
 _DNN_STATE = "net_state_"
 #: parameters of neural embedders that may name a file or folder of the training machine
 _PATH_PARAMS = ("model", "checkpoint", "upstream", "model_dir")
@@ -266,15 +266,17 @@ def _portable_embedder(emb: Any) -> Any:
 
 
 def _portable_dnn(dnn: Any) -> Any:
-    """A copy of a fitted DNNClassifier whose skorch net is replaced by its weights."""
+    """A copy of a fitted sertools DNN whose torch module is replaced by its weights."""
+    from torch import nn
+
     out = copy.copy(dnn)
     state = dict(vars(out))
-    net = state.pop("net_")
-    module = net.module_
+    module = state.pop("module_")
+    linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
     state[_DNN_STATE] = {
-        "module__n_features": int(net.module__n_features),
-        "module__n_classes": int(net.module__n_classes),
-        "module__dropout": float(net.module__dropout),
+        "module__n_features": int(linears[0].in_features),
+        "module__n_classes": int(linears[-1].out_features),
+        "module__dropout": float(dnn.dropout),
         "weights": {k: v.detach().cpu().numpy().copy() for k, v in module.state_dict().items()},
     }
     vars(out).clear()
@@ -294,9 +296,10 @@ def _walk(est: Any, fn: Any) -> Any:
 
 
 def _dnn_class() -> type | None:
-    """DNNClassifier if its module is imported (else no model holds one: torch stays unloaded)."""
+    """The base of sertools' DNNs if its module is imported (else no model holds one: torch
+    stays unloaded)."""
     module = sys.modules.get("sertools.models.dnn")
-    return getattr(module, "DNNClassifier", None)
+    return getattr(module, "_PaperDNN", None)
 
 
 def _to_portable(est: Any) -> Any:
@@ -305,7 +308,7 @@ def _to_portable(est: Any) -> Any:
     dnn = _dnn_class()
     if isinstance(est, BaseEmbedder):
         return _portable_embedder(est)
-    if dnn is not None and isinstance(est, dnn) and "net_" in vars(est):
+    if dnn is not None and isinstance(est, dnn) and "module_" in vars(est):
         return _portable_dnn(est)
     return est
 
@@ -632,33 +635,24 @@ def _check_embedder_model(emb: Any) -> None:
 
 def _restore_dnn(dnn: Any, device: str | None) -> None:
     import torch
-    from torch import nn
 
-    from ..models.dnn import PaperMLP, _InterruptibleNet, _resolve_device
+    from ..models.dnn import PaperMLP, _resolve_device
 
     state = vars(dnn).pop(_DNN_STATE)
     try:
         weights = {str(k): torch.from_numpy(np.array(v)) for k, v in state["weights"].items()}
-        net = _InterruptibleNet(
-            PaperMLP,
-            module__n_features=int(state["module__n_features"]),
-            module__n_classes=int(state["module__n_classes"]),
-            module__dropout=float(state["module__dropout"]),
-            criterion=nn.CrossEntropyLoss,
-            optimizer=torch.optim.Adam,
-            lr=dnn.lr,
-            batch_size=dnn.batch_size,
-            train_split=None,
-            predict_nonlinearity=None,
-            device=_resolve_device(device) if device is not None else "cpu",
+        module = PaperMLP(
+            int(state["module__n_features"]),
+            int(state["module__n_classes"]),
+            dropout=float(state["module__dropout"]),
         )
-        net.initialize()
-        net.module_.load_state_dict(weights, strict=True)
+        dtype = next(w.dtype for w in weights.values() if w.is_floating_point())
+        module = module.to(dtype=dtype, device=_resolve_device(device) if device else "cpu")
+        module.load_state_dict(weights, strict=True)
     except ParameterError:
         raise
     except Exception as exc:
         raise ParameterError(
             f"cannot rebuild the DNN from the model file ({type(exc).__name__}: {exc})"
         ) from exc
-    net.module_.eval()
-    dnn.net_ = net
+    dnn.module_ = module.eval()
