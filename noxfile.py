@@ -78,6 +78,7 @@ def _install(session: nox.Session, stack: str, extras: str) -> None:
 #: the tests run in the ``all`` stack: S3PRL, NeMo, transformers, openSMILE and GE2E side by
 #: side, and the core tests that touch torch (engine, DNN, GPU paths) on torch 2.8
 ALL_STACK_TESTS = [
+    "tests/test_table2_all.py",  # one study over the nine paper feature sets (NeMo + S3PRL)
     "tests/test_s3prl.py",
     "tests/test_exact.py",
     "tests/test_nemo.py",
