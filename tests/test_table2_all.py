@@ -16,12 +16,12 @@ import pytest
 pytest.importorskip("nemo", reason="needs NeMo and S3PRL together: the `all` extra")
 pytest.importorskip("s3prl", reason="needs NeMo and S3PRL together: the `all` extra")
 
-import _tiny_nemo  # noqa: E402
-import _tiny_s3prl  # noqa: E402
+import _tiny_nemo
+import _tiny_s3prl
 
-from sertools.datasets import make_synthetic_corpus  # noqa: E402
-from sertools.study import run_study  # noqa: E402
-from sertools.study.report import table2  # noqa: E402
+from sertools.datasets import make_synthetic_corpus
+from sertools.study import run_study
+from sertools.study.report import table2
 
 PAPER_NINE = [
     "mel", "mfcc", "speakernet", "titanet", "ecapa", "ambernet", "wav2vec2", "decoar", "hubert"
