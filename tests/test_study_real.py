@@ -34,19 +34,28 @@ def _study(emovo_root: Path, emodb_root: Path, store: Path):
 
 @pytest.mark.slow
 def test_real_study_reports_and_resume(emovo_root, emodb_root, tmp_path, monkeypatch):
-    # count classifier fits (one per fold) and corpus embeddings, calling through
+    # count classifier fits (one per fold: the SVM's one by one, the DNN's folds trained
+    # together by sertools.models.fit_folds) and corpus embeddings, calling through
+    import sertools.models
+
     calls = {"fit": 0, "embed": 0}
     fit_fold, extract = run_module._fit_fold, run_module.extract_features
+    fit_folds = sertools.models.fit_folds
 
     def counting_fit(*args, **kwargs):
         calls["fit"] += 1
         return fit_fold(*args, **kwargs)
+
+    def counting_fit_folds(estimator, X, y, folds, **kwargs):
+        calls["fit"] += len(folds)
+        return fit_folds(estimator, X, y, folds, **kwargs)
 
     def counting_extract(*args, **kwargs):
         calls["embed"] += 1
         return extract(*args, **kwargs)
 
     monkeypatch.setattr(run_module, "_fit_fold", counting_fit)
+    monkeypatch.setattr(sertools.models, "fit_folds", counting_fit_folds)
     monkeypatch.setattr(run_module, "extract_features", counting_extract)
     result = _study(emovo_root, emodb_root, tmp_path / "cells")
     assert result.ok, result.failures
