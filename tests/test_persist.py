@@ -262,6 +262,20 @@ def test_card_and_markdown(corpus, tmp_path):
     assert "32 clips, 4 speakers" in md and "Platt" in md
 
 
+def test_model_file_and_card_get_the_users_normal_permissions(corpus, tmp_path):
+    # before: the .skops file kept mkstemp's private 0600 (its card beside it had 0644)
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        path = train_model(corpus, feature="mfcc", classifier="svm", out=tmp_path / "m.skops")
+    finally:
+        os.umask(old)
+    del path
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
+    assert modes == {"m.skops": 0o644, "m.md": 0o644}, modes
+
+
 def test_card_carries_the_study_scores(corpus, tmp_path):
     from sertools.study import StudyResult, run_study
 

@@ -187,8 +187,9 @@ def add_commands(sub: Any) -> None:
         "neural model whose checkpoint differs). The file carries a model card (sertools "
         "version, feature set, checkpoint fingerprints, labels, training corpus and size, and "
         "with --study the cross-validated UAR/WAR with its CI); a Markdown card is written "
-        "beside it. SVMs are fitted with probability=True (Platt scaling): the labels are "
-        "the SVM's own, the probabilities calibrated.",
+        "beside it. An SVM's probabilities are Platt-scaled (CalibratedClassifierCV with "
+        "method='sigmoid', ensemble=False, scikit-learn's replacement of SVC(probability=True)); "
+        "the label is the most probable class, which can differ from the SVC's own vote.",
     )
     train.add_argument("--corpus", metavar="NAME=PATH", help="the corpus and its folder")
     train.add_argument("--root", default=None, help="folder of the corpus given as --corpus NAME")

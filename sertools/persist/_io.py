@@ -27,7 +27,6 @@ import io
 import json
 import os
 import sys
-import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -36,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from .._exceptions import ParameterError
+from ..study._store import atomic_write_bytes, atomic_write_text
 
 __all__ = ["CARD_ENTRY", "FORMAT", "load_model", "read_card", "save_model", "trusted_types"]
 
@@ -408,19 +408,12 @@ def save_model(
             f"save_model: the model holds type(s) sertools does not trust: {', '.join(unknown)}; "
             "pass trusted=[...] to save it anyway (whoever loads it must trust them too)"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        with zipfile.ZipFile(tmp, "a") as zf:
-            zf.writestr(CARD_ENTRY, json.dumps(card, indent=2, sort_keys=True, default=str))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO(data)
+    with zipfile.ZipFile(buffer, "a") as zf:
+        zf.writestr(CARD_ENTRY, json.dumps(card, indent=2, sort_keys=True, default=str))
+    atomic_write_bytes(path, buffer.getvalue())  # the user's normal permissions, no half file
     if markdown:
-        path.with_suffix(".md").write_text(card_markdown(card, model_file=path.name), "utf-8")
+        atomic_write_text(path.with_suffix(".md"), card_markdown(card, model_file=path.name))
     return path
 
 
