@@ -165,3 +165,88 @@ def test_report_sections_render_from_one_model(odd_names, tmp_path: Path):
     csv = pd.read_csv(paths["table2_paper_csv"], keep_default_na=False)
     assert list(csv.columns[:2]) == ["feature", "classifier"]
     assert set(csv.feature) == {"a | b", "x$^{}~_&%#\\y"}
+
+
+#: a corpus name and a gender label holding Markdown, HTML and LaTeX syntax
+ODD_CORPUS = "a | <b>&$`x"
+ODD_GENDER = "f | <i>&$`"
+
+
+@pytest.fixture(scope="module")
+def odd_corpus_study():
+    corpus = make_synthetic_corpus(n_per_class=6, n_speakers=4, random_state=0)
+    corpus.gender = np.where(np.asarray(corpus.gender) == "female", ODD_GENDER, "male")
+    return run_study(
+        {ODD_CORPUS: corpus}, features=["mfcc"], classifiers=["svm-scaled"], n_splits=2
+    )
+
+
+class _Texts(HTMLParser):
+    """The text of every element of each tag (entities decoded, inner markup dropped)."""
+
+    def __init__(self, tags):
+        super().__init__()
+        self.texts: dict[str, list[str]] = {t: [] for t in tags}
+        self._open: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.texts:
+            self._open = tag
+            self.texts[tag].append("")
+
+    def handle_endtag(self, tag):
+        if tag == self._open:
+            self._open = None
+
+    def handle_data(self, data):
+        if self._open is not None:
+            self.texts[self._open][-1] += data
+
+
+def test_audit_sections_show_corpus_and_group_names_as_written(odd_corpus_study, tmp_path):
+    # before: the fold audit and UAR-by-group sections were Markdown lines parsed back
+    # into HTML: cells were split on " | " and backticks were dropped from the names
+    paths = write_reports(odd_corpus_study, tmp_path, n_boot=20)
+    md = paths["report_md"].read_text()
+    html = paths["report_html"].read_text()
+    for heading in ("Fold audit", "UAR by gender", "UAR by speaker"):
+        assert f"## {heading}" in md and f"<h2>{heading}</h2>" in html
+    # Markdown: every table keeps its columns; the names are escaped, not markup
+    tables = re.findall(r"(?:^\|.*\n)+", md, flags=re.MULTILINE)
+    assert len(tables) >= 4
+    for table in tables:
+        assert len({_unescaped_pipes(line) for line in table.splitlines()}) == 1, table
+    assert r"| a \| \<b\>&$\`x | paper | mfcc | svm-scaled |" in md
+    assert r"| f \| \<i\>&$\` | male |" in md
+    # HTML: every table keeps its columns; the names show as written
+    cells = _Cells()
+    cells.feed(html)
+    for rows, width in zip(cells.tables, cells.widths, strict=True):
+        assert {len(r) for r in rows} <= {width}, rows
+    by_corpus = [r for rows in cells.tables for r in rows if r[0] == ODD_CORPUS]
+    assert len(by_corpus) >= 2  # UAR by gender and by speaker (and the Cells table)
+    texts = _Texts(("th", "li"))
+    texts.feed(html)
+    assert ODD_GENDER in texts.texts["th"]
+    assert any(
+        li.startswith(f"{ODD_CORPUS} / paper: Speaker-dependent") for li in texts.texts["li"]
+    )
+
+
+def test_audit_tables_keep_their_numbers(odd_corpus_study):
+    from sertools.study._document import Heading, Table
+    from sertools.study.audits import group_uar, report_blocks
+
+    blocks = report_blocks(odd_corpus_study)
+    after = {
+        blocks[i].text.plain(): next(b for b in blocks[i:] if isinstance(b, Table))
+        for i in range(len(blocks))
+        if isinstance(blocks[i], Heading)
+    }
+    speakers = after["UAR by speaker"]
+    [row] = speakers.rows
+    assert [c.value for c in row[:4]] == [ODD_CORPUS, "paper", "mfcc", "svm-scaled"]
+    uar = group_uar(odd_corpus_study.predictions).uar
+    expected = [round(uar.min(), 2), round(uar.median(), 2), round(uar.max(), 2), 4]
+    np.testing.assert_allclose([c.value for c in row[4:]], expected)
+    assert [c.title for c in after["UAR by gender"].columns][4:] == [ODD_GENDER, "male"]

@@ -151,8 +151,10 @@ def _md_text(t: Text) -> str:
     out = []
     for s, style in t.spans:
         if style == "code":
-            # a code span holds any character; a backtick inside needs a longer fence
-            out.append(f"`` {s} ``" if "`" in s else f"`{s}`")
+            # a code span holds any character; backticks inside need a longer fence
+            run = max((len(r) for r in re.findall("`+", s)), default=0)
+            fence = "`" * (run + 1)
+            out.append(f"{fence} {s} {fence}" if run else f"`{s}`")
         elif style == "bold":
             out.append(f"**{md_escape(s)}**")
         else:

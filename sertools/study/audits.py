@@ -3,8 +3,8 @@
 Built from a finished study: :func:`plan_audits` audits every (corpus, protocol)
 fold set of a plan with :func:`sertools.datasets.audit_folds`; :func:`group_uar`
 computes the pooled out-of-fold UAR per speaker or gender from the predictions
-table; :func:`report_sections` renders them, with EmoBox's published figures
-beside ours, as Markdown for the study report.
+table; :func:`report_blocks` builds them, with EmoBox's published figures beside
+ours, as report sections (data, rendered per format by :mod:`._document`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import balanced_accuracy_score
 
-__all__ = ["group_uar", "plan_audits", "report_sections"]
+from ._document import Block, Bullets, Cell, Column, Heading, Paragraph, Table, code, text
+
+__all__ = ["group_uar", "plan_audits", "report_blocks"]
 
 _KEYS = ["corpus", "protocol", "feature", "classifier"]
 
@@ -120,18 +122,133 @@ def group_uar(
     return pd.DataFrame(rows, columns=[*_KEYS, by, "n", "uar"])
 
 
-def _table(frame: pd.DataFrame) -> str:
-    head = "| " + " | ".join(map(str, frame.columns)) + " |"
-    rule = "|" + "---|" * len(frame.columns)
-    body = [
-        "| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |"
-        for row in frame.itertuples(index=False)
+def _cells(frame: pd.DataFrame, names: int, fmt: Any = str) -> Table:
+    """A table of ``frame``: its first ``names`` columns are names, the rest numbers.
+
+    A name is cell text (each renderer escapes it); a number is shown as
+    ``fmt(number)`` and kept as the number for CSV; a missing one is blank.
+    """
+    columns = [
+        Column(str(c), key=str(c), align="l" if i < names else "r")
+        for i, c in enumerate(frame.columns)
     ]
-    return "\n".join([head, rule, *body])
+    rows = []
+    for row in frame.itertuples(index=False):
+        cells = [Cell(str(v), value=str(v)) for v in row[:names]]
+        for v in row[names:]:
+            if v is None or pd.isna(v):
+                cells.append(Cell(""))
+            else:
+                number = int(v) if isinstance(v, (int, np.integer)) else float(v)
+                cells.append(Cell(fmt(v), value=number))
+        rows.append(cells)
+    return Table(columns, rows)
 
 
-def report_sections(result: Any) -> list[str]:
-    """Markdown sections for the study report: leak audit, EmoBox beside ours, UAR by group.
+def _audit_blocks(audits: Mapping[tuple[str, str], Any]) -> list[Block]:
+    items = []
+    for (cname, pname), audit in audits.items():
+        shared = audit.folds["shared_speakers"].tolist() if audit.has_speakers else []
+        tests = audit.folds["test_speakers"].tolist() if audit.has_speakers else []
+        counts = ", ".join(f"{s}/{t}" for s, t in zip(shared, tests, strict=True))
+        line = audit.headline()
+        if counts:
+            line += f" Shared/test speakers per fold: {counts}."
+        if audit.has_texts:
+            line += f" Texts shared per fold: {', '.join(map(str, audit.folds['shared_texts']))}."
+        if audit.never_tested:
+            line += f" {len(audit.never_tested)} clips in no test fold."
+        items.append(text(code(cname), " / ", code(pname), ": ", line))
+    return [
+        Heading(text("Fold audit")),
+        Paragraph(
+            text(
+                "What each protocol's folds share between training and test (",
+                code("sertools.datasets.audit_folds"),
+                "). A speaker-dependent protocol tests speakers it also trains on: its scores "
+                "are not speaker-independent.",
+            )
+        ),
+        Bullets(tuple(items)),
+    ]
+
+
+def _emobox_blocks(emobox: pd.DataFrame) -> list[Block]:
+    from ..datasets import emobox_reference
+
+    rows = []
+    for (corpus, feature, clf), cell in emobox.groupby(
+        ["corpus", "feature", "classifier"], sort=False
+    ):
+        ref = emobox_reference(corpus)
+        ours = 100 * cell.uar.mean()
+        rows.append(
+            {
+                "corpus": corpus,
+                "feature": feature,
+                "classifier": clf,
+                "ours UAR %": ours,
+                "EmoBox UA %": None if ref is None else ref["uar"],
+                "Δ": None if ref is None else ours - ref["uar"],
+            }
+        )
+    table = _cells(pd.DataFrame(rows), 3, lambda v: f"{v:.2f}")
+    for row in table.rows:  # the difference carries its sign
+        delta = row[-1]
+        if delta.value is not None:
+            row[-1] = Cell(f"{delta.value:+.2f}", value=delta.value)
+    return [
+        Heading(text("Ours vs EmoBox (protocol ", code("emobox"), ")")),
+        table,
+        Paragraph(
+            text(
+                "EmoBox UA: the best of EmoBox's 10 pretrained models on the same folds "
+                "(Ma et al., Interspeech 2024; ",
+                code("sertools.datasets.EMOBOX_RESULTS"),
+                ", with its source).",
+            )
+        ),
+    ]
+
+
+def _group_blocks(preds: pd.DataFrame, metadata: Mapping[str, Any]) -> list[Block]:
+    blocks: list[Block] = []
+    gender = group_uar(preds, "gender", metadata)
+    gender = gender[gender.gender != "unknown"]
+    if gender.gender.nunique() > 1:
+        wide = gender.pivot_table(index=_KEYS, columns="gender", values="uar").round(2)
+        blocks += [Heading(text("UAR by gender")), _cells(wide.reset_index(), len(_KEYS))]
+    speakers = group_uar(preds, "group")
+    if not speakers.empty and speakers.groupby(_KEYS[:2]).group.nunique().max() > 1:
+        spread = (
+            speakers.groupby(_KEYS, sort=False)
+            .uar.agg(["min", "median", "max", "count"])
+            .round(2)
+            .rename(columns={"count": "speakers"})
+            .reset_index()
+        )
+        blocks += [
+            Heading(text("UAR by speaker")),
+            Paragraph(
+                text(
+                    "Pooled out-of-fold UAR of each speaker: the worst, median and best speaker "
+                    "per cell (every speaker's figure: ",
+                    code("group_uar.csv"),
+                    ").",
+                )
+            ),
+            _cells(spread, len(_KEYS)),
+        ]
+    return blocks
+
+
+def report_blocks(result: Any) -> list[Block]:
+    """Report sections as data: the fold audit, EmoBox beside ours, UAR by gender and speaker.
+
+    Built once as blocks (:mod:`sertools.study._document`) and rendered to
+    Markdown and HTML by :func:`~sertools.study.write_reports`, each format with
+    its own escaping: corpus, protocol, feature, classifier and group names are
+    text, never markup, and the tables' cells keep their numbers.
 
     Parameters
     ----------
@@ -141,139 +258,29 @@ def report_sections(result: Any) -> list[str]:
 
     Returns
     -------
-    list of str
-        Markdown lines (empty when there is nothing to show).
+    list of Block
+        Headings, paragraphs, bullet lists and tables (empty when there is
+        nothing to show).
 
     Examples
     --------
-    >>> from sertools.study.audits import report_sections
-    >>> lines = report_sections(result)  # doctest: +SKIP
+    >>> from sertools.datasets import make_synthetic_corpus
+    >>> from sertools.study import run_study
+    >>> from sertools.study.audits import report_blocks
+    >>> corpus = make_synthetic_corpus(n_per_class=6, n_speakers=4, random_state=0)
+    >>> result = run_study({"synthetic": corpus}, features=["mfcc"],
+    ...                    classifiers=["svm-scaled"], n_splits=2)
+    >>> [b.text.plain() for b in report_blocks(result) if hasattr(b, "level")]
+    ['Fold audit', 'UAR by gender', 'UAR by speaker']
     """
-    from ..datasets import emobox_reference
-
-    md: list[str] = []
+    blocks: list[Block] = []
     audits = getattr(result, "fold_audits", None) or {}
     if audits:
-        md += ["## Fold audit", ""]
-        md += [
-            "What each protocol's folds share between training and test "
-            "(`sertools.datasets.audit_folds`). A speaker-dependent protocol tests "
-            "speakers it also trains on: its scores are not speaker-independent.",
-            "",
-        ]
-        for (cname, pname), audit in audits.items():
-            shared = audit.folds["shared_speakers"].tolist() if audit.has_speakers else []
-            tests = audit.folds["test_speakers"].tolist() if audit.has_speakers else []
-            counts = ", ".join(f"{s}/{t}" for s, t in zip(shared, tests, strict=True))
-            line = f"- `{cname}` / `{pname}`: {audit.headline()}"
-            if counts:
-                line += f" Shared/test speakers per fold: {counts}."
-            if audit.has_texts:
-                line += (
-                    f" Texts shared per fold: {', '.join(map(str, audit.folds['shared_texts']))}."
-                )
-            if audit.never_tested:
-                line += f" {len(audit.never_tested)} clips in no test fold."
-            md.append(line)
-        md.append("")
+        blocks += _audit_blocks(audits)
     scores = result.scores
     emobox = scores[scores.protocol == "emobox"] if not scores.empty else scores
     if not emobox.empty:
-        rows = []
-        for (corpus, feature, clf), cell in emobox.groupby(
-            ["corpus", "feature", "classifier"], sort=False
-        ):
-            ref = emobox_reference(corpus)
-            rows.append(
-                {
-                    "corpus": corpus,
-                    "feature": feature,
-                    "classifier": clf,
-                    "ours UAR %": f"{100 * cell.uar.mean():.2f}",
-                    "EmoBox UA %": "" if ref is None else f"{ref['uar']:.2f}",
-                    "Δ": "" if ref is None else f"{100 * cell.uar.mean() - ref['uar']:+.2f}",
-                }
-            )
-        md += ["## Ours vs EmoBox (protocol `emobox`)", "", _table(pd.DataFrame(rows)), ""]
-        md += [
-            "EmoBox UA: the best of EmoBox's 10 pretrained models on the same folds "
-            "(Ma et al., Interspeech 2024; `sertools.datasets.EMOBOX_RESULTS`, with its source).",
-            "",
-        ]
-    preds = result.predictions
-    if not preds.empty:
-        metadata = getattr(result, "clip_metadata", None) or {}
-        gender = group_uar(preds, "gender", metadata)
-        gender = gender[gender.gender != "unknown"]
-        if gender.gender.nunique() > 1:
-            wide = gender.pivot_table(index=_KEYS, columns="gender", values="uar").round(2)
-            md += ["## UAR by gender", "", _table(wide.reset_index()), ""]
-        speakers = group_uar(preds, "group")
-        if not speakers.empty and speakers.groupby(_KEYS[:2]).group.nunique().max() > 1:
-            spread = (
-                speakers.groupby(_KEYS, sort=False)
-                .uar.agg(["min", "median", "max", "count"])
-                .round(2)
-                .rename(columns={"count": "speakers"})
-                .reset_index()
-            )
-            md += [
-                "## UAR by speaker",
-                "",
-                "Pooled out-of-fold UAR of each speaker: the worst, median and best speaker "
-                "per cell (every speaker's figure: `group_uar.csv`).",
-                "",
-                _table(spread),
-                "",
-            ]
-    return md
-
-
-def sections_html(lines: list[str]) -> list[str]:
-    """The HTML of :func:`report_sections`' Markdown lines (headings, lists, tables, text).
-
-    Parameters
-    ----------
-    lines : list of str
-        Markdown lines from :func:`report_sections`.
-
-    Returns
-    -------
-    list of str
-        HTML fragments, escaped.
-
-    Examples
-    --------
-    >>> from sertools.study.audits import sections_html
-    >>> sections_html(["## Fold audit", "", "- `emodb` / `paper`: Speaker-dependent"])
-    ['<h2>Fold audit</h2>', '<ul>', '<li>emodb / paper: Speaker-dependent</li>', '</ul>']
-    """
-    import html
-
-    from ._markdown import _md_table_html
-
-    out: list[str] = []
-    table: list[str] = []
-    items: list[str] = []
-
-    def flush() -> None:
-        if table:
-            out.append(_md_table_html("\n".join(table)))
-            table.clear()
-        if items:
-            out.extend(["<ul>", *items, "</ul>"])
-            items.clear()
-
-    for line in [*lines, ""]:
-        if line.startswith("|"):
-            table.append(line)
-            continue
-        if line.startswith("- "):
-            items.append(f"<li>{html.escape(line[2:].replace('`', ''))}</li>")
-            continue
-        flush()
-        if line.startswith("## "):
-            out.append(f"<h2>{html.escape(line[3:].replace('`', ''))}</h2>")
-        elif line.strip():
-            out.append(f"<p>{html.escape(line.replace('`', '').replace('**', ''))}</p>")
-    return out
+        blocks += _emobox_blocks(emobox)
+    if not result.predictions.empty:
+        blocks += _group_blocks(result.predictions, getattr(result, "clip_metadata", None) or {})
+    return blocks

@@ -39,7 +39,6 @@ from ._document import (
     Figure,
     Heading,
     Paragraph,
-    Raw,
     Table,
     code,
     csv_table,
@@ -69,7 +68,7 @@ from ._tables import (
     table2_caption_tex,
     table2_table,
 )
-from .audits import group_uar, report_sections, sections_html
+from .audits import group_uar, report_blocks
 
 __all__ = [
     "paper_comparison",
@@ -437,9 +436,7 @@ def write_reports(
     if notes:
         doc += [Heading(text("The unscaled SVM")), Bullets(tuple(text(n) for n in notes))]
 
-    extra = report_sections(result)  # fold audit, EmoBox beside ours, UAR by group
-    if extra:
-        doc.append(Raw("\n".join(extra).strip(), "\n".join(sections_html(extra))))
+    doc += report_blocks(result)  # fold audit, EmoBox beside ours, UAR by group
     if not result.predictions.empty:
         put(
             "group_uar", "group_uar.csv", group_uar(result.predictions).round(3).to_csv(index=False)
