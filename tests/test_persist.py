@@ -29,6 +29,7 @@ from sertools.persist import (
 )
 from sertools.persist._io import CARD_ENTRY
 from sertools.persist._predict import window_starts
+from sertools.study import CLASSIFIERS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -206,6 +207,28 @@ def test_every_builtin_feature_set_is_trusted():
     for name, fs in available_feature_sets().items():
         cls = fs.load()
         assert f"{cls.__module__}.{cls.__qualname__}" in trusted, name
+
+
+@pytest.mark.parametrize("name", sorted(CLASSIFIERS))
+def test_every_named_classifier_trains_saves_and_loads(corpus, tmp_path, name):
+    # a classifier's facts live in its catalogue entry: the types its model holds (trusted
+    # on load), whether it is Platt-calibrated and what its card says of its probabilities
+    from sklearn.calibration import CalibratedClassifierCV
+
+    from sertools.study.catalogue import ESTIMATORS
+
+    spec = ESTIMATORS[name]
+    params = {"max_epochs": 3} if name == "dnn" else {}
+    path = tmp_path / f"{name}.skops"
+    pipe = train_model(corpus, feature="mfcc", classifier=name, classifier_params=params, out=path)
+    assert set(spec.types) <= set(trusted_types())
+    loaded = load_model(path)
+    proba = loaded.predict_proba(corpus.data[:6])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
+    np.testing.assert_allclose(proba, pipe.predict_proba(corpus.data[:6]), atol=1e-9)
+    assert read_card(path)["probabilities"] == spec.probabilities
+    final = pipe[-1].steps[-1][1] if hasattr(pipe[-1], "steps") else pipe[-1]
+    assert isinstance(final, CalibratedClassifierCV) == spec.calibrate
 
 
 def test_saving_a_type_outside_the_list_is_refused(corpus, tmp_path):

@@ -12,15 +12,13 @@ import numpy as np
 
 __all__ = ["card_markdown", "make_card"]
 
-#: how each named classifier gives class probabilities (written into the card)
-PROBABILITIES = {
-    "svm": "Platt scaling: CalibratedClassifierCV(SVC, method='sigmoid', ensemble=False), "
-    "the SVC fitted on all the training data, one sigmoid per class on its out-of-fold "
-    "decision values (scikit-learn's replacement of SVC(probability=True)); the label is the "
-    "most probable class",
-    "dnn": "softmax of the DNN's logits; the label is the most probable class",
-}
-PROBABILITIES["svm-scaled"] = PROBABILITIES["svm"]
+
+def _probabilities(classifier: Any) -> str:
+    """How the named classifier's trained model gives class probabilities (its catalogue entry)."""
+    from ..study.catalogue import ESTIMATORS
+
+    spec = ESTIMATORS.get(str(classifier))
+    return spec.probabilities if spec is not None else "the final step's predict_proba"
 
 
 def _versions() -> dict[str, str]:
@@ -203,7 +201,7 @@ def make_card(
         "embedder_params": {k: _jsonable(v) for k, v in sorted(embedder_params.items())},
         "classifier": classifier,
         "estimator": type(last).__name__,
-        "probabilities": PROBABILITIES.get(str(classifier), "the final step's predict_proba"),
+        "probabilities": _probabilities(classifier),
         "labels": [str(c) for c in labels] if labels is not None else None,
         "models": _fingerprints(model),
         "training": training,

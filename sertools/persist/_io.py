@@ -81,8 +81,6 @@ _BASE_TYPES = (
     "sklearn.calibration.CalibratedClassifierCV",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
-    "sklearn.svm._classes.SVC",
-    "sklearn.preprocessing._data.StandardScaler",
     "sklearn.preprocessing._label.LabelEncoder",
 )
 
@@ -94,8 +92,10 @@ def trusted_types() -> list[str]:
     -------
     list of str
         ``"module.Class"``: Python containers and scalars, numpy arrays and
-        scalars, the scikit-learn estimators sertools builds (``Pipeline``,
-        ``SVC``, ``StandardScaler``), :class:`~sertools.DNNClassifier`, and
+        scalars, ``Pipeline`` and Platt calibration, the types of every
+        named classifier and regressor of the study's catalogue
+        (:class:`~sertools.study.catalogue.EstimatorSpec` ``types``: ``SVC``,
+        ``StandardScaler``, :class:`~sertools.DNNClassifier` ...), and
         the embedder class of every built-in feature set and pretrained
         model bundle. Nothing else is built on load unless the caller lists it
         (``load_model(..., trusted=[...])``, e.g. a third-party embedder).
@@ -111,6 +111,7 @@ def trusted_types() -> list[str]:
     """
     from ..features import _bundles
     from ..features._registry import BUILTIN_FEATURE_SETS
+    from ..study.catalogue import ESTIMATORS
 
     ours = {fs.class_path.replace(":", ".") for fs in BUILTIN_FEATURE_SETS}
     ours |= {
@@ -118,11 +119,11 @@ def trusted_types() -> list[str]:
         for b in _bundles.BUNDLES.values()
         if b.class_name
     }
+    ours |= {name for spec in ESTIMATORS.values() for name in spec.types}
     family = {
         "sertools.features.nemo.NeMoEmbedder",
         "sertools.features.s3prl.S3PRLEmbedder",
         "sertools.features.hf.HFEmbedder",
-        "sertools.models.dnn.DNNClassifier",
     }
     return sorted(set(_BASE_TYPES) | ours | family)
 

@@ -77,10 +77,11 @@ def resolve_corpus(corpus: Any, root: str | os.PathLike[str] | None = None) -> A
 CALIBRATION_FOLDS = 5
 
 
-def calibrated_svm(clf: Any, target: Any) -> Any:
-    """Give an SVM (``SVC`` or a pipeline ending in one) Platt-scaled probabilities.
+def platt_calibrated(clf: Any, target: Any) -> Any:
+    """Give a classifier without probabilities (an SVC, or a pipeline ending in one) Platt scaling.
 
-    The SVC becomes ``CalibratedClassifierCV(SVC, method="sigmoid",
+    For the catalogue's classifiers marked ``calibrate`` (the SVMs). The final
+    estimator becomes ``CalibratedClassifierCV(SVC, method="sigmoid",
     ensemble=False)``: the SVC is fitted on all the training data, and one sigmoid
     per class is fitted on its out-of-fold decision values (5 stratified folds,
     no shuffling, so no seed). This is scikit-learn's replacement of
@@ -90,7 +91,8 @@ def calibrated_svm(clf: Any, target: Any) -> Any:
     Parameters
     ----------
     clf : SVC or Pipeline
-        The unfitted classifier of ``make_classifier("svm" | "svm-scaled")``.
+        The unfitted classifier of ``make_classifier(name)`` for a name whose
+        catalogue entry has ``calibrate=True`` (``"svm"``, ``"svm-scaled"``).
     target : array-like of shape (n_clips,)
         The training labels (the smallest class bounds the number of folds).
 
@@ -102,8 +104,8 @@ def calibrated_svm(clf: Any, target: Any) -> Any:
     Examples
     --------
     >>> from sklearn.svm import SVC
-    >>> from sertools.persist._train import calibrated_svm
-    >>> calibrated_svm(SVC(C=10, gamma=1e-3), ["a"] * 6 + ["b"] * 3)
+    >>> from sertools.persist._train import platt_calibrated
+    >>> platt_calibrated(SVC(C=10, gamma=1e-3), ["a"] * 6 + ["b"] * 3)
     CalibratedClassifierCV(cv=3, ensemble=False, estimator=SVC(C=10, gamma=0.001))
     """
     import numpy as np
@@ -167,7 +169,7 @@ def train_model(
     classifier : {"svm", "svm-scaled", "dnn"}, default="svm"
         ``svm``: the paper's ``SVC(C=10, gamma=1e-3)``; ``svm-scaled``:
         ``StandardScaler`` + ``SVC(C=10, gamma="scale")``; both with Platt-scaled
-        probabilities (:func:`calibrated_svm`: scikit-learn's
+        probabilities (:func:`platt_calibrated`: scikit-learn's
         ``CalibratedClassifierCV(..., method="sigmoid", ensemble=False)``, the
         replacement of the deprecated ``SVC(probability=True)``). ``dnn``:
         :class:`sertools.DNNClassifier` (softmax probabilities).
@@ -221,6 +223,7 @@ def train_model(
     from sklearn.pipeline import Pipeline
 
     from ..study import CLASSIFIERS, make_classifier, make_embedder
+    from ..study.catalogue import ESTIMATORS
 
     if classifier not in CLASSIFIERS:
         raise ParameterError(
@@ -239,8 +242,8 @@ def train_model(
         params.setdefault("verbose", True)
     embedder = make_embedder(feature, **params)
     clf = make_classifier(classifier, random_state=random_state, **dict(classifier_params or {}))
-    if classifier in ("svm", "svm-scaled"):
-        clf = calibrated_svm(clf, bunch.target)
+    if ESTIMATORS[classifier].calibrate:
+        clf = platt_calibrated(clf, bunch.target)
     pipe = Pipeline([(EMBEDDER_STEP, embedder), (CLASSIFIER_STEP, clf)])
     pipe.fit(X, bunch.target)
     if out is not None:

@@ -239,6 +239,16 @@ class EstimatorSpec:
     execution_only : frozenset of str, default=DEFAULT_EXECUTION_ONLY
         Parameters that change how it runs, not what it predicts (left out
         of the study's cell keys).
+    calibrate : bool, default=False
+        A classifier without class probabilities of its own: a model trained
+        for use (:func:`sertools.persist.train_model`) wraps it in Platt
+        scaling.
+    probabilities : str, default="the final step's predict_proba"
+        How a trained model of it gives class probabilities (for its model card).
+    types : tuple of str, default=()
+        Full names (``"module.Class"``) of the types its fitted model holds:
+        the types a saved model of it may build on load
+        (:func:`sertools.persist.trusted_types`).
 
     Examples
     --------
@@ -254,6 +264,9 @@ class EstimatorSpec:
     task: str = "classification"
     param_prefix: str = ""
     execution_only: frozenset[str] = DEFAULT_EXECUTION_ONLY
+    calibrate: bool = False
+    probabilities: str = "the final step's predict_proba"
+    types: tuple[str, ...] = ()
 
 
 def _svm(random_state: int | None) -> BaseEstimator:
@@ -276,22 +289,42 @@ def _dnn(random_state: int | None) -> BaseEstimator:
     return DNNClassifier(random_state=random_state)
 
 
+_PLATT = (
+    "Platt scaling: CalibratedClassifierCV(SVC, method='sigmoid', ensemble=False), the SVC "
+    "fitted on all the training data, one sigmoid per class on its out-of-fold decision values "
+    "(scikit-learn's replacement of SVC(probability=True)); the label is the most probable class"
+)
+_SVC = "sklearn.svm._classes.SVC"
+_SCALER = "sklearn.preprocessing._data.StandardScaler"
+
 #: estimator name -> :class:`EstimatorSpec`: every estimator the study can build by name
 ESTIMATORS: dict[str, EstimatorSpec] = {
     s.name: s
     for s in (
-        EstimatorSpec("svm", "SVC(C=10, gamma=1e-3) on unscaled features (the paper)", _svm),
+        EstimatorSpec(
+            "svm",
+            "SVC(C=10, gamma=1e-3) on unscaled features (the paper)",
+            _svm,
+            calibrate=True,
+            probabilities=_PLATT,
+            types=(_SVC,),
+        ),
         EstimatorSpec(
             "dnn",
             "DNNClassifier(), the paper's 4-layer feed-forward network",
             _dnn,
             execution_only=DEFAULT_EXECUTION_ONLY | {"n_threads"},
+            probabilities="softmax of the DNN's logits; the label is the most probable class",
+            types=("sertools.models.dnn.DNNClassifier",),
         ),
         EstimatorSpec(
             "svm-scaled",
             "StandardScaler + SVC(C=10, gamma='scale')",
             _svm_scaled,
             param_prefix="svc__",
+            calibrate=True,
+            probabilities=_PLATT,
+            types=(_SCALER, _SVC),
         ),
     )
 }
@@ -381,12 +414,14 @@ ESTIMATORS.update(
                 _svr,
                 task="regression",
                 param_prefix="svr__",
+                types=(_SCALER, "sklearn.svm._classes.SVR"),
             ),
             EstimatorSpec(
                 "dnn-regressor",
                 "DNNRegressor(), the paper's 4-layer network as a regressor",
                 _dnn_regressor,
                 task="regression",
+                types=("sertools.models.dnn.DNNRegressor",),
             ),
         )
     }
