@@ -16,7 +16,7 @@ from sertools.features import MFCCEmbedder
 from sertools.features._cache import EmbeddingCache
 from sertools.metrics import ccc
 from sertools.study import corrected_resampled_ttest, run_study
-from sertools.study._ccc_stats import _ccc_from_sums, _moments
+from sertools.study._cluster_stats import _ccc_from_sums, _moments
 from sertools.study._document import md_escape
 from sertools.study.dimensional import (
     cluster_bootstrap_ccc,

@@ -1,7 +1,7 @@
 """The result of a dimensional study: per-fold scores and out-of-fold predictions, and what derives.
 
 :class:`DimensionalResult` holds the two tables :func:`~sertools.study.run_dimensional`
-builds; the summary (with the speaker-level CCC intervals of :mod:`._ccc_stats`),
+builds; the summary (with the speaker-level CCC intervals of :mod:`._cluster_stats`),
 the paired test, the Table-II-style table and the reports (:mod:`._dim_report`)
 are computed from them.
 """
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .._exceptions import ParameterError
-from ._ccc_stats import cluster_bootstrap_ccc
+from ._cluster_stats import cluster_bootstrap_ccc
 from ._dim_plan import CELL
 from .stats import corrected_resampled_ttest
 

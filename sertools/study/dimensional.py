@@ -12,7 +12,7 @@ does):
   fields of a corpus Bunch; the corpora, folds and cell digests are the plan
   (:mod:`._dim_plan`);
 * :func:`cluster_bootstrap_ccc` gives a CCC with its speaker-level (cluster)
-  bootstrap confidence interval (:mod:`._ccc_stats`, beside :mod:`.stats`);
+  bootstrap confidence interval (:mod:`._cluster_stats`, beside :mod:`.stats`);
 * :func:`run_dimensional` cross-validates every (corpus, protocol, feature set,
   regressor, task) cell (:mod:`._dim_execute`): each feature set embeds each
   corpus once (through the embedders' per-clip cache, shared with categorical
@@ -35,7 +35,7 @@ from typing import Any
 
 from sklearn.base import BaseEstimator
 
-from ._ccc_stats import cluster_bootstrap_ccc
+from ._cluster_stats import cluster_bootstrap_ccc
 from ._dim_execute import run_cells
 from ._dim_plan import (
     DIMENSIONAL_PROTOCOLS,

@@ -1,12 +1,15 @@
-"""The concordance correlation coefficient with a speaker-level (cluster) bootstrap interval.
+"""Speaker-level (cluster) bootstrap intervals: the shared resampling, and the CCC's.
 
-Beside :mod:`.stats` (the UAR's speaker-level intervals and the paired tests):
-the dimensional study's pooled CCC and its confidence interval, computed from
-per-speaker moment sums so that a resample costs one sum per speaker.
+Beside :mod:`.stats` (the UAR's interval and the paired tests):
+:func:`cluster_interval` resamples the speakers of per-speaker sums (confusion
+counts for the UAR, moment sums for the CCC), so that a resample costs one sum
+per speaker; :func:`cluster_bootstrap_ccc` is the dimensional study's pooled CCC
+with its interval.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,6 +19,39 @@ from .._exceptions import ParameterError
 from ..metrics import ccc
 
 __all__ = ["cluster_bootstrap_ccc"]
+
+
+def cluster_interval(
+    per_group: np.ndarray,
+    statistic: Callable[[np.ndarray], np.ndarray],
+    *,
+    n_boot: int,
+    confidence: float,
+    random_state: int | None,
+) -> tuple[float, float]:
+    """Percentile interval of ``statistic`` over resamples of the groups.
+
+    ``per_group`` holds one row of sums per group (shape ``(n_groups, ...)``);
+    each of ``n_boot`` resamples draws ``n_groups`` groups with replacement
+    (:func:`scipy.stats.bootstrap`, vectorised) and ``statistic`` receives the
+    sums of the drawn rows (shape ``(..., *per_group.shape[1:])``).
+    """
+
+    def resampled(idx: np.ndarray, axis: int = -1) -> np.ndarray:
+        idx = np.asarray(idx, dtype=int)
+        return statistic(per_group[idx].sum(axis=-per_group.ndim))
+
+    res = sps.bootstrap(
+        (np.arange(len(per_group)),),
+        resampled,
+        n_resamples=int(n_boot),
+        confidence_level=confidence,
+        method="percentile",
+        vectorized=True,
+        random_state=np.random.default_rng(random_state),
+    )
+    low, high = res.confidence_interval
+    return float(low), float(high)
 
 
 def _moments(y_true: np.ndarray, y_pred: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, int]:
@@ -112,18 +148,7 @@ def cluster_bootstrap_ccc(
     if n_g < 2:
         return value, value, value
 
-    def statistic(idx: np.ndarray, axis: int = -1) -> np.ndarray:
-        idx = np.asarray(idx, dtype=int)
-        return _ccc_from_sums(sums[idx].sum(axis=-2))
-
-    res = sps.bootstrap(
-        (np.arange(n_g),),
-        statistic,
-        n_resamples=int(n_boot),
-        confidence_level=confidence,
-        method="percentile",
-        vectorized=True,
-        random_state=np.random.default_rng(random_state),
+    low, high = cluster_interval(
+        sums, _ccc_from_sums, n_boot=n_boot, confidence=confidence, random_state=random_state
     )
-    low, high = res.confidence_interval
-    return value, float(low), float(high)
+    return value, low, high
