@@ -16,9 +16,9 @@ from sertools.features import MFCCEmbedder
 from sertools.features._cache import EmbeddingCache
 from sertools.metrics import ccc
 from sertools.study import corrected_resampled_ttest, run_study
+from sertools.study._cluster_stats import _ccc_from_sums, _moments
+from sertools.study._document import md_escape
 from sertools.study.dimensional import (
-    _ccc_from_sums,
-    _moments,
     cluster_bootstrap_ccc,
     dimensional_targets,
     make_regressor,
@@ -235,10 +235,23 @@ def test_reports_and_scatter(corpus, tmp_path):
     md = (tmp_path / "out" / "dimensional.md").read_text()
     summary = result.summary()
     row = summary[summary["task"] == "arousal"].iloc[0]
-    assert f"{row['ccc']:.3f} [{row['ccc_low']:.3f}, {row['ccc_high']:.3f}]" in md
+    # rendered from report blocks: Markdown's brackets escaped, shown as "CCC [low, high]"
+    assert md_escape(f"{row['ccc']:.3f} [{row['ccc_low']:.3f}, {row['ccc_high']:.3f}]") in md
     table = result.table()
     assert list(table.columns) == ["arousal ../x", "valence ../x", "arousal mean", "valence mean"]
     fig = plot_predictions([1.0, 2.0, 3.0], [1.0, 2.5, 2.5], label="valence", title="t")
     assert fig.axes[0].get_ylabel() == "predicted valence"
     # means 2 and 2, variances 2/3 and 1/2, covariance 1/2: CCC = 1 / (2/3 + 1/2) = 0.857
     assert "CCC 0.857" in fig.axes[0].get_title()
+
+
+def test_report_shows_names_as_written_like_the_categorical_report(corpus, tmp_path):
+    # before: a private pipe-table writer escaped only "|": "*c*" turned italic, "<d>" a tag
+    name = "a|b *c* <d>"
+    result = run_dimensional({name: corpus}, tasks=["arousal"], n_boot=50)
+    md = (result.write_reports(tmp_path)[-1]).read_text()
+    assert md_escape(name) == r"a\|b \*c\* \<d\>"
+    table = [line for line in md.splitlines() if line.startswith("| mfcc | svr |")]
+    assert len(table) == 1 and table[0].count(" | ") == 3  # features, regressor, 2 columns
+    assert f"| {md_escape(name)} | speaker | mfcc | svr | arousal |" in md  # the cells table
+    assert "*c*" not in md.replace(r"\*", "") and "<d>" not in md

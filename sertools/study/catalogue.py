@@ -465,10 +465,22 @@ def make_classifier(name: str, *, random_state: int | None = 0, **params: Any) -
     >>> make_classifier("svm-scaled", C=1)
     Pipeline(steps=[('standardscaler', StandardScaler()), ('svc', SVC(C=1))])
     """
+    return _make_estimator(name, "classification", random_state, params)
+
+
+def _make_estimator(
+    name: str, task: str, random_state: int | None, params: Mapping[str, Any]
+) -> BaseEstimator:
+    """The :data:`ESTIMATORS` entry ``name`` of ``task``, built, with ``params`` set.
+
+    ``task`` ``"classification"`` or ``"regression"``; an unknown name or
+    parameter is a :class:`~sertools.ParameterError` naming the valid ones.
+    """
+    kind = "classifier" if task == "classification" else "regressor"
     spec = ESTIMATORS.get(name)
-    if spec is None or spec.task != "classification":
+    if spec is None or spec.task != task:
         raise ParameterError(
-            f"unknown classifier {name!r}; expected one of {', '.join(CLASSIFIERS)}"
+            f"unknown {kind} {name!r}; expected one of {', '.join(_TaskView(task))}"
         )
     est = spec.build(random_state)
     if params:
@@ -483,7 +495,7 @@ def make_classifier(name: str, *, random_state: int | None = 0, **params: Any) -
                 if k.startswith(prefix) and "__" not in k.removeprefix(prefix)
             )
             raise ParameterError(
-                f"classifier {name!r} does not take "
+                f"{kind} {name!r} does not take "
                 f"{', '.join(repr(k.removeprefix(prefix)) for k in unknown)}; "
                 f"valid parameters: {', '.join(shown)}"
             )

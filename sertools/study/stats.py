@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from .._exceptions import ParameterError
+from ._cluster_stats import cluster_interval
 
 __all__ = [
     "cluster_bootstrap_uar",
@@ -155,21 +156,10 @@ def cluster_bootstrap_uar(
     if n_g < 2:
         return uar, uar, uar
 
-    def statistic(idx, axis=-1):
-        idx = np.asarray(idx, dtype=int)
-        return _uar_from_counts(counts[idx].sum(axis=-3))
-
-    res = sps.bootstrap(
-        (np.arange(n_g),),
-        statistic,
-        n_resamples=n_boot,
-        confidence_level=confidence,
-        method="percentile",
-        vectorized=True,
-        random_state=np.random.default_rng(random_state),
+    low, high = cluster_interval(
+        counts, _uar_from_counts, n_boot=n_boot, confidence=confidence, random_state=random_state
     )
-    low, high = res.confidence_interval
-    return uar, float(low), float(high)
+    return uar, low, high
 
 
 def corrected_resampled_ttest(
