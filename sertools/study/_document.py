@@ -127,15 +127,7 @@ class Figure:
     png: bytes
 
 
-@dataclass(frozen=True)
-class Raw:
-    """A section rendered elsewhere: its Markdown and HTML as given (already escaped)."""
-
-    markdown: str
-    html: str
-
-
-Block = Heading | Paragraph | Bullets | Table | Figure | Raw
+Block = Heading | Paragraph | Bullets | Table | Figure
 
 
 # --------------------------------------------------------------------------- Markdown
@@ -197,8 +189,6 @@ def render_markdown(blocks: Iterable[Block]) -> str:
             out += [markdown_table(b), ""]
         elif isinstance(b, Figure):
             out.append(f"![{md_escape(b.name)}]({b.name}.png)")
-        elif isinstance(b, Raw):
-            out += [b.markdown, ""]
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -278,8 +268,6 @@ def render_html(blocks: Iterable[Block], *, title: str) -> str:
             body.append("<ul>" + "".join(f"<li>{_html_text(i)}</li>" for i in b.items) + "</ul>")
         elif isinstance(b, Table):
             body.append(html_table(b))
-        elif isinstance(b, Raw):
-            body.append(b.html)
         elif isinstance(b, Figure):
             b64 = base64.b64encode(b.png).decode("ascii")
             name = html.escape(b.name, quote=True)
