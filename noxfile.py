@@ -88,6 +88,7 @@ ALL_STACK_TESTS = [
     "tests/test_engine.py",
     "tests/test_dnn.py",
     "tests/test_gpu.py",
+    "tests/test_persist.py",  # train, save with skops, load in a fresh process, predict
 ]
 
 
