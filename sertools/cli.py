@@ -23,6 +23,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .utils._cli import name_path_pairs as _pairs
+from .utils._cli import say as _say
+
 __all__ = ["main"]
 
 EXIT_FAILED_CELLS = 1
@@ -83,22 +86,6 @@ def _network_failure(exc: BaseException) -> bool:
     return False
 
 
-def _say(msg: str) -> None:
-    print(msg, flush=True)
-
-
-def _pairs(values: Sequence[str] | None, what: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for value in values or ():
-        name, sep, path = value.partition("=")
-        if not sep or not name.strip() or not path.strip():
-            raise _UsageError(f"--{what} {value!r}: expected NAME=PATH")
-        if name.strip() in out:
-            raise _UsageError(f"--{what} {name.strip()!r} given more than once")
-        out[name.strip()] = path.strip()
-    return out
-
-
 def _corpora(args: argparse.Namespace) -> dict[str, str]:
     from .datasets._corpora import CORPORA, canonical_corpus_name, is_manifest
 
@@ -125,6 +112,16 @@ def _corpora(args: argparse.Namespace) -> dict[str, str]:
     return out
 
 
+def _placement_params(args: argparse.Namespace) -> dict[str, Any]:
+    """Embedder parameters from ``--device`` (unless auto) and ``--model-dir``."""
+    params: dict[str, Any] = {}
+    if getattr(args, "device", "auto") != "auto":
+        params["device"] = args.device
+    if getattr(args, "model_dir", None):
+        params["model_dir"] = args.model_dir
+    return params
+
+
 def _common_run(args: argparse.Namespace, corpora: dict[str, Any], *, title: str) -> int:
     """Run the study on ``corpora`` and write the reports: the body of study and demo."""
     from .study import CLASSIFIERS, FEATURE_SETS, run_study, write_reports
@@ -142,11 +139,7 @@ def _common_run(args: argparse.Namespace, corpora: dict[str, Any], *, title: str
             resolve_device(device)
         except ParameterError as exc:
             raise _UsageError(f"--device: {exc}") from exc
-    params: dict[str, Any] = {}
-    if device != "auto":
-        params["device"] = device
-    if getattr(args, "model_dir", None):
-        params["model_dir"] = args.model_dir
+    params = _placement_params(args)
     known = [f for f in features if f in FEATURE_SETS]
     if not args.quiet and any("verbose" in feature_set_params(f) for f in known):
         params["verbose"] = True
@@ -226,11 +219,7 @@ def _dimensional_run(args: argparse.Namespace, corpora: dict[str, Any], tasks: l
     started = time.perf_counter()
     features = _csv(args.features, "features", list(FEATURE_SETS))
     regressors = _csv(args.regressors, "regressors", list(REGRESSORS))
-    params: dict[str, Any] = {}
-    if getattr(args, "device", "auto") != "auto":
-        params["device"] = args.device
-    if getattr(args, "model_dir", None):
-        params["model_dir"] = args.model_dir
+    params = _placement_params(args)
     out = Path(args.out)
     result = run_study(
         corpora,

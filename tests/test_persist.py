@@ -435,6 +435,23 @@ def test_cli_train_then_predict_with_a_timeline(corpus, tmp_path, capsys):
     assert main(["predict", str(model), str(long), "--hop", "1", "--out", str(out)]) == 2
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "--corpus", "emovo=nowhere", "--features", "titanet",
+         "--model", "titanet=a.nemo", "--model", "titanet=b.nemo"],
+        ["predict", "model.skops", "clip.wav",
+         "--checkpoint", "titanet=a.nemo", "--checkpoint", "titanet=b.nemo"],
+    ],
+    ids=["train-model", "predict-checkpoint"],
+)  # fmt: skip
+def test_cli_refuses_a_checkpoint_given_twice(argv, tmp_path, monkeypatch, capsys):
+    # as `sertools study --model` does: which of the two was meant cannot be guessed
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert "'titanet' given more than once" in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------ neural checkpoint identity
 @pytest.fixture(scope="module")
 def ge2e_checkpoint(tmp_path_factory):

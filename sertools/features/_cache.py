@@ -26,6 +26,7 @@ gets freshly computed vectors, never a wrong one.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -410,25 +411,32 @@ class EmbeddingCache:
         self._conn, self._pid = conn, os.getpid()
         return conn
 
-    def _open_checked(self) -> tuple[Any, Any]:
-        """Create the tables (if new) and read the format record (JSON, never code)."""
-        from .. import __version__
-
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """This process's connection inside ``BEGIN IMMEDIATE`` ... ``COMMIT``, under the lock;
+        any exception rolls back and propagates."""
         with self._lock:
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for statement in _SCHEMA:
-                    conn.execute(statement)
-                conn.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('format', ?), ('sertools', ?)",
-                    (json.dumps(FORMAT), json.dumps(__version__)),
-                )
-                rows = dict(conn.execute("SELECT name, value FROM meta").fetchall())
+                yield conn
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+
+    def _open_checked(self) -> tuple[Any, Any]:
+        """Create the tables (if new) and read the format record (JSON, never code)."""
+        from .. import __version__
+
+        with self._transaction() as conn:
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('format', ?), ('sertools', ?)",
+                (json.dumps(FORMAT), json.dumps(__version__)),
+            )
+            rows = dict(conn.execute("SELECT name, value FROM meta").fetchall())
         return _json_or_none(rows.get("format")), _json_or_none(rows.get("sertools"))
 
     def _select(self, keys: list[str]) -> dict[str, Any]:
@@ -454,18 +462,11 @@ class EmbeddingCache:
 
     def _write(self, rows: list[tuple[str, bytes]]) -> None:
         """Store rows in one transaction, then evict past ``size_limit``."""
-        with self._lock:
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for part in _chunks(rows):
-                    conn.executemany("DELETE FROM entries WHERE key = ?", [(k,) for k, _ in part])
-                    conn.executemany("INSERT INTO entries (key, value) VALUES (?, ?)", part)
-                self._evict(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self._transaction() as conn:
+            for part in _chunks(rows):
+                conn.executemany("DELETE FROM entries WHERE key = ?", [(k,) for k, _ in part])
+                conn.executemany("INSERT INTO entries (key, value) VALUES (?, ?)", part)
+            self._evict(conn)
 
     def _evict(self, conn: sqlite3.Connection) -> None:
         """Delete the entries stored first until the store holds at most ``size_limit``."""
@@ -521,8 +522,13 @@ class EmbeddingCache:
         digest = hashlib.blake2b(key.encode() + body, digest_size=_DIGEST).digest()
         return body + digest
 
-    def _unseal(self, key: str, kind: bytes, blob: Any, *, delete: bool = True) -> bytes | None:
-        """The payload of a stored value, or None (reported) when it is not ours or damaged."""
+    def _unseal(
+        self, key: str, kind: bytes, blob: Any, *, delete: bool = True, stacklevel: int = 4
+    ) -> bytes | None:
+        """The payload of a stored value, or None (reported) when it is not ours or damaged.
+
+        The report points ``stacklevel`` frames up (as :func:`warnings.warn`'s, counted
+        from :meth:`_warn_once`): by default at the caller of the public method."""
         ok = isinstance(blob, bytes) and len(blob) >= len(_MAGIC) + 1 + _DIGEST
         if ok:
             body, digest = blob[:-_DIGEST], blob[-_DIGEST:]
@@ -534,6 +540,7 @@ class EmbeddingCache:
             key,
             f"sertools cache {self.directory}: entry {key} is damaged or not in sertools' "
             "format (checksum mismatch); it is recomputed",
+            stacklevel,
         )
         if delete:
             self._delete(key)  # a database row, never a file
@@ -543,6 +550,19 @@ class EmbeddingCache:
         if tag not in self._reported:
             self._reported.add(tag)
             warnings.warn(message, CacheWarning, stacklevel=stacklevel)
+
+    def _payloads(self, keys: Mapping[int, str], kind: bytes) -> Iterator[tuple[int, str, bytes]]:
+        """``(index, key, payload)`` for each key stored intact; a damaged entry is reported
+        and deleted once (the indices that share its key are passed over with it)."""
+        rows = self._select(sorted(set(keys.values())))
+        for i, key in keys.items():
+            if key not in rows:
+                continue
+            payload = self._unseal(key, kind, rows[key], stacklevel=5)  # past this generator
+            if payload is None:
+                rows.pop(key)
+                continue
+            yield i, key, payload
 
     def get_contents(self, fast_keys: Mapping[int, str | None]) -> dict[int, str]:
         """Look up content hashes by fast key.
@@ -564,15 +584,8 @@ class EmbeddingCache:
         {}
         """
         wanted = {i: k for i, k in fast_keys.items() if k is not None}
-        rows = self._select(sorted(set(wanted.values())))
         found = {}
-        for i, key in wanted.items():
-            if key not in rows:
-                continue
-            payload = self._unseal(key, _KIND_HASH, rows[key])
-            if payload is None:
-                rows.pop(key)
-                continue
+        for i, _, payload in self._payloads(wanted, _KIND_HASH):
             text = payload.decode("latin-1")
             if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
                 found[i] = text
@@ -599,15 +612,8 @@ class EmbeddingCache:
         >>> EmbeddingCache(tempfile.mkdtemp()).get_vectors({0: "v:0"}, 39)
         {}
         """
-        rows = self._select(sorted(set(keys.values())))
         found = {}
-        for i, key in keys.items():
-            if key not in rows:
-                continue
-            payload = self._unseal(key, _KIND_VECTOR, rows[key])
-            if payload is None:
-                rows.pop(key)
-                continue
+        for i, key, payload in self._payloads(keys, _KIND_VECTOR):
             if len(payload) != 4 * width:
                 self._warn_once(
                     key,
@@ -722,16 +728,9 @@ class EmbeddingCache:
         >>> len(store)
         0
         """
-        with self._lock:
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute("DELETE FROM entries")
-                conn.execute("UPDATE total SET bytes = 0 WHERE id = 0")
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM entries")
+            conn.execute("UPDATE total SET bytes = 0 WHERE id = 0")
 
     def close(self) -> None:
         """Close this process's connection (reopened on next use).

@@ -135,6 +135,16 @@ class _LibrosaEmbedder(BaseEmbedder):
         """Frame-level features of one clip, shape ``(n_coefficients, n_frames)``."""
         raise NotImplementedError
 
+    def _analysis(self, wave: np.ndarray) -> dict[str, Any]:
+        """The clip and the analysis settings, as keyword arguments of ``librosa.feature``."""
+        return {
+            "y": wave,
+            "sr": self.target_sampling_rate,
+            "n_fft": self.n_fft,
+            "hop_length": self.hop_length,
+            "window": self.window,
+        }
+
     def _n_features_out(self) -> int:
         return self._n_coefficients() * (2 if self.pooling == "mean+std" else 1)
 
@@ -221,14 +231,7 @@ class MelSpectrogramEmbedder(_LibrosaEmbedder):
     def _frames(self, wave: np.ndarray) -> np.ndarray:
         import librosa
 
-        mel = librosa.feature.melspectrogram(
-            y=wave,
-            sr=self.target_sampling_rate,
-            n_fft=self.n_fft,
-            hop_length=self.hop_length,
-            window=self.window,
-            n_mels=self.n_mels,
-        )
+        mel = librosa.feature.melspectrogram(**self._analysis(wave), n_mels=self.n_mels)
         return librosa.power_to_db(mel) if self.log else mel
 
 
@@ -290,12 +293,4 @@ class MFCCEmbedder(_LibrosaEmbedder):
     def _frames(self, wave: np.ndarray) -> np.ndarray:
         import librosa
 
-        return librosa.feature.mfcc(
-            y=wave,
-            sr=self.target_sampling_rate,
-            n_mfcc=self.n_mfcc,
-            n_fft=self.n_fft,
-            hop_length=self.hop_length,
-            window=self.window,
-            n_mels=self.n_mels,
-        )
+        return librosa.feature.mfcc(**self._analysis(wave), n_mfcc=self.n_mfcc, n_mels=self.n_mels)

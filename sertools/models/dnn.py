@@ -250,8 +250,26 @@ class _PaperDNN(BaseEstimator):
         """Training targets for the network and the fitted attributes they give."""
         raise NotImplementedError
 
+    #: whether the early-stopping split keeps the class proportions (classes only)
+    _stratify = False
+
     def _split(self, X: np.ndarray, t: np.ndarray, seed: int) -> tuple:
-        raise NotImplementedError
+        """Hold out ``validation_fraction`` of ``(X, t)`` for early stopping."""
+        try:
+            return train_test_split(
+                X,
+                t,
+                test_size=self.validation_fraction,
+                stratify=t if self._stratify else None,
+                random_state=seed,
+            )
+        except ValueError as exc:
+            stratified = "a stratified " if self._stratify else ""
+            raise ParameterError(
+                f"early_stopping=True could not hold out {stratified}"
+                f"validation_fraction={self.validation_fraction} of the {len(t)} "
+                f"training samples: {exc}"
+            ) from exc
 
     def _prepare(self, X: Any, y: Any) -> tuple[_core.Job, _core.Settings, dict[str, Any]]:
         """Validate and scale: one job, its settings, and the fitted attributes so far."""
@@ -417,6 +435,7 @@ class DNNClassifier(ClassifierMixin, _PaperDNN):
     """
 
     _loss_name = "ce"
+    _stratify = True
 
     def _validate_fit(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         X, y = validate_data(self, X, y, dtype=np.float32)
@@ -433,18 +452,6 @@ class DNNClassifier(ClassifierMixin, _PaperDNN):
                 f"but the data contains only 1 class: {classes.tolist()[0]!r}"
             )
         return t, {"classes_": classes, "_n_outputs": len(classes)}
-
-    def _split(self, X: np.ndarray, t: np.ndarray, seed: int) -> tuple:
-        try:
-            return train_test_split(
-                X, t, test_size=self.validation_fraction, stratify=t, random_state=seed
-            )
-        except ValueError as exc:
-            raise ParameterError(
-                "early_stopping=True could not hold out a stratified "
-                f"validation_fraction={self.validation_fraction} of the {len(t)} "
-                f"training samples: {exc}"
-            ) from exc
 
     def fit(self, X: Any, y: Any) -> DNNClassifier:
         """Train the network on ``X``, ``y``.
@@ -710,15 +717,6 @@ class DNNRegressor(RegressorMixin, _PaperDNN):
             "_y_1d": np.ndim(y) == 1,
             "_n_outputs": y2.shape[1],
         }
-
-    def _split(self, X: np.ndarray, t: np.ndarray, seed: int) -> tuple:
-        try:
-            return train_test_split(X, t, test_size=self.validation_fraction, random_state=seed)
-        except ValueError as exc:
-            raise ParameterError(
-                f"early_stopping=True could not hold out validation_fraction="
-                f"{self.validation_fraction} of the {len(t)} training samples: {exc}"
-            ) from exc
 
     def fit(self, X: Any, y: Any) -> DNNRegressor:
         """Train the network on ``X``, ``y``.

@@ -14,22 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import ParameterError
+from ..utils._cli import name_path_pairs as _pairs
+from ..utils._cli import say as _say
 
 __all__ = ["add_commands"]
-
-
-def _say(msg: str) -> None:
-    print(msg, flush=True)
-
-
-def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for value in values or ():
-        name, sep, path = value.partition("=")
-        if not sep or not name.strip() or not path.strip():
-            raise ParameterError(f"--{what} {value!r}: expected NAME=PATH")
-        out[name.strip()] = path.strip()
-    return out
 
 
 def _corpus_arg(args: argparse.Namespace) -> tuple[Any, Any]:

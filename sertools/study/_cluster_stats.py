@@ -22,20 +22,25 @@ __all__ = ["cluster_bootstrap_ccc"]
 
 
 def cluster_interval(
+    value: float,
     per_group: np.ndarray,
     statistic: Callable[[np.ndarray], np.ndarray],
     *,
     n_boot: int,
     confidence: float,
     random_state: int | None,
-) -> tuple[float, float]:
-    """Percentile interval of ``statistic`` over resamples of the groups.
+) -> tuple[float, float, float]:
+    """``(value, low, high)``: ``value`` and the percentile interval of ``statistic``.
 
     ``per_group`` holds one row of sums per group (shape ``(n_groups, ...)``);
     each of ``n_boot`` resamples draws ``n_groups`` groups with replacement
     (:func:`scipy.stats.bootstrap`, vectorised) and ``statistic`` receives the
-    sums of the drawn rows (shape ``(..., *per_group.shape[1:])``).
+    sums of the drawn rows (shape ``(..., *per_group.shape[1:])``). With fewer
+    than two groups there is nothing to resample: ``low`` and ``high`` are
+    ``value``.
     """
+    if len(per_group) < 2:
+        return value, value, value
 
     def resampled(idx: np.ndarray, axis: int = -1) -> np.ndarray:
         idx = np.asarray(idx, dtype=int)
@@ -51,7 +56,7 @@ def cluster_interval(
         random_state=np.random.default_rng(random_state),
     )
     low, high = res.confidence_interval
-    return float(low), float(high)
+    return value, float(low), float(high)
 
 
 def _moments(y_true: np.ndarray, y_pred: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, int]:
@@ -144,11 +149,7 @@ def cluster_bootstrap_ccc(
     if g.shape != t.shape:
         raise ParameterError(f"groups has shape {g.shape}; expected {t.shape} like y_true")
     # centre on the pooled means: the moment sums then lose no precision
-    sums, n_g = _moments(t - t.mean(), p - t.mean(), g)
-    if n_g < 2:
-        return value, value, value
-
-    low, high = cluster_interval(
-        sums, _ccc_from_sums, n_boot=n_boot, confidence=confidence, random_state=random_state
+    sums, _ = _moments(t - t.mean(), p - t.mean(), g)
+    return cluster_interval(
+        value, sums, _ccc_from_sums, n_boot=n_boot, confidence=confidence, random_state=random_state
     )
-    return value, low, high

@@ -150,16 +150,17 @@ def cluster_bootstrap_uar(
     """
     if not 0 < confidence < 1:
         raise ParameterError(f"confidence must be in (0, 1), got {confidence!r}")
-    counts, _, n_g = _per_group_confusions(y_true, [y_pred], groups)
+    counts, _, _ = _per_group_confusions(y_true, [y_pred], groups)
     counts = counts[:, 0]
     uar = float(_uar_from_counts(counts.sum(axis=0)))
-    if n_g < 2:
-        return uar, uar, uar
-
-    low, high = cluster_interval(
-        counts, _uar_from_counts, n_boot=n_boot, confidence=confidence, random_state=random_state
+    return cluster_interval(
+        uar,
+        counts,
+        _uar_from_counts,
+        n_boot=n_boot,
+        confidence=confidence,
+        random_state=random_state,
     )
-    return uar, low, high
 
 
 def corrected_resampled_ttest(
