@@ -453,3 +453,30 @@ def test_cli_offline_hub_failure_is_not_a_usage_error(tmp_path: Path):
     last = res.stderr.strip().splitlines()[-1]
     assert last.startswith("sertools: error: feature set 'wavlm'"), res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_dimensional_cells_follow_the_model_content_and_ignore_execution_params(
+    corpus, tmp_path: Path
+):
+    # before: the dimensional study keyed its cells with its own list of parameters to
+    # leave out and without the model's content, so a checkpoint replaced at the same path
+    # read back the old model's CCC, and device="cuda" recomputed every cell
+    from sertools.study.dimensional import run_dimensional
+
+    ckpt = tmp_path / "weights.npy"
+    np.save(ckpt, np.ones(39, dtype=np.float32))
+
+    def run(**params):
+        emb = WeightedMFCC(checkpoint=str(ckpt), sampling_rate=corpus.sampling_rate, **params)
+        return run_dimensional(
+            {"s": corpus}, features={"w": emb}, n_splits=2, store=tmp_path / "cells", n_boot=50
+        )
+
+    first = run().scores
+    files = set((tmp_path / "cells").rglob("*.json"))
+    assert run(device="cuda").scores.equals(first)  # read back: placement only
+    assert set((tmp_path / "cells").rglob("*.json")) == files
+    np.save(ckpt, np.linspace(0.1, 50, 39).astype(np.float32))
+    replaced = run().scores
+    assert len(set((tmp_path / "cells").rglob("*.json")) - files) == 1, "recomputed once"
+    assert not np.allclose(replaced["ccc"], first["ccc"])

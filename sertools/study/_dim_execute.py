@@ -29,6 +29,7 @@ from ._dim_plan import (
 )
 from ._store import CellStore
 from .execute import _fit_cell, extract_features
+from .plan import model_identity
 
 #: what a finished dimensional cell's record holds: one value per fold or per prediction
 _RECORD = ("n_train", "n_test", "ccc", "r", "mae", "fit_time", "clip", "fold", "y_pred")
@@ -113,14 +114,19 @@ def run_cells(
     for cname, value in corpora.items():
         corpus = as_rated_corpus(cname, value, tasks)
         feats: dict[str, np.ndarray] = {}
+        models: dict[str, dict[str, Any]] = {}
         for protocol in protocols:
             folds = dimensional_folds(corpus, protocol, n_splits=n_splits, seed=random_state)
             for fname, embedder in embedders.items():
                 emb = embedder_for(embedder, corpus)
+                if fname not in models:  # loads the model once: its content keys the cells
+                    models[fname] = model_identity(emb)
                 for rname, est in regressors.items():
                     for task in tasks:
                         key = (cname, protocol, fname, rname, task)
-                        digest = cell_digest(corpus, task, folds, emb, est, random_state)
+                        digest = cell_digest(
+                            corpus, task, folds, models[fname], rname, est, random_state
+                        )
                         record = None if store is None else store.load(key, digest)
                         if record is None:
                             if fname not in feats:

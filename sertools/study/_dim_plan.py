@@ -23,7 +23,7 @@ from sklearn.utils import Bunch
 
 from .._exceptions import ParameterError
 from ._store import fingerprint
-from .catalogue import REGRESSORS, _make_estimator
+from .catalogue import REGRESSORS, _make_estimator, estimator_execution_only
 from .plan import _Corpus, _estimator_spec, _named
 
 __all__ = ["DIMENSIONAL_PROTOCOLS", "DIMENSIONS", "dimensional_targets"]
@@ -46,10 +46,6 @@ DIMENSIONAL_PROTOCOLS: dict[str, str] = {
 #: a dimensional cell's coordinates, in the order of its key (the first columns of the
 #: result's tables)
 CELL = ["corpus", "protocol", "features", "regressor", "task"]
-
-#: parameters left out of a dimensional cell's digest (they change how an estimator
-#: runs, not what it predicts); kept as they were so that stored cells stay valid
-_NOT_IN_DIGEST = frozenset({"verbose", "n_jobs", "n_threads", "batch_seconds", "cache"})
 
 
 def dimensional_targets(bunch: Any, tasks: Sequence[str]) -> np.ndarray:
@@ -255,21 +251,25 @@ def cell_digest(
     corpus: _RatedCorpus,
     task: str,
     folds: Sequence[tuple[np.ndarray, np.ndarray]],
-    embedder: BaseEstimator,
+    model: Mapping[str, Any],
+    regressor_name: str,
     regressor: BaseEstimator,
     random_state: int | None,
 ) -> str:
     """Digest of everything that determines a cell's result.
 
     The corpus (clips, ratings, speakers), the task, the test folds, the
-    embedder's and the regressor's classes and parameters (less
-    :data:`_NOT_IN_DIGEST`) and the seed.
+    embedder's identity (:func:`~.plan.model_identity`: class, parameters less
+    the execution-only ones, the content of every model file), the
+    regressor's class and parameters less its catalogue entry's
+    execution-only ones (:func:`~.catalogue.estimator_execution_only`), and
+    the seed: the same rules as the categorical study's cells.
     """
     return fingerprint(
         corpus.digest,
         task,
         [te.tolist() for _, te in folds],
-        _estimator_spec(embedder, _NOT_IN_DIGEST),
-        _estimator_spec(regressor, _NOT_IN_DIGEST),
+        dict(model),
+        _estimator_spec(regressor, estimator_execution_only(regressor_name)),
         random_state,
     )
