@@ -37,6 +37,7 @@ __all__ = [
     "check_not_lfs",
     "collect_files",
     "find_files",
+    "load_named_files",
     "resolve_root",
     "warn",
 ]
@@ -602,6 +603,61 @@ def build_dataset(
     if return_X_y:
         return (bunch.data if load_audio else filenames), target
     return bunch
+
+
+def load_named_files(
+    root: str | os.PathLike[str],
+    spec: CorpusSpec,
+    parse: Callable[[Path], Record | None],
+    *,
+    strict: bool,
+    load_audio: bool,
+    return_X_y: bool,
+    prepare: Callable[[Path, list[Record]], list[Record]] | None = None,
+    expected: Mapping[str, int] | None = None,
+) -> Bunch | tuple[Any, np.ndarray]:
+    """Load a corpus whose labels are in its file names: the body of its loader.
+
+    :func:`collect_files` (root, discovery, ``parse`` on each file), then
+    ``prepare`` if given, then :func:`build_dataset`.
+
+    Parameters
+    ----------
+    root : str or path-like
+        Corpus root given by the user.
+    spec : CorpusSpec
+        Corpus description.
+    parse : callable
+        Corpus parser, see :func:`parse_files`.
+    strict, load_audio, return_X_y : bool
+        The loader's options, see :func:`build_dataset`.
+    prepare : callable, optional
+        ``prepare(root, records) -> records``, the corpus's own step between
+        parsing and checking: keep some of the files (RAVDESS: speech only) or
+        add metadata from a side file (CREMA-D: demographics). ``root`` is the
+        resolved root.
+    expected : mapping of str to int, optional
+        Per-class counts of the full corpus under the loader's options;
+        ``spec.expected`` when None.
+
+    Returns
+    -------
+    Bunch or tuple
+        See :func:`build_dataset`.
+    """
+    path, records, unparsed = collect_files(root, spec, parse)
+    if prepare is not None:
+        records = prepare(path, records)
+    return build_dataset(
+        spec,
+        path,
+        records,
+        unparsed=unparsed,
+        strict=strict,
+        load_audio=load_audio,
+        return_X_y=return_X_y,
+        expected=expected,
+    )
 
 
 def _read_all(filenames: np.ndarray, sampling_rate: int, spec: CorpusSpec) -> list[np.ndarray]:

@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from .._exceptions import ParameterError
-from ._base import CorpusSpec, Record, build_dataset, check_not_lfs, collect_files, warn
+from ._base import CorpusSpec, Record, check_not_lfs, load_named_files, warn
 
 __all__ = ["load_cremad"]
 
@@ -95,6 +95,26 @@ def _read_demographics(csv: Path) -> dict[str, dict[str, Any]]:
         }
         for _, row in table.iterrows()
     }
+
+
+def _add_demographics(root: Path, records: list[Record]) -> list[Record]:
+    """Set each record's gender (age, race, ethnicity) from the demographics file, if any."""
+    audio_dir = root / "AudioWAV" if (root / "AudioWAV").is_dir() else root
+    candidates = [root / _DEMOGRAPHICS, audio_dir.parent / _DEMOGRAPHICS]
+    csv = next((c for c in candidates if c.is_file()), None)
+    if csv is None:
+        warn(
+            f"no CREMA-D {_DEMOGRAPHICS} in {root} or {audio_dir.parent}; "
+            "gender is 'unknown' for every speaker"
+        )
+        return records
+    demographics = _read_demographics(csv)
+    unknown = sorted({r["speaker"] for r in records} - set(demographics))
+    if unknown:
+        warn(f"{csv} has no row for actor(s) {', '.join(unknown)}; their gender is 'unknown'")
+    for record in records:
+        record.update(demographics.get(record["speaker"], {}))
+    return records
 
 
 def load_cremad(
@@ -191,28 +211,12 @@ def load_cremad(
     ((2,), 16000)
     >>> tmp.cleanup()
     """
-    path, records, unparsed = collect_files(root, SPEC, _parse)
-    audio_dir = path / "AudioWAV" if (path / "AudioWAV").is_dir() else path
-    candidates = [path / _DEMOGRAPHICS, audio_dir.parent / _DEMOGRAPHICS]
-    csv = next((c for c in candidates if c.is_file()), None)
-    if csv is None:
-        warn(
-            f"no CREMA-D {_DEMOGRAPHICS} in {path} or {audio_dir.parent}; "
-            "gender is 'unknown' for every speaker"
-        )
-    else:
-        demographics = _read_demographics(csv)
-        unknown = sorted({r["speaker"] for r in records} - set(demographics))
-        if unknown:
-            warn(f"{csv} has no row for actor(s) {', '.join(unknown)}; their gender is 'unknown'")
-        for record in records:
-            record.update(demographics.get(record["speaker"], {}))
-    return build_dataset(
+    return load_named_files(
+        root,
         SPEC,
-        path,
-        records,
-        unparsed=unparsed,
+        _parse,
         strict=strict,
         load_audio=load_audio,
         return_X_y=return_X_y,
+        prepare=_add_demographics,
     )

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._base import CorpusSpec, Record, build_dataset, collect_files
+from ._base import CorpusSpec, Record, load_named_files
 
 __all__ = ["load_emovo"]
 
@@ -146,13 +146,6 @@ def load_emovo(
     ((3,), 48000, 'emovo')
     >>> tmp.cleanup()
     """
-    path, records, unparsed = collect_files(root, SPEC, _parse)
-    return build_dataset(
-        SPEC,
-        path,
-        records,
-        unparsed=unparsed,
-        strict=strict,
-        load_audio=load_audio,
-        return_X_y=return_X_y,
+    return load_named_files(
+        root, SPEC, _parse, strict=strict, load_audio=load_audio, return_X_y=return_X_y
     )

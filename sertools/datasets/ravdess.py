@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._base import CorpusSpec, Record, build_dataset, collect_files, warn
+from ._base import CorpusSpec, Record, load_named_files, warn
 
 __all__ = ["load_ravdess"]
 
@@ -66,14 +67,15 @@ vocal expressions in North American English", PLoS ONE 13(5): e0196391, 2018.
 )
 
 
-def _parse(path: Path) -> Record | None:
+def _parse(path: Path, *, calm_as_neutral: bool = False) -> Record | None:
     match = _NAME.fullmatch(path.name)
     if match is None or match["actor"] == "00":
         return None
+    target = _EMOTIONS[match["code"]]
     return {
         "speaker": match["actor"],
         "gender": "male" if int(match["actor"]) % 2 else "female",
-        "target": _EMOTIONS[match["code"]],
+        "target": "neutral" if calm_as_neutral and target == "calm" else target,
         "label_code": match["code"],
         "intensity": _INTENSITY[match["intensity"]],
         "statement": int(match["statement"]),
@@ -81,6 +83,17 @@ def _parse(path: Path) -> Record | None:
         "modality": match["modality"],
         "vocal_channel": match["channel"],
     }
+
+
+def _speech_only(root: Path, records: list[Record]) -> list[Record]:
+    """The audio-only speech records; one warning counts the song and video files left out."""
+    speech = [r for r in records if (r["modality"], r["vocal_channel"]) == _SPEECH_AUDIO]
+    if len(speech) < len(records):
+        warn(
+            f"skipped {len(records) - len(speech)} RAVDESS song or video file(s) under {root}; "
+            "only audio-only speech (03-01-*) is loaded"
+        )
+    return speech
 
 
 def load_ravdess(
@@ -177,26 +190,16 @@ def load_ravdess(
     ['neutral', 'angry']
     >>> tmp.cleanup()
     """
-    path, records, unparsed = collect_files(root, SPEC, _parse)
-    speech = [r for r in records if (r["modality"], r["vocal_channel"]) == _SPEECH_AUDIO]
-    if len(speech) < len(records):
-        warn(
-            f"skipped {len(records) - len(speech)} RAVDESS song or video file(s) under {path}; "
-            "only audio-only speech (03-01-*) is loaded"
-        )
     expected = dict(SPEC.expected)
     if calm_as_neutral:
         expected["neutral"] += expected.pop("calm")
-        for record in speech:
-            if record["target"] == "calm":
-                record["target"] = "neutral"
-    return build_dataset(
+    return load_named_files(
+        root,
         SPEC,
-        path,
-        speech,
-        unparsed=unparsed,
+        partial(_parse, calm_as_neutral=calm_as_neutral),
         strict=strict,
         load_audio=load_audio,
         return_X_y=return_X_y,
+        prepare=_speech_only,
         expected=expected,
     )

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._base import CorpusSpec, Record, build_dataset, collect_files
+from ._base import CorpusSpec, Record, load_named_files
 
 __all__ = ["load_subesco"]
 
@@ -145,13 +145,6 @@ def load_subesco(
     1    M_10    male  surprise   SURPRISE         TITU        10     5
     >>> tmp.cleanup()
     """
-    path, records, unparsed = collect_files(root, SPEC, _parse)
-    return build_dataset(
-        SPEC,
-        path,
-        records,
-        unparsed=unparsed,
-        strict=strict,
-        load_audio=load_audio,
-        return_X_y=return_X_y,
+    return load_named_files(
+        root, SPEC, _parse, strict=strict, load_audio=load_audio, return_X_y=return_X_y
     )
