@@ -13,13 +13,15 @@ and the optional audio reading.
 from __future__ import annotations
 
 import os
+import re
 import sys
+import textwrap
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -36,6 +38,7 @@ __all__ = [
     "build_dataset",
     "check_not_lfs",
     "collect_files",
+    "fill_doc",
     "find_files",
     "load_named_files",
     "resolve_root",
@@ -64,6 +67,42 @@ _LIST_LIMIT = 10
 _BASE_COLUMNS = ("filename", "speaker", "gender", "target", "label_code")
 
 Record = dict[str, Any]
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+#: Docstring paragraphs the corpus loaders share, put by :func:`fill_doc` where a
+#: loader's docstring says ``%(key)s``; ``{title}``, ``{name}`` and ``{n_files}``
+#: become the loader's corpus (``SPEC.title``, ``SPEC.name``, ``SPEC.n_files``).
+LOADER_DOCS: dict[str, str] = {
+    "strict": """strict : bool, default=False
+    Raise :class:`~sertools.ParameterError` on files whose names do not
+    follow the convention, repeated clips (the same clip under two paths),
+    and truncated or non-audio files (found from their headers); by default
+    they are skipped with one :class:`CorpusWarning` per kind listing them.""",
+    "load_audio": """load_audio : bool, default=False
+    Also read the waveforms into ``data`` (float32 mono, stereo files
+    downmixed by averaging, native rate).""",
+    "return_X_y": """return_X_y : bool, default=False
+    Return ``(filenames, target)`` (``(data, target)`` with
+    ``load_audio=True``) instead of the Bunch.""",
+    "bunch": """data : :class:`~sklearn.utils.Bunch`
+    With ``filenames`` (n_files,) sorted absolute paths (object array of
+    str), ``target`` (n_files,) harmonised labels, ``target_names`` the
+    sorted labels present, ``speaker`` (n_files,), ``gender`` (n_files,),
+    ``frame`` a DataFrame with one row per file, ``sampling_rate`` (read
+    from the first file), ``DESCR``, ``corpus`` (``"{name}"``) and, with
+    ``load_audio=True``, ``data`` (list of n_files float32 arrays of shape
+    (n_samples_i,)).""",
+    "X_y": """(X, target) : tuple
+    With ``return_X_y=True``.""",
+    "raises": """ParameterError
+    If ``root`` is missing or holds no {title} files or no usable audio,
+    holds Git LFS pointers, or (``strict=True``) holds names that do not
+    parse, repeated clips, or truncated or non-audio files.""",
+    "warns": """CorpusWarning
+    For the files skipped (see ``strict``), files without audio and a tree
+    that differs from the full {n_files}-file release.""",
+}
+_PLACEHOLDER = re.compile(r"^(?P<indent>[ \t]*)%\((?P<key>\w+)\)s[ \t]*$", re.MULTILINE)
 
 
 class CorpusWarning(UserWarning):
@@ -189,6 +228,50 @@ class CorpusSpec:
         patterns = " or ".join(repr(p) for p in self.layouts)
         message = f"no {self.title} files matching {patterns} (e.g. {self.example}) under {root}"
         return ParameterError(f"{message}; {detail}" if detail else message)
+
+
+def fill_doc(spec: CorpusSpec) -> Callable[[_F], _F]:
+    """Fill the shared paragraphs of :data:`LOADER_DOCS` into a loader's docstring.
+
+    In the spirit of scipy's ``doccer`` and MNE's ``fill_doc``: a line of the
+    docstring that holds only ``%(key)s`` is replaced by ``LOADER_DOCS[key]``,
+    indented like the placeholder, with the corpus of ``spec`` filled in. The
+    lines that follow a placeholder continue its paragraph (a corpus adds its
+    own sentences to a shared entry). The function itself is returned
+    unchanged but for its ``__doc__``.
+
+    Parameters
+    ----------
+    spec : CorpusSpec
+        The loader's corpus.
+
+    Returns
+    -------
+    callable
+        Decorator setting the filled ``__doc__``.
+
+    Raises
+    ------
+    ValueError
+        If the docstring names a key that :data:`LOADER_DOCS` does not have.
+    """
+    values = {"title": spec.title, "name": spec.name, "n_files": spec.n_files}
+
+    def fill(match: re.Match[str]) -> str:
+        if match["key"] not in LOADER_DOCS:
+            raise ValueError(
+                f"unknown docstring placeholder %({match['key']})s; "
+                f"known: {', '.join(sorted(LOADER_DOCS))}"
+            )
+        text = LOADER_DOCS[match["key"]].format(**values)
+        return textwrap.indent(text, match["indent"])
+
+    def decorate(func: _F) -> _F:
+        if func.__doc__:  # None under python -OO
+            func.__doc__ = _PLACEHOLDER.sub(fill, func.__doc__)
+        return func
+
+    return decorate
 
 
 def warn(message: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._base import CorpusSpec, Record, load_named_files
+from ._base import CorpusSpec, Record, fill_doc, load_named_files
 
 __all__ = ["load_cafe"]
 
@@ -75,6 +75,7 @@ def _parse(path: Path) -> Record | None:
     }
 
 
+@fill_doc(SPEC)
 def load_cafe(
     root: str | os.PathLike[str],
     *,
@@ -90,41 +91,25 @@ def load_cafe(
         Folder holding files named ``AA-E-I-S.wav`` (actor, emotion letter
         C D J N P S T, intensity 1 or 2, sentence 1-6) at any depth, e.g. the
         release's ``Colère/Faible/01-C-1-1.wav`` (``.aiff`` where no ``.wav``).
-    strict : bool, default=False
-        Raise :class:`~sertools.ParameterError` on files whose names do not
-        follow the convention, repeated clips, and truncated or non-audio
-        files; by default they are skipped with one :class:`CorpusWarning` per
-        kind listing them.
-    load_audio : bool, default=False
-        Also read the waveforms into ``data`` (float32 mono, native rate).
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` (``(data, target)`` with
-        ``load_audio=True``) instead of the Bunch.
+    %(strict)s
+    %(load_audio)s
+    %(return_X_y)s
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        With ``filenames`` (n_files,) sorted absolute paths, ``target``
-        (n_files,) harmonised labels (C angry, D disgust, J happy, N neutral,
-        P fear, S surprise, T sad), ``target_names``, ``speaker`` (n_files,)
-        the two-digit actor id, ``gender`` (n_files,), ``frame`` a DataFrame of
-        shape (n_files, 7) with columns ``filename, speaker, gender, target,
-        label_code, intensity, sentence``, ``sampling_rate``, ``DESCR``,
-        ``corpus`` (``"cafe"``) and, with ``load_audio=True``, ``data``.
-    (X, target) : tuple
-        With ``return_X_y=True``.
+    %(bunch)s
+        For CaFE, ``target`` maps C angry, D disgust, J happy, N neutral, P fear, S
+        surprise, T sad; ``speaker`` is the two-digit actor id; ``frame`` has the 7
+        columns ``filename, speaker, gender, target, label_code, intensity, sentence``.
+    %(X_y)s
 
     Raises
     ------
-    ParameterError
-        If ``root`` is missing or holds no CaFE files, holds Git LFS pointers,
-        or (``strict=True``) holds names that do not parse.
+    %(raises)s
 
     Warns
     -----
-    CorpusWarning
-        For skipped names, repeated clips and a tree that differs from the
-        full 936-file release.
+    %(warns)s
 
     Examples
     --------

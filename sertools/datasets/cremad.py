@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from .._exceptions import ParameterError
-from ._base import CorpusSpec, Record, check_not_lfs, load_named_files, warn
+from ._base import CorpusSpec, Record, check_not_lfs, fill_doc, load_named_files, warn
 
 __all__ = ["load_cremad"]
 
@@ -117,6 +117,7 @@ def _add_demographics(root: Path, records: list[Record]) -> list[Record]:
     return records
 
 
+@fill_doc(SPEC)
 def load_cremad(
     root: str | os.PathLike[str],
     *,
@@ -138,47 +139,31 @@ def load_cremad(
         Folder holding ``AudioWAV/`` (or the ``AudioWAV`` folder itself), with
         files named like ``1001_DFA_ANG_XX.wav`` (actor, sentence, emotion,
         level).
-    strict : bool, default=False
-        Raise :class:`~sertools.ParameterError` on ``.wav`` files whose names do
-        not follow the convention, and on truncated or non-audio files (found
-        from their headers); by default they are skipped with one
-        :class:`CorpusWarning` per kind listing them.
-    load_audio : bool, default=False
-        Also read the waveforms into ``data`` (float32 mono, native rate).
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` (``(data, target)`` with
-        ``load_audio=True``) instead of the Bunch.
+    %(strict)s
+    %(load_audio)s
+    %(return_X_y)s
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        With ``filenames`` (n_files,) sorted absolute paths (object array of
-        str), ``target`` (n_files,) harmonised labels (ANG angry, DIS disgust, FEA fear, HAP happy,
-        NEU neutral, SAD sad), ``target_names``, ``speaker`` (n_files,) the
-        four-digit actor id, ``gender`` (n_files,) ``"male"``/``"female"``
-        (``"unknown"`` without demographics), ``frame`` a DataFrame with one
-        row per file and columns ``filename, speaker, gender, target,
-        label_code, sentence`` (e.g. ``"DFA"``), ``intensity`` (``"low"``,
-        ``"medium"``, ``"high"``, ``"unspecified"``) plus ``age, race,
-        ethnicity`` when the demographics provide them, ``sampling_rate``
-        (16000 for the original files), ``DESCR``, ``corpus`` (``"cremad"``)
-        and, with ``load_audio=True``, ``data`` (list of n_files float32 arrays
-        of shape (n_samples_i,)).
-    (X, target) : tuple
-        With ``return_X_y=True``.
+    %(bunch)s
+        For CREMA-D, ``target`` maps ANG angry, DIS disgust, FEA fear, HAP happy, NEU
+        neutral, SAD sad; ``speaker`` is the four-digit actor id; ``gender`` is
+        ``"male"`` or ``"female"`` (``"unknown"`` without demographics); ``frame`` has
+        the columns ``filename, speaker, gender, target, label_code, sentence`` (e.g.
+        ``"DFA"``), ``intensity`` (``"low"``, ``"medium"``, ``"high"``,
+        ``"unspecified"``) plus ``age, race, ethnicity`` when the demographics provide
+        them; ``sampling_rate`` is 16000 for the original files.
+    %(X_y)s
 
     Raises
     ------
-    ParameterError
-        If ``root`` is missing or holds no CREMA-D files, holds Git LFS
-        pointers, has a demographics file without ``ActorID``/``Sex`` columns,
-        or (``strict=True``) holds names that do not parse.
+    %(raises)s
+        Also if the demographics file lacks the ``ActorID`` or ``Sex`` column.
 
     Warns
     -----
-    CorpusWarning
-        For skipped names, files without audio, missing demographics and a
-        tree that differs from the full 7442-file release.
+    %(warns)s
+        Also when the demographics file is missing or lacks an actor.
 
     Examples
     --------

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._base import CorpusSpec, Record, load_named_files
+from ._base import CorpusSpec, Record, fill_doc, load_named_files
 
 __all__ = ["load_emodb"]
 
@@ -80,6 +80,7 @@ def _parse(path: Path) -> Record | None:
     }
 
 
+@fill_doc(SPEC)
 def load_emodb(
     root: str | os.PathLike[str],
     *,
@@ -94,42 +95,26 @@ def load_emodb(
     root : str or path-like
         Folder that contains ``wav/`` or the ``wav/`` folder itself, holding
         files named like ``03a01Fa.wav`` (speaker, text id, emotion letter, take).
-    strict : bool, default=False
-        Raise :class:`~sertools.ParameterError` on ``.wav`` files whose names do
-        not follow the convention, and on truncated or non-audio files (found
-        from their headers); by default they are skipped with one
-        :class:`CorpusWarning` per kind listing them.
-    load_audio : bool, default=False
-        Also read the waveforms into ``data`` (float32 mono, native rate).
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` (``(data, target)`` with
-        ``load_audio=True``) instead of the Bunch.
+    %(strict)s
+    %(load_audio)s
+    %(return_X_y)s
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        With ``filenames`` (n_files,) sorted absolute paths (object array of
-        str), ``target`` (n_files,) harmonised labels (W angry, L boredom, E disgust, A fear,
-        F happy, T sad, N neutral), ``target_names`` the sorted labels present,
-        ``speaker`` (n_files,), ``gender`` (n_files,), ``frame`` a DataFrame of
-        shape (n_files, 7) with columns ``filename, speaker, gender, target,
-        label_code, text, version``, ``sampling_rate`` (16000 for the original
-        files), ``DESCR``, ``corpus`` (``"emodb"``) and, with ``load_audio=True``,
-        ``data`` (list of n_files float32 arrays of shape (n_samples_i,)).
-    (X, target) : tuple
-        With ``return_X_y=True``.
+    %(bunch)s
+        For EMODB, ``target`` maps W angry, L boredom, E disgust, A fear, F happy, T
+        sad, N neutral; ``speaker`` is the two-digit id; ``frame`` has the 7 columns
+        ``filename, speaker, gender, target, label_code, text, version``;
+        ``sampling_rate`` is 16000 for the original files.
+    %(X_y)s
 
     Raises
     ------
-    ParameterError
-        If ``root`` is missing or holds no EMODB files, holds Git LFS pointers,
-        or (``strict=True``) holds names that do not parse.
+    %(raises)s
 
     Warns
     -----
-    CorpusWarning
-        For skipped names and for a tree that differs from the full 535-file
-        release (e.g. a subset of the emotions).
+    %(warns)s
 
     Examples
     --------

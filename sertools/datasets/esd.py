@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._base import CorpusSpec, Record, load_named_files
+from ._base import CorpusSpec, Record, fill_doc, load_named_files
 
 __all__ = ["load_esd"]
 
@@ -79,6 +79,7 @@ def _parse(path: Path) -> Record | None:
     }
 
 
+@fill_doc(SPEC)
 def load_esd(
     root: str | os.PathLike[str],
     *,
@@ -96,44 +97,28 @@ def load_esd(
         ``<speaker>_<number>.wav`` (directly or in ``train/ evaluation/ test/``
         sub-folders). A file whose number is not in its emotion's block, or
         whose speaker differs from its folder's, does not parse.
-    strict : bool, default=False
-        Raise :class:`~sertools.ParameterError` on ``.wav`` files that do not
-        follow the convention, repeated clips, and truncated or non-audio
-        files; by default they are skipped with one :class:`CorpusWarning` per
-        kind listing them.
-    load_audio : bool, default=False
-        Also read the waveforms into ``data`` (float32 mono, native rate).
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` (``(data, target)`` with
-        ``load_audio=True``) instead of the Bunch.
+    %(strict)s
+    %(load_audio)s
+    %(return_X_y)s
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        With ``filenames`` (n_files,) sorted absolute paths, ``target``
-        (n_files,) harmonised labels (Neutral neutral, Angry angry, Happy
-        happy, Sad sad, Surprise surprise), ``target_names``, ``speaker``
-        (n_files,) the four-digit id, ``gender`` (n_files,, ``"unknown"``),
-        ``frame`` a DataFrame of shape (n_files, 8) with columns ``filename,
-        speaker, gender, target, label_code, sentence`` (language and place in
-        the emotion's block, e.g. ``"en001"``), ``language`` (``"zh"`` or
-        ``"en"``), ``split`` (the sub-folder, or ``""``), ``sampling_rate``,
-        ``DESCR``, ``corpus`` (``"esd"``) and, with ``load_audio=True``,
-        ``data``.
-    (X, target) : tuple
-        With ``return_X_y=True``.
+    %(bunch)s
+        For ESD, ``target`` maps Neutral neutral, Angry angry, Happy happy, Sad sad,
+        Surprise surprise; ``speaker`` is the four-digit id; ``gender`` is
+        ``"unknown"``; ``frame`` has the 8 columns ``filename, speaker, gender, target,
+        label_code, sentence`` (language and place in the emotion's block, e.g.
+        ``"en001"``), ``language`` (``"zh"`` or ``"en"``), ``split`` (the sub-folder, or
+        ``""``).
+    %(X_y)s
 
     Raises
     ------
-    ParameterError
-        If ``root`` is missing or holds no ESD files, holds Git LFS pointers,
-        or (``strict=True``) holds names that do not parse.
+    %(raises)s
 
     Warns
     -----
-    CorpusWarning
-        For skipped names, repeated clips and a tree that differs from the
-        full 35000-file release.
+    %(warns)s
 
     Examples
     --------

@@ -16,6 +16,7 @@ from ._base import (
     _listing,
     build_dataset,
     check_not_lfs,
+    fill_doc,
     find_files,
     resolve_root,
     warn,
@@ -131,6 +132,7 @@ def _parse_labels(
     return records, unparsed, unrated
 
 
+@fill_doc(SPEC)
 def load_iemocap(
     root: str | os.PathLike[str],
     *,
@@ -160,33 +162,24 @@ def load_iemocap(
         on labelled utterances without an audio file, and on truncated or
         non-audio files (found from their headers); by default they are skipped
         with one :class:`CorpusWarning` per kind.
-    load_audio : bool, default=False
-        Also read the waveforms into ``data`` (float32 mono, native rate).
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` (``(data, target)`` with
-        ``load_audio=True``) instead of the Bunch.
+    %(load_audio)s
+    %(return_X_y)s
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        With ``filenames`` (n_files,) sorted absolute paths (object array of
-        str), ``target`` (n_files,) labels (``angry``, ``happy``, ``neutral``, ``sad``),
-        ``target_names``, ``speaker`` (n_files,) session plus the gender letter
-        of the utterance's last token (``Ses05M_script01_3_F000`` → ``Ses05F``),
-        ``gender`` (n_files,), ``session`` (n_files,) int 1-5 for
-        leave-one-session-out, ``frame`` a DataFrame of shape (n_files, 14)
-        with columns ``filename, speaker, gender, target, label_code, session,
-        dialog, utterance, improvised`` (bool), ``start, end`` (seconds in the
-        dialog), ``valence, activation, dominance`` (evaluators' mean, 1-5),
-        ``arousal``, ``valence``, ``dominance`` (n_files,) float64 arrays,
-        the evaluators' mean ratings on 1-5 (``arousal`` is IEMOCAP's
+    %(bunch)s
+        For IEMOCAP, ``target`` is ``angry``, ``happy``, ``neutral`` or ``sad``;
+        ``speaker`` is the session plus the gender letter of the utterance's last token
+        (``Ses05M_script01_3_F000`` → ``Ses05F``); ``session`` (n_files,) int 1-5 for
+        leave-one-session-out; ``arousal``, ``valence``, ``dominance`` (n_files,)
+        float64 arrays, the evaluators' mean ratings on 1-5 (``arousal`` is IEMOCAP's
         activation; utterances without a rating are left out with a
-        :class:`CorpusWarning`, never guessed, so the arrays hold no NaN),
-        ``sampling_rate`` (16000 for the original files), ``DESCR``, ``corpus``
-        (``"iemocap"``) and, with ``load_audio=True``, ``data`` (list of
-        n_files float32 arrays of shape (n_samples_i,)).
-    (X, target) : tuple
-        With ``return_X_y=True``.
+        :class:`CorpusWarning`, never guessed, so the arrays hold no NaN); ``frame`` has
+        the 14 columns ``filename, speaker, gender, target, label_code, session, dialog,
+        utterance, improvised`` (bool), ``start, end`` (seconds in the dialog),
+        ``valence, activation, dominance`` (evaluators' mean, 1-5); ``sampling_rate`` is
+        16000 for the original files.
+    %(X_y)s
 
     Raises
     ------

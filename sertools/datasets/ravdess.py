@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._base import CorpusSpec, Record, load_named_files, warn
+from ._base import CorpusSpec, Record, fill_doc, load_named_files, warn
 
 __all__ = ["load_ravdess"]
 
@@ -96,6 +96,7 @@ def _speech_only(root: Path, records: list[Record]) -> list[Record]:
     return speech
 
 
+@fill_doc(SPEC)
 def load_ravdess(
     root: str | os.PathLike[str],
     *,
@@ -119,46 +120,28 @@ def load_ravdess(
         intensity, statement, repetition, actor).
     calm_as_neutral : bool, default=False
         Map calm (02) to ``"neutral"``; ``label_code`` keeps ``"02"``.
-    strict : bool, default=False
-        Raise :class:`~sertools.ParameterError` on ``.wav`` files whose names do
-        not follow the convention, and on truncated or non-audio files (found
-        from their headers); by default they are skipped with one
-        :class:`CorpusWarning` per kind listing them.
-    load_audio : bool, default=False
-        Also read the waveforms into ``data`` (float32 mono, stereo files
-        downmixed by averaging, native rate).
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` (``(data, target)`` with
-        ``load_audio=True``) instead of the Bunch.
+    %(strict)s
+    %(load_audio)s
+    %(return_X_y)s
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        With ``filenames`` (n_files,) sorted absolute paths (object array of
-        str), ``target`` (n_files,) harmonised labels (01 neutral, 02 calm, 03 happy, 04 sad,
-        05 angry, 06 fear, 07 disgust, 08 surprise), ``target_names``,
-        ``speaker`` (n_files,) the two-digit actor id, ``gender`` (n_files,),
-        ``frame`` a DataFrame of shape (n_files, 10) with columns ``filename,
-        speaker, gender, target, label_code, intensity`` (``"normal"`` /
-        ``"strong"``), ``statement`` (1 or 2), ``repetition`` (1 or 2),
-        ``modality, vocal_channel``, ``sampling_rate`` (48000 for the original
-        files), ``DESCR``, ``corpus`` (``"ravdess"``) and, with
-        ``load_audio=True``, ``data`` (list of n_files float32 arrays of shape
-        (n_samples_i,)).
-    (X, target) : tuple
-        With ``return_X_y=True``.
+    %(bunch)s
+        For RAVDESS, ``target`` maps 01 neutral, 02 calm, 03 happy, 04 sad, 05 angry, 06
+        fear, 07 disgust, 08 surprise; ``speaker`` is the two-digit actor id; ``frame``
+        has the 10 columns ``filename, speaker, gender, target, label_code, intensity``
+        (``"normal"`` / ``"strong"``), ``statement`` (1 or 2), ``repetition`` (1 or 2),
+        ``modality, vocal_channel``; ``sampling_rate`` is 48000 for the original files.
+    %(X_y)s
 
     Raises
     ------
-    ParameterError
-        If ``root`` is missing or holds no RAVDESS speech files, holds Git LFS
-        pointers, or (``strict=True``) holds names that do not parse.
+    %(raises)s
 
     Warns
     -----
-    CorpusWarning
-        For skipped names, skipped song/video files and a tree that differs
-        from the full 1440-file release.
+    %(warns)s
+        Also for the song and video files, which are skipped.
 
     Examples
     --------

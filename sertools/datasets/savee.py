@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._base import CorpusSpec, Record, load_named_files
+from ._base import CorpusSpec, Record, fill_doc, load_named_files
 
 __all__ = ["load_savee"]
 
@@ -74,6 +74,7 @@ def _parse(path: Path) -> Record | None:
     }
 
 
+@fill_doc(SPEC)
 def load_savee(
     root: str | os.PathLike[str],
     *,
@@ -89,43 +90,26 @@ def load_savee(
         Folder holding ``AudioData/{DC,JE,JK,KL}/a01.wav`` (or the
         ``AudioData`` folder itself), or a flat folder of ``DC_a01.wav`` files.
         Emotion codes are the letters before the digits: a, d, f, h, n, sa, su.
-    strict : bool, default=False
-        Raise :class:`~sertools.ParameterError` on ``.wav`` files whose names do
-        not follow the convention, and on truncated or non-audio files (found
-        from their headers); by default they are skipped with one
-        :class:`CorpusWarning` per kind listing them.
-    load_audio : bool, default=False
-        Also read the waveforms into ``data`` (float32 mono, native rate).
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` (``(data, target)`` with
-        ``load_audio=True``) instead of the Bunch.
+    %(strict)s
+    %(load_audio)s
+    %(return_X_y)s
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        With ``filenames`` (n_files,) sorted absolute paths (object array of
-        str), ``target`` (n_files,) harmonised labels (a angry, d disgust, f fear, h happy,
-        n neutral, sa sad, su surprise), ``target_names``, ``speaker``
-        (n_files,), ``gender`` (n_files,, all ``"male"``), ``frame`` a DataFrame
-        of shape (n_files, 6) with columns ``filename, speaker, gender, target,
-        label_code, sentence`` (the number after the code), ``sampling_rate``
-        (44100 for the original files), ``DESCR``, ``corpus`` (``"savee"``) and,
-        with ``load_audio=True``, ``data`` (list of n_files float32 arrays of
-        shape (n_samples_i,)).
-    (X, target) : tuple
-        With ``return_X_y=True``.
+    %(bunch)s
+        For SAVEE, ``target`` maps a angry, d disgust, f fear, h happy, n neutral, sa
+        sad, su surprise; ``gender`` is ``"male"`` throughout; ``frame`` has the 6
+        columns ``filename, speaker, gender, target, label_code, sentence`` (the number
+        after the code); ``sampling_rate`` is 44100 for the original files.
+    %(X_y)s
 
     Raises
     ------
-    ParameterError
-        If ``root`` is missing or holds no SAVEE files, holds Git LFS pointers,
-        or (``strict=True``) holds names that do not parse.
+    %(raises)s
 
     Warns
     -----
-    CorpusWarning
-        For skipped names and for a tree that differs from the full 480-file
-        release.
+    %(warns)s
 
     Examples
     --------

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._base import CorpusSpec, Record, load_named_files
+from ._base import CorpusSpec, Record, fill_doc, load_named_files
 
 __all__ = ["load_shemo"]
 
@@ -72,6 +72,7 @@ def _parse(path: Path) -> Record | None:
     }
 
 
+@fill_doc(SPEC)
 def load_shemo(
     root: str | os.PathLike[str],
     *,
@@ -87,41 +88,25 @@ def load_shemo(
         Folder holding ``female/`` and ``male/`` (or a flat folder) with files
         named like ``F01A01.wav`` (sex, speaker number, emotion letter
         A F H N S W, utterance number).
-    strict : bool, default=False
-        Raise :class:`~sertools.ParameterError` on ``.wav`` files whose names do
-        not follow the convention, repeated clips, and truncated or non-audio
-        files; by default they are skipped with one :class:`CorpusWarning` per
-        kind listing them.
-    load_audio : bool, default=False
-        Also read the waveforms into ``data`` (float32 mono, native rate).
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` (``(data, target)`` with
-        ``load_audio=True``) instead of the Bunch.
+    %(strict)s
+    %(load_audio)s
+    %(return_X_y)s
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        With ``filenames`` (n_files,) sorted absolute paths, ``target``
-        (n_files,) harmonised labels (A angry, F fear, H happy, N neutral,
-        S sad, W surprise), ``target_names``, ``speaker`` (n_files,) like
-        ``"F01"``, ``gender`` (n_files,), ``frame`` a DataFrame of shape
-        (n_files, 6) with columns ``filename, speaker, gender, target,
-        label_code, utterance``, ``sampling_rate``, ``DESCR``, ``corpus``
-        (``"shemo"``) and, with ``load_audio=True``, ``data``.
-    (X, target) : tuple
-        With ``return_X_y=True``.
+    %(bunch)s
+        For ShEMO, ``target`` maps A angry, F fear, H happy, N neutral, S sad, W
+        surprise; ``speaker`` is like ``"F01"``; ``frame`` has the 6 columns ``filename,
+        speaker, gender, target, label_code, utterance``.
+    %(X_y)s
 
     Raises
     ------
-    ParameterError
-        If ``root`` is missing or holds no ShEMO files, holds Git LFS pointers,
-        or (``strict=True``) holds names that do not parse.
+    %(raises)s
 
     Warns
     -----
-    CorpusWarning
-        For skipped names, repeated clips and a tree that differs from the
-        full 3000-file release.
+    %(warns)s
 
     Examples
     --------

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._base import CorpusSpec, Record, load_named_files
+from ._base import CorpusSpec, Record, fill_doc, load_named_files
 
 __all__ = ["load_subesco"]
 
@@ -74,6 +74,7 @@ def _parse(path: Path) -> Record | None:
     }
 
 
+@fill_doc(SPEC)
 def load_subesco(
     root: str | os.PathLike[str],
     *,
@@ -89,42 +90,26 @@ def load_subesco(
         Folder holding files named like ``F_01_OISHI_S_1_ANGRY_1.wav`` (sex,
         speaker number, speaker name, ``S``, sentence, emotion, take) at any
         depth.
-    strict : bool, default=False
-        Raise :class:`~sertools.ParameterError` on ``.wav`` files whose names do
-        not follow the convention, repeated clips, and truncated or non-audio
-        files; by default they are skipped with one :class:`CorpusWarning` per
-        kind listing them.
-    load_audio : bool, default=False
-        Also read the waveforms into ``data`` (float32 mono, native rate).
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` (``(data, target)`` with
-        ``load_audio=True``) instead of the Bunch.
+    %(strict)s
+    %(load_audio)s
+    %(return_X_y)s
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        With ``filenames`` (n_files,) sorted absolute paths, ``target``
-        (n_files,) harmonised labels (ANGRY angry, DISGUST disgust, FEAR fear,
-        HAPPY happy, NEUTRAL neutral, SAD sad, SURPRISE surprise),
-        ``target_names``, ``speaker`` (n_files,) like ``"F_01"``, ``gender``
-        (n_files,), ``frame`` a DataFrame of shape (n_files, 8) with columns
-        ``filename, speaker, gender, target, label_code, speaker_name,
-        sentence, take``, ``sampling_rate``, ``DESCR``, ``corpus``
-        (``"subesco"``) and, with ``load_audio=True``, ``data``.
-    (X, target) : tuple
-        With ``return_X_y=True``.
+    %(bunch)s
+        For SUBESCO, ``target`` maps ANGRY angry, DISGUST disgust, FEAR fear, HAPPY
+        happy, NEUTRAL neutral, SAD sad, SURPRISE surprise; ``speaker`` is like
+        ``"F_01"``; ``frame`` has the 8 columns ``filename, speaker, gender, target,
+        label_code, speaker_name, sentence, take``.
+    %(X_y)s
 
     Raises
     ------
-    ParameterError
-        If ``root`` is missing or holds no SUBESCO files, holds Git LFS
-        pointers, or (``strict=True``) holds names that do not parse.
+    %(raises)s
 
     Warns
     -----
-    CorpusWarning
-        For skipped names, repeated clips and a tree that differs from the
-        full 7000-file release.
+    %(warns)s
 
     Examples
     --------

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._base import CorpusSpec, Record, load_named_files
+from ._base import CorpusSpec, Record, fill_doc, load_named_files
 
 __all__ = ["load_tess"]
 
@@ -69,6 +69,7 @@ def _parse(path: Path) -> Record | None:
     }
 
 
+@fill_doc(SPEC)
 def load_tess(
     root: str | os.PathLike[str],
     *,
@@ -86,41 +87,26 @@ def load_tess(
         (``OAF_angry/``, ``YAF_pleasant_surprised/`` ...) or a flat copy. A
         clip found twice (copies that nest the release twice) is loaded once,
         with a :class:`CorpusWarning` naming both paths.
-    strict : bool, default=False
-        Raise :class:`~sertools.ParameterError` on ``.wav`` files whose names do
-        not follow the convention, repeated clips, and truncated or non-audio
-        files; by default they are skipped with one :class:`CorpusWarning`
-        per kind listing them.
-    load_audio : bool, default=False
-        Also read the waveforms into ``data`` (float32 mono, native rate).
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` (``(data, target)`` with
-        ``load_audio=True``) instead of the Bunch.
+    %(strict)s
+    %(load_audio)s
+    %(return_X_y)s
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        With ``filenames`` (n_files,) sorted absolute paths, ``target``
-        (n_files,) harmonised labels (angry, disgust, fear, happy, neutral,
-        ps surprise, sad), ``target_names``, ``speaker`` (n_files,) ``"OAF"`` or
-        ``"YAF"``, ``gender`` (n_files,, all ``"female"``), ``frame`` a
-        DataFrame of shape (n_files, 7) with columns ``filename, speaker,
-        gender, target, label_code, word, age``, ``sampling_rate``, ``DESCR``,
-        ``corpus`` (``"tess"``) and, with ``load_audio=True``, ``data``.
-    (X, target) : tuple
-        With ``return_X_y=True``.
+    %(bunch)s
+        For TESS, ``target`` maps angry, disgust, fear, happy, neutral, ps surprise,
+        sad; ``speaker`` is ``"OAF"`` or ``"YAF"``; ``gender`` is ``"female"``
+        throughout; ``frame`` has the 7 columns ``filename, speaker, gender, target,
+        label_code, word, age``.
+    %(X_y)s
 
     Raises
     ------
-    ParameterError
-        If ``root`` is missing or holds no TESS files, holds Git LFS pointers,
-        or (``strict=True``) holds names that do not parse.
+    %(raises)s
 
     Warns
     -----
-    CorpusWarning
-        For skipped names, repeated clips and a tree that differs from the
-        full 2800-file release.
+    %(warns)s
 
     Examples
     --------
