@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -34,13 +34,16 @@ __all__ = [
     "LABELS",
     "CorpusSpec",
     "CorpusWarning",
+    "LoaderResult",
     "Record",
+    "StrPath",
     "build_dataset",
     "check_not_lfs",
     "collect_files",
     "fill_doc",
     "find_files",
     "load_named_files",
+    "name_parser",
     "resolve_root",
     "warn",
 ]
@@ -67,6 +70,10 @@ _LIST_LIMIT = 10
 _BASE_COLUMNS = ("filename", "speaker", "gender", "target", "label_code")
 
 Record = dict[str, Any]
+#: A corpus root as users give it.
+StrPath: TypeAlias = str | os.PathLike[str]
+#: What a loader returns: the Bunch, or ``(X, target)`` with ``return_X_y=True``.
+LoaderResult: TypeAlias = Bunch | tuple[Any, np.ndarray]
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 #: Docstring paragraphs the corpus loaders share, put by :func:`fill_doc` where a
@@ -396,6 +403,56 @@ def parse_files(
     return records, unparsed
 
 
+def name_parser(
+    pattern: re.Pattern[str],
+    codes: Mapping[str, str],
+    *,
+    fold: Callable[[str], str] | None = None,
+) -> Callable[[Callable[[re.Match[str]], Record | None]], Callable[[Path], Record | None]]:
+    """Build a corpus parser from a file-name pattern and the corpus's own fields.
+
+    For corpora whose file names carry the emotion code: the parser matches
+    ``pattern`` against the file name, reads its ``code`` group (through
+    ``fold``, e.g. ``str.upper`` for names in any case) and keeps the names
+    whose code is one of ``codes``; the decorated function turns such a match
+    into the record's ``speaker``, ``gender`` and corpus-specific fields (or
+    None when the name is not the corpus's after all). The parser adds
+    ``target`` (``codes[code]``) and ``label_code``.
+
+    Parameters
+    ----------
+    pattern : re.Pattern
+        Full-name pattern with a ``code`` group.
+    codes : mapping of str to str
+        The corpus's emotion codes mapped to the shared labels.
+    fold : callable, optional
+        Applied to the ``code`` group before the look-up (``label_code`` is
+        the folded code).
+
+    Returns
+    -------
+    callable
+        Decorator turning ``fields(match) -> dict or None`` into
+        ``parse(path) -> record or None`` (see :func:`parse_files`).
+    """
+
+    def decorate(
+        fields: Callable[[re.Match[str]], Record | None],
+    ) -> Callable[[Path], Record | None]:
+        def parse(path: Path) -> Record | None:
+            match = pattern.fullmatch(path.name)
+            if match is None:
+                return None
+            code = fold(match["code"]) if fold else match["code"]
+            record = fields(match) if code in codes else None
+            return None if record is None else {**record, "target": codes[code], "label_code": code}
+
+        parse.__doc__ = fields.__doc__
+        return parse
+
+    return decorate
+
+
 def collect_files(
     root: str | os.PathLike[str], spec: CorpusSpec, parse: Callable[[Path], Record | None]
 ) -> tuple[Path, list[Record], list[str]]:
@@ -689,7 +746,7 @@ def build_dataset(
 
 
 def load_named_files(
-    root: str | os.PathLike[str],
+    root: StrPath,
     spec: CorpusSpec,
     parse: Callable[[Path], Record | None],
     *,
@@ -698,7 +755,7 @@ def load_named_files(
     return_X_y: bool,
     prepare: Callable[[Path, list[Record]], list[Record]] | None = None,
     expected: Mapping[str, int] | None = None,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Load a corpus whose labels are in its file names: the body of its loader.
 
     :func:`collect_files` (root, discovery, ``parse`` on each file), then

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
-from typing import Any
 
-import numpy as np
-from sklearn.utils import Bunch
-
-from ._base import CorpusSpec, Record, fill_doc, load_named_files
+from ._base import (
+    CorpusSpec,
+    LoaderResult,
+    Record,
+    StrPath,
+    fill_doc,
+    load_named_files,
+    name_parser,
+)
 
 __all__ = ["load_cafe"]
 
@@ -60,16 +62,13 @@ pp. 399-402.
 )
 
 
-def _parse(path: Path) -> Record | None:
-    match = _NAME.fullmatch(path.name)
-    code = match["code"].upper() if match else ""
-    if match is None or code not in _EMOTIONS or match["actor"] == "00":
+@name_parser(_NAME, _EMOTIONS, fold=str.upper)
+def _parse(match: re.Match[str]) -> Record | None:
+    if match["actor"] == "00":
         return None
     return {
         "speaker": match["actor"],
         "gender": "male" if int(match["actor"]) % 2 else "female",
-        "target": _EMOTIONS[code],
-        "label_code": code,
         "intensity": _INTENSITY[match["intensity"]],
         "sentence": int(match["sentence"]),
     }
@@ -77,12 +76,12 @@ def _parse(path: Path) -> Record | None:
 
 @fill_doc(SPEC)
 def load_cafe(
-    root: str | os.PathLike[str],
+    root: StrPath,
     *,
     strict: bool = False,
     load_audio: bool = False,
     return_X_y: bool = False,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Load CaFE (Canadian French Emotional speech dataset).
 
     Parameters

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from sklearn.utils import Bunch
 
 from .._exceptions import ParameterError
-from ._base import CorpusSpec, Record, check_not_lfs, fill_doc, load_named_files, warn
+from ._base import (
+    CorpusSpec,
+    LoaderResult,
+    Record,
+    StrPath,
+    check_not_lfs,
+    fill_doc,
+    load_named_files,
+    name_parser,
+    warn,
+)
 
 __all__ = ["load_cremad"]
 
@@ -64,15 +71,11 @@ Transactions on Affective Computing 5(4), pp. 377-390, 2014.
 )
 
 
-def _parse(path: Path) -> Record | None:
-    match = _NAME.fullmatch(path.name)
-    if match is None or match["code"] not in _EMOTIONS:
-        return None
+@name_parser(_NAME, _EMOTIONS)
+def _parse(match: re.Match[str]) -> Record:
     return {
         "speaker": match["actor"],
-        "gender": "unknown",
-        "target": _EMOTIONS[match["code"]],
-        "label_code": match["code"],
+        "gender": "unknown",  # until the demographics are read
         "sentence": match["sentence"],
         "intensity": _INTENSITY[match["level"]],
     }
@@ -119,12 +122,12 @@ def _add_demographics(root: Path, records: list[Record]) -> list[Record]:
 
 @fill_doc(SPEC)
 def load_cremad(
-    root: str | os.PathLike[str],
+    root: StrPath,
     *,
     strict: bool = False,
     load_audio: bool = False,
     return_X_y: bool = False,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Load CREMA-D (Crowd-sourced Emotional Multimodal Actors Dataset, English).
 
     Speaker gender comes from ``VideoDemographics.csv`` (columns ``ActorID,

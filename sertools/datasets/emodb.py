@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
-from typing import Any
 
-import numpy as np
-from sklearn.utils import Bunch
-
-from ._base import CorpusSpec, Record, fill_doc, load_named_files
+from ._base import (
+    CorpusSpec,
+    LoaderResult,
+    Record,
+    StrPath,
+    fill_doc,
+    load_named_files,
+    name_parser,
+)
 
 __all__ = ["load_emodb"]
 
@@ -66,15 +68,13 @@ pp. 1517-1520.
 )
 
 
-def _parse(path: Path) -> Record | None:
-    match = _NAME.fullmatch(path.name)
-    if match is None or match["speaker"] not in _GENDER:
+@name_parser(_NAME, _EMOTIONS)
+def _parse(match: re.Match[str]) -> Record | None:
+    if match["speaker"] not in _GENDER:
         return None
     return {
         "speaker": match["speaker"],
         "gender": _GENDER[match["speaker"]],
-        "target": _EMOTIONS[match["code"]],
-        "label_code": match["code"],
         "text": match["text"],
         "version": match["version"],
     }
@@ -82,12 +82,12 @@ def _parse(path: Path) -> Record | None:
 
 @fill_doc(SPEC)
 def load_emodb(
-    root: str | os.PathLike[str],
+    root: StrPath,
     *,
     strict: bool = False,
     load_audio: bool = False,
     return_X_y: bool = False,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Load EMODB (Berlin Database of Emotional Speech, German).
 
     Parameters

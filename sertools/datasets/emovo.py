@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
-from typing import Any
 
-import numpy as np
-from sklearn.utils import Bunch
-
-from ._base import CorpusSpec, Record, fill_doc, load_named_files
+from ._base import (
+    CorpusSpec,
+    LoaderResult,
+    Record,
+    StrPath,
+    fill_doc,
+    load_named_files,
+    name_parser,
+)
 
 __all__ = ["load_emovo"]
 
@@ -54,27 +56,23 @@ an Italian emotional speech database", in Proc. LREC 2014, pp. 3501-3504.
 )
 
 
-def _parse(path: Path) -> Record | None:
-    match = _NAME.fullmatch(path.name)
-    if match is None or match["code"] not in _EMOTIONS:
-        return None
+@name_parser(_NAME, _EMOTIONS)
+def _parse(match: re.Match[str]) -> Record:
     return {
         "speaker": match["speaker"],
         "gender": _GENDER[match["sex"]],
-        "target": _EMOTIONS[match["code"]],
-        "label_code": match["code"],
         "sentence": match["sentence"],
     }
 
 
 @fill_doc(SPEC)
 def load_emovo(
-    root: str | os.PathLike[str],
+    root: StrPath,
     *,
     strict: bool = False,
     load_audio: bool = False,
     return_X_y: bool = False,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Load EMOVO (Italian emotional speech).
 
     Parameters

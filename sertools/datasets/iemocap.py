@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from sklearn.utils import Bunch
 
 from ._base import (
     CorpusSpec,
+    LoaderResult,
     Record,
+    StrPath,
     _listing,
     build_dataset,
     check_not_lfs,
@@ -134,13 +133,13 @@ def _parse_labels(
 
 @fill_doc(SPEC)
 def load_iemocap(
-    root: str | os.PathLike[str],
+    root: StrPath,
     *,
     merge_excited: bool = True,
     strict: bool = False,
     load_audio: bool = False,
     return_X_y: bool = False,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Load the standard 4-class subset of IEMOCAP (English).
 
     Labels are read from the top-level ``Session{1-5}/dialog/EmoEvaluation/*.txt``

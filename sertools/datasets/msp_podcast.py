@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -12,12 +11,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.utils import Bunch
 
 from .._exceptions import ParameterError
 from ._base import (
     CorpusSpec,
+    LoaderResult,
     Record,
+    StrPath,
     _listing,
     build_dataset,
     check_not_lfs,
@@ -145,13 +145,13 @@ def _read_labels(
 
 @fill_doc(SPEC)
 def load_msp_podcast(
-    root: str | os.PathLike[str],
+    root: StrPath,
     *,
     include_other: bool = False,
     strict: bool = False,
     load_audio: bool = False,
     return_X_y: bool = False,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Load MSP-Podcast (English): primary emotions, arousal/valence/dominance, partition.
 
     Labels come from ``Labels/labels_consensus.csv`` (columns ``FileName``,

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
 from functools import partial
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-from sklearn.utils import Bunch
-
-from ._base import CorpusSpec, Record, fill_doc, load_named_files, warn
+from ._base import CorpusSpec, LoaderResult, Record, StrPath, fill_doc, load_named_files, warn
 
 __all__ = ["load_ravdess"]
 
@@ -98,13 +93,13 @@ def _speech_only(root: Path, records: list[Record]) -> list[Record]:
 
 @fill_doc(SPEC)
 def load_ravdess(
-    root: str | os.PathLike[str],
+    root: StrPath,
     *,
     calm_as_neutral: bool = False,
     strict: bool = False,
     load_audio: bool = False,
     return_X_y: bool = False,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Load the audio-only speech part of RAVDESS (North American English).
 
     Only audio-only speech files (``03-01-*``) are loaded. Song (vocal channel

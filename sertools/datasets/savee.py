@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-from sklearn.utils import Bunch
-
-from ._base import CorpusSpec, Record, fill_doc, load_named_files
+from ._base import CorpusSpec, LoaderResult, Record, StrPath, fill_doc, load_named_files
 
 __all__ = ["load_savee"]
 
@@ -76,12 +71,12 @@ def _parse(path: Path) -> Record | None:
 
 @fill_doc(SPEC)
 def load_savee(
-    root: str | os.PathLike[str],
+    root: StrPath,
     *,
     strict: bool = False,
     load_audio: bool = False,
     return_X_y: bool = False,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Load SAVEE (Surrey Audio-Visual Expressed Emotion, British English).
 
     Parameters

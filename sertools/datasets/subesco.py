@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
-from typing import Any
 
-import numpy as np
-from sklearn.utils import Bunch
-
-from ._base import CorpusSpec, Record, fill_doc, load_named_files
+from ._base import (
+    CorpusSpec,
+    LoaderResult,
+    Record,
+    StrPath,
+    fill_doc,
+    load_named_files,
+    name_parser,
+)
 
 __all__ = ["load_subesco"]
 
@@ -57,17 +59,12 @@ Bangla", PLoS ONE 16(4): e0250173, 2021.
 )
 
 
-def _parse(path: Path) -> Record | None:
-    match = _NAME.fullmatch(path.name)
-    code = match["code"].upper() if match else ""
-    if match is None or code not in _EMOTIONS:
-        return None
+@name_parser(_NAME, _EMOTIONS, fold=str.upper)
+def _parse(match: re.Match[str]) -> Record:
     sex = match["sex"].upper()
     return {
         "speaker": f"{sex}_{match['number']}",
         "gender": _GENDER[sex],
-        "target": _EMOTIONS[code],
-        "label_code": code,
         "speaker_name": match["name"].upper(),
         "sentence": int(match["sentence"]),
         "take": int(match["take"]),
@@ -76,12 +73,12 @@ def _parse(path: Path) -> Record | None:
 
 @fill_doc(SPEC)
 def load_subesco(
-    root: str | os.PathLike[str],
+    root: StrPath,
     *,
     strict: bool = False,
     load_audio: bool = False,
     return_X_y: bool = False,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Load SUBESCO (SUST Bangla Emotional Speech Corpus).
 
     Parameters

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
-from typing import Any
 
-import numpy as np
-from sklearn.utils import Bunch
-
-from ._base import CorpusSpec, Record, fill_doc, load_named_files
+from ._base import (
+    CorpusSpec,
+    LoaderResult,
+    Record,
+    StrPath,
+    fill_doc,
+    load_named_files,
+    name_parser,
+)
 
 __all__ = ["load_tess"]
 
@@ -53,17 +55,12 @@ Citation: K. Dupuis and M. K. Pichora-Fuller, "Toronto emotional speech set
 )
 
 
-def _parse(path: Path) -> Record | None:
-    match = _NAME.fullmatch(path.name)
-    code = match["code"].lower() if match else ""
-    if match is None or code not in _EMOTIONS:
-        return None
+@name_parser(_NAME, _EMOTIONS, fold=str.lower)
+def _parse(match: re.Match[str]) -> Record:
     speaker = match["speaker"].upper()
     return {
         "speaker": speaker,
         "gender": "female",
-        "target": _EMOTIONS[code],
-        "label_code": code,
         "word": match["word"].lower(),
         "age": _AGE[speaker],
     }
@@ -71,12 +68,12 @@ def _parse(path: Path) -> Record | None:
 
 @fill_doc(SPEC)
 def load_tess(
-    root: str | os.PathLike[str],
+    root: StrPath,
     *,
     strict: bool = False,
     load_audio: bool = False,
     return_X_y: bool = False,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Load TESS (Toronto Emotional Speech Set, Canadian English).
 
     Parameters
