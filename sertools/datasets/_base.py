@@ -40,6 +40,7 @@ __all__ = [
     "build_dataset",
     "check_not_lfs",
     "collect_files",
+    "collect_rated_labels",
     "fill_doc",
     "find_files",
     "load_named_files",
@@ -478,6 +479,66 @@ def collect_files(
     return path, *parse_files(find_files(path, spec), path, parse)
 
 
+def collect_rated_labels(
+    root: StrPath,
+    spec: CorpusSpec,
+    read: Callable[[Path, Path], tuple[list[Record], list[str], list[str]]],
+    *,
+    item: str,
+    rating: str,
+    scale: tuple[float, float],
+) -> tuple[Path, list[Record], list[str]]:
+    """Resolve the root and read every label file of a corpus with dimensional ratings.
+
+    For corpora whose labels come from label files (IEMOCAP, MSP-Podcast)
+    rather than file names. Items of the kept classes without a rating on the
+    corpus's scale are left out, never guessed: one :class:`CorpusWarning`
+    lists them.
+
+    Parameters
+    ----------
+    root : str or path-like
+        Corpus root given by the user.
+    spec : CorpusSpec
+        Corpus whose ``layouts`` find the label files.
+    read : callable
+        ``read(label_file, root) -> (records, unparsed, unrated)``: the
+        records (with ``filename``), the items that do not parse and the items
+        left out for want of a rating, for messages.
+    item : str
+        What one label is, for the message (``"utterance"``, ``"turn"``).
+    rating : str
+        What the missing rating is, for the message.
+    scale : tuple of float
+        The rating scale (low, high), for the message.
+
+    Returns
+    -------
+    root : Path
+        Resolved root.
+    records : list of dict
+        Records of every label file, in order.
+    unparsed : list of str
+        Items that did not parse.
+    """
+    path = resolve_root(root, spec)
+    records: list[Record] = []
+    unparsed: list[str] = []
+    unrated: list[str] = []
+    for label_file in find_files(path, spec):
+        file_records, file_unparsed, file_unrated = read(label_file, path)
+        records += file_records
+        unparsed += file_unparsed
+        unrated += file_unrated
+    if unrated:
+        low, high = scale
+        warn(
+            f"{len(unrated)} {spec.title} {item}(s) under {path} have no {rating} rating on the "
+            f"{low:g}-{high:g} scale and are left out (not guessed): {_listing(unrated)}"
+        )
+    return path, records, unparsed
+
+
 def check_not_lfs(path: Path, spec: CorpusSpec) -> None:
     """Raise if ``path`` is a Git LFS pointer rather than corpus content.
 
@@ -600,7 +661,7 @@ def build_dataset(
     load_audio: bool,
     return_X_y: bool,
     expected: Mapping[str, int] | None = None,
-    arrays: Sequence[str] = (),
+    arrays: Sequence[str] | Mapping[str, str] = (),
     check_duplicates: bool = True,
 ) -> Bunch | tuple[Any, np.ndarray]:
     """Check parsed records and assemble the loader's return value.
@@ -627,8 +688,10 @@ def build_dataset(
     expected : mapping of str to int, optional
         Per-class counts of the full corpus under the loader's options;
         ``spec.expected`` when None.
-    arrays : sequence of str, default=()
-        Extra record fields also exposed as Bunch arrays (e.g. ``"session"``).
+    arrays : sequence of str or mapping of str to str, default=()
+        Extra record fields also exposed as Bunch arrays (e.g. ``"session"``),
+        or a mapping of Bunch name to frame column (``{"arousal":
+        "activation"}``).
     check_duplicates : bool, default=True
         Treat records whose parsed fields all agree (everything but the path)
         as one clip found twice: keep the first path, report the others (they
@@ -726,6 +789,7 @@ def build_dataset(
     # object array of str: the form sertools.audio.as_waveforms takes as a list of paths
     filenames = frame["filename"].to_numpy(dtype=object)
     target = frame["target"].to_numpy(dtype=str)
+    columns = dict(arrays) if isinstance(arrays, Mapping) else {name: name for name in arrays}
     bunch = Bunch(
         filenames=filenames,
         target=target,
@@ -736,7 +800,7 @@ def build_dataset(
         sampling_rate=screened.rates[Path(filenames[0])],
         DESCR=spec.descr,
         corpus=spec.name,
-        **{name: frame[name].to_numpy() for name in arrays},
+        **{name: frame[column].to_numpy() for name, column in columns.items()},
     )
     if load_audio:
         bunch.data = _read_all(filenames, bunch.sampling_rate, spec)

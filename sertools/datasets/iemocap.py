@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 from pathlib import Path
-
-import numpy as np
 
 from ._base import (
     CorpusSpec,
     LoaderResult,
     Record,
     StrPath,
-    _listing,
     build_dataset,
     check_not_lfs,
+    collect_rated_labels,
     fill_doc,
-    find_files,
-    resolve_root,
-    warn,
 )
 
 __all__ = ["load_iemocap"]
@@ -237,40 +233,32 @@ def load_iemocap(
     ['neutral']
     >>> tmp.cleanup()
     """
-    path = resolve_root(root, SPEC)
     emotions = {**_EMOTIONS, **({"exc": "happy"} if merge_excited else {})}
-    records: list[Record] = []
-    unparsed: list[str] = []
-    unrated: list[str] = []
-    for label_file in find_files(path, SPEC):
-        file_records, file_unparsed, file_unrated = _parse_labels(label_file, path, emotions)
-        records += file_records
-        unparsed += file_unparsed
-        unrated += file_unrated
-    if unrated:
-        warn(
-            f"{len(unrated)} IEMOCAP utterance(s) under {path} have no [valence, activation, "
-            f"dominance] rating on the 1-5 scale and are left out (not guessed): "
-            f"{_listing(unrated)}"
-        )
+    path, records, unparsed = collect_rated_labels(
+        root,
+        SPEC,
+        partial(_parse_labels, emotions=emotions),
+        item="utterance",
+        rating="[valence, activation, dominance]",
+        scale=_SCALE,
+    )
     expected = dict(SPEC.expected)
     if not merge_excited:
         expected["happy"] = 595  # hap only; the 1041 exc utterances are dropped
-    bunch = build_dataset(
+    return build_dataset(
         SPEC,
         path,
         records,
         unparsed=unparsed,
         strict=strict,
         load_audio=load_audio,
-        return_X_y=False,
+        return_X_y=return_X_y,
         expected=expected,
-        arrays=("session",),
+        # dimensional targets: activation is the literature's arousal
+        arrays={
+            "session": "session",
+            "arousal": "activation",
+            "valence": "valence",
+            "dominance": "dominance",
+        },
     )
-    # dimensional targets: activation is the literature's arousal
-    bunch.arousal = bunch.frame["activation"].to_numpy(dtype=np.float64)
-    bunch.valence = bunch.frame["valence"].to_numpy(dtype=np.float64)
-    bunch.dominance = bunch.frame["dominance"].to_numpy(dtype=np.float64)
-    if return_X_y:
-        return (bunch.data if load_audio else bunch.filenames), bunch.target
-    return bunch

@@ -6,6 +6,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,8 @@ from ._base import (
     _listing,
     build_dataset,
     check_not_lfs,
+    collect_rated_labels,
     fill_doc,
-    find_files,
-    resolve_root,
     warn,
 )
 
@@ -237,16 +237,15 @@ def load_msp_podcast(
     ['happy', 'angry', 'no_agreement']
     >>> tmp.cleanup()
     """
-    path = resolve_root(root, SPEC)
     classes = {**_EMOTIONS, **(_OTHER if include_other else {})}
-    label_files = find_files(path, SPEC)
-    records, unparsed, unrated = _read_labels(label_files[0], path, classes)
-    if unrated:
-        warn(
-            f"{len(unrated)} MSP-Podcast turn(s) under {path} have no complete EmoAct, EmoVal, "
-            f"EmoDom rating on the 1-7 scale and are left out (not guessed): "
-            f"{_listing(unrated)}"
-        )
+    path, records, unparsed = collect_rated_labels(
+        root,
+        SPEC,
+        partial(_read_labels, classes=classes),
+        item="turn",
+        rating="complete EmoAct, EmoVal, EmoDom",
+        scale=_SCALE,
+    )
     unknown = [r["filename"].name for r in records if r["speaker"].lower() == "unknown"]
     if unknown:
         warn(
