@@ -308,7 +308,7 @@ def _is_hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
-def resolve_root(root: str | os.PathLike[str], spec: CorpusSpec) -> Path:
+def resolve_root(root: StrPath, spec: CorpusSpec) -> Path:
     """Return ``root`` as an absolute path, checking that it is a folder.
 
     Parameters
@@ -455,7 +455,7 @@ def name_parser(
 
 
 def collect_files(
-    root: str | os.PathLike[str], spec: CorpusSpec, parse: Callable[[Path], Record | None]
+    root: StrPath, spec: CorpusSpec, parse: Callable[[Path], Record | None]
 ) -> tuple[Path, list[Record], list[str]]:
     """Resolve the root, find the corpus files and parse their names.
 
@@ -663,7 +663,7 @@ def build_dataset(
     expected: Mapping[str, int] | None = None,
     arrays: Sequence[str] | Mapping[str, str] = (),
     check_duplicates: bool = True,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Check parsed records and assemble the loader's return value.
 
     Parameters
@@ -827,12 +827,8 @@ def load_named_files(
 
     Parameters
     ----------
-    root : str or path-like
-        Corpus root given by the user.
-    spec : CorpusSpec
-        Corpus description.
-    parse : callable
-        Corpus parser, see :func:`parse_files`.
+    root, spec, parse
+        As for :func:`collect_files`.
     strict, load_audio, return_X_y : bool
         The loader's options, see :func:`build_dataset`.
     prepare : callable, optional
