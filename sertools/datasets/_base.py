@@ -7,7 +7,12 @@ module does the rest once for every corpus: root checks, file discovery (dotfile
 ignored), strict/warn handling of names that do not parse, Git LFS pointer checks,
 header checks of every file (no decoding: empty, truncated and non-audio files
 are reported), the partial-tree warning, the :class:`~sklearn.utils.Bunch`
-and the optional audio reading.
+and the optional audio reading. A loader's body is one call
+(:func:`load_named_files` for corpora labelled by their file names,
+:func:`collect_rated_labels` then :func:`build_dataset` for corpora with label
+files); :func:`name_parser` does the pattern match and code look-up of a file-name
+parser; :func:`fill_doc` fills the docstring paragraphs every loader shares
+(:data:`LOADER_DOCS`), so a corpus module states only what is its own.
 """
 
 from __future__ import annotations
@@ -39,7 +44,6 @@ __all__ = [
     "StrPath",
     "build_dataset",
     "check_not_lfs",
-    "collect_files",
     "collect_rated_labels",
     "fill_doc",
     "find_files",
@@ -454,31 +458,6 @@ def name_parser(
     return decorate
 
 
-def collect_files(
-    root: StrPath, spec: CorpusSpec, parse: Callable[[Path], Record | None]
-) -> tuple[Path, list[Record], list[str]]:
-    """Resolve the root, find the corpus files and parse their names.
-
-    Parameters
-    ----------
-    root : str or path-like
-        Corpus root given by the user.
-    spec : CorpusSpec
-        Corpus description.
-    parse : callable
-        Corpus parser, see :func:`parse_files`.
-
-    Returns
-    -------
-    root : Path
-        Resolved root.
-    records, unparsed : list
-        As returned by :func:`parse_files`.
-    """
-    path = resolve_root(root, spec)
-    return path, *parse_files(find_files(path, spec), path, parse)
-
-
 def collect_rated_labels(
     root: StrPath,
     spec: CorpusSpec,
@@ -822,13 +801,17 @@ def load_named_files(
 ) -> LoaderResult:
     """Load a corpus whose labels are in its file names: the body of its loader.
 
-    :func:`collect_files` (root, discovery, ``parse`` on each file), then
+    :func:`resolve_root`, :func:`find_files`, :func:`parse_files`, then
     ``prepare`` if given, then :func:`build_dataset`.
 
     Parameters
     ----------
-    root, spec, parse
-        As for :func:`collect_files`.
+    root : str or path-like
+        Corpus root given by the user.
+    spec : CorpusSpec
+        Corpus description.
+    parse : callable
+        Corpus parser, see :func:`parse_files`.
     strict, load_audio, return_X_y : bool
         The loader's options, see :func:`build_dataset`.
     prepare : callable, optional
@@ -845,7 +828,8 @@ def load_named_files(
     Bunch or tuple
         See :func:`build_dataset`.
     """
-    path, records, unparsed = collect_files(root, spec, parse)
+    path = resolve_root(root, spec)
+    records, unparsed = parse_files(find_files(path, spec), path, parse)
     if prepare is not None:
         records = prepare(path, records)
     return build_dataset(
