@@ -48,7 +48,6 @@ an Italian emotional speech database", in Proc. LREC 2014, pp. 3501-3504.
     language="Italian",
     codes=_EMOTIONS,
     speakers=6,
-    aliases=(),
     recommended_protocol="loso",
     paper_n_classes=7,
     text_field="sentence",

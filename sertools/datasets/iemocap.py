@@ -59,7 +59,6 @@ pp. 335-359, 2008.
     language="English",
     codes={**_EMOTIONS, "exc": "happy"},
     speakers=10,
-    aliases=(),
     recommended_protocol="session",
     paper_n_classes=4,
     text_field=None,

@@ -54,7 +54,6 @@ vocal expressions in North American English", PLoS ONE 13(5): e0196391, 2018.
     language="English",
     codes=_EMOTIONS,
     speakers=24,
-    aliases=(),
     recommended_protocol="speaker-kfold",
     paper_n_classes=7,
     text_field="statement",

@@ -46,7 +46,6 @@ Global, 2010, pp. 398-423.
     language="English",
     codes=_EMOTIONS,
     speakers=4,
-    aliases=(),
     recommended_protocol="loso",
     paper_n_classes=7,
     text_field="sentence",
