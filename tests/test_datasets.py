@@ -1003,3 +1003,32 @@ def test_real_emovo_full_tree(emovo_root: Path) -> None:
     assert bunch.frame["sentence"].nunique() == 14
     folds = cv_test_groups(bunch, "loso")
     assert len(folds) == 6 and all(not train & test for train, test in folds)
+
+
+def test_fill_doc_puts_the_shared_paragraphs_where_a_loader_names_them() -> None:
+    from sertools.datasets import _base, emodb
+
+    def load_x(root: str) -> None:
+        """Load X.
+
+        Warns
+        -----
+        %(warns)s
+            Also for something of its own.
+        """
+
+    filled = _base.fill_doc(emodb.SPEC)(load_x).__doc__
+    assert "        CorpusWarning\n            For the files skipped" in filled
+    assert "full 535-file release.\n            Also for something" in filled
+
+    def load_y(root: str) -> None:
+        """Load Y.
+
+        %(no_such_paragraph)s
+        """
+
+    with pytest.raises(ValueError, match=r"%\(no_such_paragraph\)s"):
+        _base.fill_doc(emodb.SPEC)(load_y)
+    for name in CORPORA:
+        doc = CORPORA[name].__doc__
+        assert "%(" not in doc and "strict : bool" in doc and "(X, target) : tuple" in doc

@@ -7,19 +7,26 @@ module does the rest once for every corpus: root checks, file discovery (dotfile
 ignored), strict/warn handling of names that do not parse, Git LFS pointer checks,
 header checks of every file (no decoding: empty, truncated and non-audio files
 are reported), the partial-tree warning, the :class:`~sklearn.utils.Bunch`
-and the optional audio reading.
+and the optional audio reading. A loader's body is one call
+(:func:`load_named_files` for corpora labelled by their file names,
+:func:`collect_rated_labels` then :func:`build_dataset` for corpora with label
+files); :func:`name_parser` does the pattern match and code look-up of a file-name
+parser; :func:`fill_doc` fills the docstring paragraphs every loader shares
+(:data:`LOADER_DOCS`), so a corpus module states only what is its own.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
+import textwrap
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -32,11 +39,16 @@ __all__ = [
     "LABELS",
     "CorpusSpec",
     "CorpusWarning",
+    "LoaderResult",
     "Record",
+    "StrPath",
     "build_dataset",
     "check_not_lfs",
-    "collect_files",
+    "collect_rated_labels",
+    "fill_doc",
     "find_files",
+    "load_named_files",
+    "name_parser",
     "resolve_root",
     "warn",
 ]
@@ -63,6 +75,46 @@ _LIST_LIMIT = 10
 _BASE_COLUMNS = ("filename", "speaker", "gender", "target", "label_code")
 
 Record = dict[str, Any]
+#: A corpus root as users give it.
+StrPath: TypeAlias = str | os.PathLike[str]
+#: What a loader returns: the Bunch, or ``(X, target)`` with ``return_X_y=True``.
+LoaderResult: TypeAlias = Bunch | tuple[Any, np.ndarray]
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+#: Docstring paragraphs the corpus loaders share, put by :func:`fill_doc` where a
+#: loader's docstring says ``%(key)s``; ``{title}``, ``{name}`` and ``{n_files}``
+#: become the loader's corpus (``SPEC.title``, ``SPEC.name``, ``SPEC.n_files``).
+LOADER_DOCS: dict[str, str] = {
+    "strict": """strict : bool, default=False
+    Raise :class:`~sertools.ParameterError` on files whose names do not
+    follow the convention, repeated clips (the same clip under two paths),
+    and truncated or non-audio files (found from their headers); by default
+    they are skipped with one :class:`CorpusWarning` per kind listing them.""",
+    "load_audio": """load_audio : bool, default=False
+    Also read the waveforms into ``data`` (float32 mono, stereo files
+    downmixed by averaging, native rate).""",
+    "return_X_y": """return_X_y : bool, default=False
+    Return ``(filenames, target)`` (``(data, target)`` with
+    ``load_audio=True``) instead of the Bunch.""",
+    "bunch": """data : :class:`~sklearn.utils.Bunch`
+    With ``filenames`` (n_files,) sorted absolute paths (object array of
+    str), ``target`` (n_files,) harmonised labels, ``target_names`` the
+    sorted labels present, ``speaker`` (n_files,), ``gender`` (n_files,),
+    ``frame`` a DataFrame with one row per file, ``sampling_rate`` (read
+    from the first file), ``DESCR``, ``corpus`` (``"{name}"``) and, with
+    ``load_audio=True``, ``data`` (list of n_files float32 arrays of shape
+    (n_samples_i,)).""",
+    "X_y": """(X, target) : tuple
+    With ``return_X_y=True``.""",
+    "raises": """ParameterError
+    If ``root`` is missing or holds no {title} files or no usable audio,
+    holds Git LFS pointers, or (``strict=True``) holds names that do not
+    parse, repeated clips, or truncated or non-audio files.""",
+    "warns": """CorpusWarning
+    For the files skipped (see ``strict``), files without audio and a tree
+    that differs from the full {n_files}-file release.""",
+}
+_PLACEHOLDER = re.compile(r"^(?P<indent>[ \t]*)%\((?P<key>\w+)\)s[ \t]*$", re.MULTILINE)
 
 
 class CorpusWarning(UserWarning):
@@ -190,6 +242,50 @@ class CorpusSpec:
         return ParameterError(f"{message}; {detail}" if detail else message)
 
 
+def fill_doc(spec: CorpusSpec) -> Callable[[_F], _F]:
+    """Fill the shared paragraphs of :data:`LOADER_DOCS` into a loader's docstring.
+
+    In the spirit of scipy's ``doccer`` and MNE's ``fill_doc``: a line of the
+    docstring that holds only ``%(key)s`` is replaced by ``LOADER_DOCS[key]``,
+    indented like the placeholder, with the corpus of ``spec`` filled in. The
+    lines that follow a placeholder continue its paragraph (a corpus adds its
+    own sentences to a shared entry). The function itself is returned
+    unchanged but for its ``__doc__``.
+
+    Parameters
+    ----------
+    spec : CorpusSpec
+        The loader's corpus.
+
+    Returns
+    -------
+    callable
+        Decorator setting the filled ``__doc__``.
+
+    Raises
+    ------
+    ValueError
+        If the docstring names a key that :data:`LOADER_DOCS` does not have.
+    """
+    values = {"title": spec.title, "name": spec.name, "n_files": spec.n_files}
+
+    def fill(match: re.Match[str]) -> str:
+        if match["key"] not in LOADER_DOCS:
+            raise ValueError(
+                f"unknown docstring placeholder %({match['key']})s; "
+                f"known: {', '.join(sorted(LOADER_DOCS))}"
+            )
+        text = LOADER_DOCS[match["key"]].format(**values)
+        return textwrap.indent(text, match["indent"])
+
+    def decorate(func: _F) -> _F:
+        if func.__doc__:  # None under python -OO
+            func.__doc__ = _PLACEHOLDER.sub(fill, func.__doc__)
+        return func
+
+    return decorate
+
+
 def warn(message: str) -> None:
     """Issue a :class:`CorpusWarning` attributed to the first caller outside this package.
 
@@ -216,7 +312,7 @@ def _is_hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
-def resolve_root(root: str | os.PathLike[str], spec: CorpusSpec) -> Path:
+def resolve_root(root: StrPath, spec: CorpusSpec) -> Path:
     """Return ``root`` as an absolute path, checking that it is a folder.
 
     Parameters
@@ -312,29 +408,114 @@ def parse_files(
     return records, unparsed
 
 
-def collect_files(
-    root: str | os.PathLike[str], spec: CorpusSpec, parse: Callable[[Path], Record | None]
+def name_parser(
+    pattern: re.Pattern[str],
+    codes: Mapping[str, str],
+    *,
+    fold: Callable[[str], str] | None = None,
+) -> Callable[[Callable[[re.Match[str]], Record | None]], Callable[[Path], Record | None]]:
+    """Build a corpus parser from a file-name pattern and the corpus's own fields.
+
+    For corpora whose file names carry the emotion code: the parser matches
+    ``pattern`` against the file name, reads its ``code`` group (through
+    ``fold``, e.g. ``str.upper`` for names in any case) and keeps the names
+    whose code is one of ``codes``; the decorated function turns such a match
+    into the record's ``speaker``, ``gender`` and corpus-specific fields (or
+    None when the name is not the corpus's after all). The parser adds
+    ``target`` (``codes[code]``) and ``label_code``.
+
+    Parameters
+    ----------
+    pattern : re.Pattern
+        Full-name pattern with a ``code`` group.
+    codes : mapping of str to str
+        The corpus's emotion codes mapped to the shared labels.
+    fold : callable, optional
+        Applied to the ``code`` group before the look-up (``label_code`` is
+        the folded code).
+
+    Returns
+    -------
+    callable
+        Decorator turning ``fields(match) -> dict or None`` into
+        ``parse(path) -> record or None`` (see :func:`parse_files`).
+    """
+
+    def decorate(
+        fields: Callable[[re.Match[str]], Record | None],
+    ) -> Callable[[Path], Record | None]:
+        def parse(path: Path) -> Record | None:
+            match = pattern.fullmatch(path.name)
+            if match is None:
+                return None
+            code = fold(match["code"]) if fold else match["code"]
+            record = fields(match) if code in codes else None
+            return None if record is None else {**record, "target": codes[code], "label_code": code}
+
+        parse.__doc__ = fields.__doc__
+        return parse
+
+    return decorate
+
+
+def collect_rated_labels(
+    root: StrPath,
+    spec: CorpusSpec,
+    read: Callable[[Path, Path], tuple[list[Record], list[str], list[str]]],
+    *,
+    item: str,
+    rating: str,
+    scale: tuple[float, float],
 ) -> tuple[Path, list[Record], list[str]]:
-    """Resolve the root, find the corpus files and parse their names.
+    """Resolve the root and read every label file of a corpus with dimensional ratings.
+
+    For corpora whose labels come from label files (IEMOCAP, MSP-Podcast)
+    rather than file names. Items of the kept classes without a rating on the
+    corpus's scale are left out, never guessed: one :class:`CorpusWarning`
+    lists them.
 
     Parameters
     ----------
     root : str or path-like
         Corpus root given by the user.
     spec : CorpusSpec
-        Corpus description.
-    parse : callable
-        Corpus parser, see :func:`parse_files`.
+        Corpus whose ``layouts`` find the label files.
+    read : callable
+        ``read(label_file, root) -> (records, unparsed, unrated)``: the
+        records (with ``filename``), the items that do not parse and the items
+        left out for want of a rating, for messages.
+    item : str
+        What one label is, for the message (``"utterance"``, ``"turn"``).
+    rating : str
+        What the missing rating is, for the message.
+    scale : tuple of float
+        The rating scale (low, high), for the message.
 
     Returns
     -------
     root : Path
         Resolved root.
-    records, unparsed : list
-        As returned by :func:`parse_files`.
+    records : list of dict
+        Records of every label file, in order.
+    unparsed : list of str
+        Items that did not parse.
     """
     path = resolve_root(root, spec)
-    return path, *parse_files(find_files(path, spec), path, parse)
+    records: list[Record] = []
+    unparsed: list[str] = []
+    unrated: list[str] = []
+    for label_file in find_files(path, spec):
+        file_records, file_unparsed, file_unrated = read(label_file, path)
+        records += file_records
+        unparsed += file_unparsed
+        unrated += file_unrated
+    if unrated:
+        low, high = scale
+        warn(
+            f"{len(unrated)} {spec.title} {item}(s) under {path} have no {rating} rating on the "
+            f"{low:g}-{high:g} scale and are left out (not guessed): {_listing(unrated)}"
+        )
+    return path, records, unparsed
 
 
 def check_not_lfs(path: Path, spec: CorpusSpec) -> None:
@@ -459,9 +640,9 @@ def build_dataset(
     load_audio: bool,
     return_X_y: bool,
     expected: Mapping[str, int] | None = None,
-    arrays: Sequence[str] = (),
+    arrays: Sequence[str] | Mapping[str, str] = (),
     check_duplicates: bool = True,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Check parsed records and assemble the loader's return value.
 
     Parameters
@@ -486,8 +667,10 @@ def build_dataset(
     expected : mapping of str to int, optional
         Per-class counts of the full corpus under the loader's options;
         ``spec.expected`` when None.
-    arrays : sequence of str, default=()
-        Extra record fields also exposed as Bunch arrays (e.g. ``"session"``).
+    arrays : sequence of str or mapping of str to str, default=()
+        Extra record fields also exposed as Bunch arrays (e.g. ``"session"``),
+        or a mapping of Bunch name to frame column (``{"arousal":
+        "activation"}``).
     check_duplicates : bool, default=True
         Treat records whose parsed fields all agree (everything but the path)
         as one clip found twice: keep the first path, report the others (they
@@ -585,6 +768,7 @@ def build_dataset(
     # object array of str: the form sertools.audio.as_waveforms takes as a list of paths
     filenames = frame["filename"].to_numpy(dtype=object)
     target = frame["target"].to_numpy(dtype=str)
+    columns = dict(arrays) if isinstance(arrays, Mapping) else {name: name for name in arrays}
     bunch = Bunch(
         filenames=filenames,
         target=target,
@@ -595,13 +779,69 @@ def build_dataset(
         sampling_rate=screened.rates[Path(filenames[0])],
         DESCR=spec.descr,
         corpus=spec.name,
-        **{name: frame[name].to_numpy() for name in arrays},
+        **{name: frame[column].to_numpy() for name, column in columns.items()},
     )
     if load_audio:
         bunch.data = _read_all(filenames, bunch.sampling_rate, spec)
     if return_X_y:
         return (bunch.data if load_audio else filenames), target
     return bunch
+
+
+def load_named_files(
+    root: StrPath,
+    spec: CorpusSpec,
+    parse: Callable[[Path], Record | None],
+    *,
+    strict: bool,
+    load_audio: bool,
+    return_X_y: bool,
+    prepare: Callable[[Path, list[Record]], list[Record]] | None = None,
+    expected: Mapping[str, int] | None = None,
+) -> LoaderResult:
+    """Load a corpus whose labels are in its file names: the body of its loader.
+
+    :func:`resolve_root`, :func:`find_files`, :func:`parse_files`, then
+    ``prepare`` if given, then :func:`build_dataset`.
+
+    Parameters
+    ----------
+    root : str or path-like
+        Corpus root given by the user.
+    spec : CorpusSpec
+        Corpus description.
+    parse : callable
+        Corpus parser, see :func:`parse_files`.
+    strict, load_audio, return_X_y : bool
+        The loader's options, see :func:`build_dataset`.
+    prepare : callable, optional
+        ``prepare(root, records) -> records``, the corpus's own step between
+        parsing and checking: keep some of the files (RAVDESS: speech only) or
+        add metadata from a side file (CREMA-D: demographics). ``root`` is the
+        resolved root.
+    expected : mapping of str to int, optional
+        Per-class counts of the full corpus under the loader's options;
+        ``spec.expected`` when None.
+
+    Returns
+    -------
+    Bunch or tuple
+        See :func:`build_dataset`.
+    """
+    path = resolve_root(root, spec)
+    records, unparsed = parse_files(find_files(path, spec), path, parse)
+    if prepare is not None:
+        records = prepare(path, records)
+    return build_dataset(
+        spec,
+        path,
+        records,
+        unparsed=unparsed,
+        strict=strict,
+        load_audio=load_audio,
+        return_X_y=return_X_y,
+        expected=expected,
+    )
 
 
 def _read_all(filenames: np.ndarray, sampling_rate: int, spec: CorpusSpec) -> list[np.ndarray]:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
-from typing import Any
 
-import numpy as np
-from sklearn.utils import Bunch
-
-from ._base import CorpusSpec, Record, build_dataset, collect_files
+from ._base import (
+    CorpusSpec,
+    LoaderResult,
+    Record,
+    StrPath,
+    fill_doc,
+    load_named_files,
+    name_parser,
+)
 
 __all__ = ["load_cafe"]
 
@@ -60,28 +62,26 @@ pp. 399-402.
 )
 
 
-def _parse(path: Path) -> Record | None:
-    match = _NAME.fullmatch(path.name)
-    code = match["code"].upper() if match else ""
-    if match is None or code not in _EMOTIONS or match["actor"] == "00":
+@name_parser(_NAME, _EMOTIONS, fold=str.upper)
+def _parse(match: re.Match[str]) -> Record | None:
+    if match["actor"] == "00":
         return None
     return {
         "speaker": match["actor"],
         "gender": "male" if int(match["actor"]) % 2 else "female",
-        "target": _EMOTIONS[code],
-        "label_code": code,
         "intensity": _INTENSITY[match["intensity"]],
         "sentence": int(match["sentence"]),
     }
 
 
+@fill_doc(SPEC)
 def load_cafe(
-    root: str | os.PathLike[str],
+    root: StrPath,
     *,
     strict: bool = False,
     load_audio: bool = False,
     return_X_y: bool = False,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Load CaFE (Canadian French Emotional speech dataset).
 
     Parameters
@@ -90,41 +90,25 @@ def load_cafe(
         Folder holding files named ``AA-E-I-S.wav`` (actor, emotion letter
         C D J N P S T, intensity 1 or 2, sentence 1-6) at any depth, e.g. the
         release's ``Colère/Faible/01-C-1-1.wav`` (``.aiff`` where no ``.wav``).
-    strict : bool, default=False
-        Raise :class:`~sertools.ParameterError` on files whose names do not
-        follow the convention, repeated clips, and truncated or non-audio
-        files; by default they are skipped with one :class:`CorpusWarning` per
-        kind listing them.
-    load_audio : bool, default=False
-        Also read the waveforms into ``data`` (float32 mono, native rate).
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` (``(data, target)`` with
-        ``load_audio=True``) instead of the Bunch.
+    %(strict)s
+    %(load_audio)s
+    %(return_X_y)s
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        With ``filenames`` (n_files,) sorted absolute paths, ``target``
-        (n_files,) harmonised labels (C angry, D disgust, J happy, N neutral,
-        P fear, S surprise, T sad), ``target_names``, ``speaker`` (n_files,)
-        the two-digit actor id, ``gender`` (n_files,), ``frame`` a DataFrame of
-        shape (n_files, 7) with columns ``filename, speaker, gender, target,
-        label_code, intensity, sentence``, ``sampling_rate``, ``DESCR``,
-        ``corpus`` (``"cafe"``) and, with ``load_audio=True``, ``data``.
-    (X, target) : tuple
-        With ``return_X_y=True``.
+    %(bunch)s
+        For CaFE, ``target`` maps C angry, D disgust, J happy, N neutral, P fear, S
+        surprise, T sad; ``speaker`` is the two-digit actor id; ``frame`` has the 7
+        columns ``filename, speaker, gender, target, label_code, intensity, sentence``.
+    %(X_y)s
 
     Raises
     ------
-    ParameterError
-        If ``root`` is missing or holds no CaFE files, holds Git LFS pointers,
-        or (``strict=True``) holds names that do not parse.
+    %(raises)s
 
     Warns
     -----
-    CorpusWarning
-        For skipped names, repeated clips and a tree that differs from the
-        full 936-file release.
+    %(warns)s
 
     Examples
     --------
@@ -146,13 +130,6 @@ def load_cafe(
     1      02  female  neutral          N       low         6
     >>> tmp.cleanup()
     """
-    path, records, unparsed = collect_files(root, SPEC, _parse)
-    return build_dataset(
-        SPEC,
-        path,
-        records,
-        unparsed=unparsed,
-        strict=strict,
-        load_audio=load_audio,
-        return_X_y=return_X_y,
+    return load_named_files(
+        root, SPEC, _parse, strict=strict, load_audio=load_audio, return_X_y=return_X_y
     )

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from sklearn.utils import Bunch
 
 from .._exceptions import ParameterError
-from ._base import CorpusSpec, Record, build_dataset, check_not_lfs, collect_files, warn
+from ._base import (
+    CorpusSpec,
+    LoaderResult,
+    Record,
+    StrPath,
+    check_not_lfs,
+    fill_doc,
+    load_named_files,
+    name_parser,
+    warn,
+)
 
 __all__ = ["load_cremad"]
 
@@ -64,15 +71,11 @@ Transactions on Affective Computing 5(4), pp. 377-390, 2014.
 )
 
 
-def _parse(path: Path) -> Record | None:
-    match = _NAME.fullmatch(path.name)
-    if match is None or match["code"] not in _EMOTIONS:
-        return None
+@name_parser(_NAME, _EMOTIONS)
+def _parse(match: re.Match[str]) -> Record:
     return {
         "speaker": match["actor"],
-        "gender": "unknown",
-        "target": _EMOTIONS[match["code"]],
-        "label_code": match["code"],
+        "gender": "unknown",  # until the demographics are read
         "sentence": match["sentence"],
         "intensity": _INTENSITY[match["level"]],
     }
@@ -97,13 +100,34 @@ def _read_demographics(csv: Path) -> dict[str, dict[str, Any]]:
     }
 
 
+def _add_demographics(root: Path, records: list[Record]) -> list[Record]:
+    """Set each record's gender (age, race, ethnicity) from the demographics file, if any."""
+    audio_dir = root / "AudioWAV" if (root / "AudioWAV").is_dir() else root
+    candidates = [root / _DEMOGRAPHICS, audio_dir.parent / _DEMOGRAPHICS]
+    csv = next((c for c in candidates if c.is_file()), None)
+    if csv is None:
+        warn(
+            f"no CREMA-D {_DEMOGRAPHICS} in {root} or {audio_dir.parent}; "
+            "gender is 'unknown' for every speaker"
+        )
+        return records
+    demographics = _read_demographics(csv)
+    unknown = sorted({r["speaker"] for r in records} - set(demographics))
+    if unknown:
+        warn(f"{csv} has no row for actor(s) {', '.join(unknown)}; their gender is 'unknown'")
+    for record in records:
+        record.update(demographics.get(record["speaker"], {}))
+    return records
+
+
+@fill_doc(SPEC)
 def load_cremad(
-    root: str | os.PathLike[str],
+    root: StrPath,
     *,
     strict: bool = False,
     load_audio: bool = False,
     return_X_y: bool = False,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Load CREMA-D (Crowd-sourced Emotional Multimodal Actors Dataset, English).
 
     Speaker gender comes from ``VideoDemographics.csv`` (columns ``ActorID,
@@ -118,47 +142,31 @@ def load_cremad(
         Folder holding ``AudioWAV/`` (or the ``AudioWAV`` folder itself), with
         files named like ``1001_DFA_ANG_XX.wav`` (actor, sentence, emotion,
         level).
-    strict : bool, default=False
-        Raise :class:`~sertools.ParameterError` on ``.wav`` files whose names do
-        not follow the convention, and on truncated or non-audio files (found
-        from their headers); by default they are skipped with one
-        :class:`CorpusWarning` per kind listing them.
-    load_audio : bool, default=False
-        Also read the waveforms into ``data`` (float32 mono, native rate).
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` (``(data, target)`` with
-        ``load_audio=True``) instead of the Bunch.
+    %(strict)s
+    %(load_audio)s
+    %(return_X_y)s
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        With ``filenames`` (n_files,) sorted absolute paths (object array of
-        str), ``target`` (n_files,) harmonised labels (ANG angry, DIS disgust, FEA fear, HAP happy,
-        NEU neutral, SAD sad), ``target_names``, ``speaker`` (n_files,) the
-        four-digit actor id, ``gender`` (n_files,) ``"male"``/``"female"``
-        (``"unknown"`` without demographics), ``frame`` a DataFrame with one
-        row per file and columns ``filename, speaker, gender, target,
-        label_code, sentence`` (e.g. ``"DFA"``), ``intensity`` (``"low"``,
-        ``"medium"``, ``"high"``, ``"unspecified"``) plus ``age, race,
-        ethnicity`` when the demographics provide them, ``sampling_rate``
-        (16000 for the original files), ``DESCR``, ``corpus`` (``"cremad"``)
-        and, with ``load_audio=True``, ``data`` (list of n_files float32 arrays
-        of shape (n_samples_i,)).
-    (X, target) : tuple
-        With ``return_X_y=True``.
+    %(bunch)s
+        For CREMA-D, ``target`` maps ANG angry, DIS disgust, FEA fear, HAP happy, NEU
+        neutral, SAD sad; ``speaker`` is the four-digit actor id; ``gender`` is
+        ``"male"`` or ``"female"`` (``"unknown"`` without demographics); ``frame`` has
+        the columns ``filename, speaker, gender, target, label_code, sentence`` (e.g.
+        ``"DFA"``), ``intensity`` (``"low"``, ``"medium"``, ``"high"``,
+        ``"unspecified"``) plus ``age, race, ethnicity`` when the demographics provide
+        them; ``sampling_rate`` is 16000 for the original files.
+    %(X_y)s
 
     Raises
     ------
-    ParameterError
-        If ``root`` is missing or holds no CREMA-D files, holds Git LFS
-        pointers, has a demographics file without ``ActorID``/``Sex`` columns,
-        or (``strict=True``) holds names that do not parse.
+    %(raises)s
+        Also if the demographics file lacks the ``ActorID`` or ``Sex`` column.
 
     Warns
     -----
-    CorpusWarning
-        For skipped names, files without audio, missing demographics and a
-        tree that differs from the full 7442-file release.
+    %(warns)s
+        Also when the demographics file is missing or lacks an actor.
 
     Examples
     --------
@@ -191,28 +199,12 @@ def load_cremad(
     ((2,), 16000)
     >>> tmp.cleanup()
     """
-    path, records, unparsed = collect_files(root, SPEC, _parse)
-    audio_dir = path / "AudioWAV" if (path / "AudioWAV").is_dir() else path
-    candidates = [path / _DEMOGRAPHICS, audio_dir.parent / _DEMOGRAPHICS]
-    csv = next((c for c in candidates if c.is_file()), None)
-    if csv is None:
-        warn(
-            f"no CREMA-D {_DEMOGRAPHICS} in {path} or {audio_dir.parent}; "
-            "gender is 'unknown' for every speaker"
-        )
-    else:
-        demographics = _read_demographics(csv)
-        unknown = sorted({r["speaker"] for r in records} - set(demographics))
-        if unknown:
-            warn(f"{csv} has no row for actor(s) {', '.join(unknown)}; their gender is 'unknown'")
-        for record in records:
-            record.update(demographics.get(record["speaker"], {}))
-    return build_dataset(
+    return load_named_files(
+        root,
         SPEC,
-        path,
-        records,
-        unparsed=unparsed,
+        _parse,
         strict=strict,
         load_audio=load_audio,
         return_X_y=return_X_y,
+        prepare=_add_demographics,
     )

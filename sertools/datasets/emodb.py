@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
-from typing import Any
 
-import numpy as np
-from sklearn.utils import Bunch
-
-from ._base import CorpusSpec, Record, build_dataset, collect_files
+from ._base import (
+    CorpusSpec,
+    LoaderResult,
+    Record,
+    StrPath,
+    fill_doc,
+    load_named_files,
+    name_parser,
+)
 
 __all__ = ["load_emodb"]
 
@@ -66,27 +68,26 @@ pp. 1517-1520.
 )
 
 
-def _parse(path: Path) -> Record | None:
-    match = _NAME.fullmatch(path.name)
-    if match is None or match["speaker"] not in _GENDER:
+@name_parser(_NAME, _EMOTIONS)
+def _parse(match: re.Match[str]) -> Record | None:
+    if match["speaker"] not in _GENDER:
         return None
     return {
         "speaker": match["speaker"],
         "gender": _GENDER[match["speaker"]],
-        "target": _EMOTIONS[match["code"]],
-        "label_code": match["code"],
         "text": match["text"],
         "version": match["version"],
     }
 
 
+@fill_doc(SPEC)
 def load_emodb(
-    root: str | os.PathLike[str],
+    root: StrPath,
     *,
     strict: bool = False,
     load_audio: bool = False,
     return_X_y: bool = False,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Load EMODB (Berlin Database of Emotional Speech, German).
 
     Parameters
@@ -94,42 +95,26 @@ def load_emodb(
     root : str or path-like
         Folder that contains ``wav/`` or the ``wav/`` folder itself, holding
         files named like ``03a01Fa.wav`` (speaker, text id, emotion letter, take).
-    strict : bool, default=False
-        Raise :class:`~sertools.ParameterError` on ``.wav`` files whose names do
-        not follow the convention, and on truncated or non-audio files (found
-        from their headers); by default they are skipped with one
-        :class:`CorpusWarning` per kind listing them.
-    load_audio : bool, default=False
-        Also read the waveforms into ``data`` (float32 mono, native rate).
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` (``(data, target)`` with
-        ``load_audio=True``) instead of the Bunch.
+    %(strict)s
+    %(load_audio)s
+    %(return_X_y)s
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        With ``filenames`` (n_files,) sorted absolute paths (object array of
-        str), ``target`` (n_files,) harmonised labels (W angry, L boredom, E disgust, A fear,
-        F happy, T sad, N neutral), ``target_names`` the sorted labels present,
-        ``speaker`` (n_files,), ``gender`` (n_files,), ``frame`` a DataFrame of
-        shape (n_files, 7) with columns ``filename, speaker, gender, target,
-        label_code, text, version``, ``sampling_rate`` (16000 for the original
-        files), ``DESCR``, ``corpus`` (``"emodb"``) and, with ``load_audio=True``,
-        ``data`` (list of n_files float32 arrays of shape (n_samples_i,)).
-    (X, target) : tuple
-        With ``return_X_y=True``.
+    %(bunch)s
+        For EMODB, ``target`` maps W angry, L boredom, E disgust, A fear, F happy, T
+        sad, N neutral; ``speaker`` is the two-digit id; ``frame`` has the 7 columns
+        ``filename, speaker, gender, target, label_code, text, version``;
+        ``sampling_rate`` is 16000 for the original files.
+    %(X_y)s
 
     Raises
     ------
-    ParameterError
-        If ``root`` is missing or holds no EMODB files, holds Git LFS pointers,
-        or (``strict=True``) holds names that do not parse.
+    %(raises)s
 
     Warns
     -----
-    CorpusWarning
-        For skipped names and for a tree that differs from the full 535-file
-        release (e.g. a subset of the emotions).
+    %(warns)s
 
     Examples
     --------
@@ -171,13 +156,6 @@ def load_emodb(
     ([(1600,), (1600,), (1600,)], ['happy', 'angry', 'sad'])
     >>> tmp.cleanup()
     """
-    path, records, unparsed = collect_files(root, SPEC, _parse)
-    return build_dataset(
-        SPEC,
-        path,
-        records,
-        unparsed=unparsed,
-        strict=strict,
-        load_audio=load_audio,
-        return_X_y=return_X_y,
+    return load_named_files(
+        root, SPEC, _parse, strict=strict, load_audio=load_audio, return_X_y=return_X_y
     )

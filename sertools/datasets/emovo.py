@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
-from typing import Any
 
-import numpy as np
-from sklearn.utils import Bunch
-
-from ._base import CorpusSpec, Record, build_dataset, collect_files
+from ._base import (
+    CorpusSpec,
+    LoaderResult,
+    Record,
+    StrPath,
+    fill_doc,
+    load_named_files,
+    name_parser,
+)
 
 __all__ = ["load_emovo"]
 
@@ -46,7 +48,6 @@ an Italian emotional speech database", in Proc. LREC 2014, pp. 3501-3504.
     language="Italian",
     codes=_EMOTIONS,
     speakers=6,
-    aliases=(),
     recommended_protocol="loso",
     paper_n_classes=7,
     text_field="sentence",
@@ -54,26 +55,23 @@ an Italian emotional speech database", in Proc. LREC 2014, pp. 3501-3504.
 )
 
 
-def _parse(path: Path) -> Record | None:
-    match = _NAME.fullmatch(path.name)
-    if match is None or match["code"] not in _EMOTIONS:
-        return None
+@name_parser(_NAME, _EMOTIONS)
+def _parse(match: re.Match[str]) -> Record:
     return {
         "speaker": match["speaker"],
         "gender": _GENDER[match["sex"]],
-        "target": _EMOTIONS[match["code"]],
-        "label_code": match["code"],
         "sentence": match["sentence"],
     }
 
 
+@fill_doc(SPEC)
 def load_emovo(
-    root: str | os.PathLike[str],
+    root: StrPath,
     *,
     strict: bool = False,
     load_audio: bool = False,
     return_X_y: bool = False,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Load EMOVO (Italian emotional speech).
 
     Parameters
@@ -82,43 +80,25 @@ def load_emovo(
         Folder holding the speaker folders ``f1 f2 f3 m1 m2 m3`` (directly or
         under ``Dataset/``), with files named like ``dis-f1-b1.wav`` (emotion,
         speaker, sentence).
-    strict : bool, default=False
-        Raise :class:`~sertools.ParameterError` on ``.wav`` files whose names do
-        not follow the convention, and on truncated or non-audio files (found
-        from their headers); by default they are skipped with one
-        :class:`CorpusWarning` per kind listing them.
-    load_audio : bool, default=False
-        Also read the waveforms into ``data`` (float32 mono, stereo files
-        downmixed by averaging, native rate).
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` (``(data, target)`` with
-        ``load_audio=True``) instead of the Bunch.
+    %(strict)s
+    %(load_audio)s
+    %(return_X_y)s
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        With ``filenames`` (n_files,) sorted absolute paths (object array of
-        str), ``target`` (n_files,) harmonised labels (dis disgust, gio happy, neu neutral,
-        pau fear, rab angry, sor surprise, tri sad), ``target_names``,
-        ``speaker`` (n_files,), ``gender`` (n_files,), ``frame`` a DataFrame of
-        shape (n_files, 6) with columns ``filename, speaker, gender, target,
-        label_code, sentence``, ``sampling_rate`` (read from the first file),
-        ``DESCR``, ``corpus`` (``"emovo"``) and, with ``load_audio=True``,
-        ``data`` (list of n_files float32 arrays of shape (n_samples_i,)).
-    (X, target) : tuple
-        With ``return_X_y=True``.
+    %(bunch)s
+        For EMOVO, ``target`` maps dis disgust, gio happy, neu neutral, pau fear, rab
+        angry, sor surprise, tri sad; ``speaker`` is f1-f3 or m1-m3; ``frame`` has the 6
+        columns ``filename, speaker, gender, target, label_code, sentence``.
+    %(X_y)s
 
     Raises
     ------
-    ParameterError
-        If ``root`` is missing or holds no EMOVO files, holds Git LFS pointers,
-        or (``strict=True``) holds names that do not parse.
+    %(raises)s
 
     Warns
     -----
-    CorpusWarning
-        For skipped names and for a tree that differs from the full 588-file
-        release.
+    %(warns)s
 
     Examples
     --------
@@ -146,13 +126,6 @@ def load_emovo(
     ((3,), 48000, 'emovo')
     >>> tmp.cleanup()
     """
-    path, records, unparsed = collect_files(root, SPEC, _parse)
-    return build_dataset(
-        SPEC,
-        path,
-        records,
-        unparsed=unparsed,
-        strict=strict,
-        load_audio=load_audio,
-        return_X_y=return_X_y,
+    return load_named_files(
+        root, SPEC, _parse, strict=strict, load_audio=load_audio, return_X_y=return_X_y
     )

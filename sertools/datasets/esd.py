@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-from sklearn.utils import Bunch
-
-from ._base import CorpusSpec, Record, build_dataset, collect_files
+from ._base import CorpusSpec, LoaderResult, Record, StrPath, fill_doc, load_named_files
 
 __all__ = ["load_esd"]
 
@@ -79,13 +74,14 @@ def _parse(path: Path) -> Record | None:
     }
 
 
+@fill_doc(SPEC)
 def load_esd(
-    root: str | os.PathLike[str],
+    root: StrPath,
     *,
     strict: bool = False,
     load_audio: bool = False,
     return_X_y: bool = False,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Load ESD (Emotional Speech Dataset, Mandarin and English).
 
     Parameters
@@ -96,44 +92,28 @@ def load_esd(
         ``<speaker>_<number>.wav`` (directly or in ``train/ evaluation/ test/``
         sub-folders). A file whose number is not in its emotion's block, or
         whose speaker differs from its folder's, does not parse.
-    strict : bool, default=False
-        Raise :class:`~sertools.ParameterError` on ``.wav`` files that do not
-        follow the convention, repeated clips, and truncated or non-audio
-        files; by default they are skipped with one :class:`CorpusWarning` per
-        kind listing them.
-    load_audio : bool, default=False
-        Also read the waveforms into ``data`` (float32 mono, native rate).
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` (``(data, target)`` with
-        ``load_audio=True``) instead of the Bunch.
+    %(strict)s
+    %(load_audio)s
+    %(return_X_y)s
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        With ``filenames`` (n_files,) sorted absolute paths, ``target``
-        (n_files,) harmonised labels (Neutral neutral, Angry angry, Happy
-        happy, Sad sad, Surprise surprise), ``target_names``, ``speaker``
-        (n_files,) the four-digit id, ``gender`` (n_files,, ``"unknown"``),
-        ``frame`` a DataFrame of shape (n_files, 8) with columns ``filename,
-        speaker, gender, target, label_code, sentence`` (language and place in
-        the emotion's block, e.g. ``"en001"``), ``language`` (``"zh"`` or
-        ``"en"``), ``split`` (the sub-folder, or ``""``), ``sampling_rate``,
-        ``DESCR``, ``corpus`` (``"esd"``) and, with ``load_audio=True``,
-        ``data``.
-    (X, target) : tuple
-        With ``return_X_y=True``.
+    %(bunch)s
+        For ESD, ``target`` maps Neutral neutral, Angry angry, Happy happy, Sad sad,
+        Surprise surprise; ``speaker`` is the four-digit id; ``gender`` is
+        ``"unknown"``; ``frame`` has the 8 columns ``filename, speaker, gender, target,
+        label_code, sentence`` (language and place in the emotion's block, e.g.
+        ``"en001"``), ``language`` (``"zh"`` or ``"en"``), ``split`` (the sub-folder, or
+        ``""``).
+    %(X_y)s
 
     Raises
     ------
-    ParameterError
-        If ``root`` is missing or holds no ESD files, holds Git LFS pointers,
-        or (``strict=True``) holds names that do not parse.
+    %(raises)s
 
     Warns
     -----
-    CorpusWarning
-        For skipped names, repeated clips and a tree that differs from the
-        full 35000-file release.
+    %(warns)s
 
     Examples
     --------
@@ -155,13 +135,6 @@ def load_esd(
     1    0011    angry      Angry    en001       en
     >>> tmp.cleanup()
     """
-    path, records, unparsed = collect_files(root, SPEC, _parse)
-    return build_dataset(
-        SPEC,
-        path,
-        records,
-        unparsed=unparsed,
-        strict=strict,
-        load_audio=load_audio,
-        return_X_y=return_X_y,
+    return load_named_files(
+        root, SPEC, _parse, strict=strict, load_audio=load_audio, return_X_y=return_X_y
     )

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import re
+from functools import partial
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-from sklearn.utils import Bunch
 
 from ._base import (
     CorpusSpec,
+    LoaderResult,
     Record,
-    _listing,
+    StrPath,
     build_dataset,
     check_not_lfs,
-    find_files,
-    resolve_root,
-    warn,
+    collect_rated_labels,
+    fill_doc,
 )
 
 __all__ = ["load_iemocap"]
@@ -63,7 +59,6 @@ pp. 335-359, 2008.
     language="English",
     codes={**_EMOTIONS, "exc": "happy"},
     speakers=10,
-    aliases=(),
     recommended_protocol="session",
     paper_n_classes=4,
     text_field=None,
@@ -131,14 +126,15 @@ def _parse_labels(
     return records, unparsed, unrated
 
 
+@fill_doc(SPEC)
 def load_iemocap(
-    root: str | os.PathLike[str],
+    root: StrPath,
     *,
     merge_excited: bool = True,
     strict: bool = False,
     load_audio: bool = False,
     return_X_y: bool = False,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Load the standard 4-class subset of IEMOCAP (English).
 
     Labels are read from the top-level ``Session{1-5}/dialog/EmoEvaluation/*.txt``
@@ -160,33 +156,24 @@ def load_iemocap(
         on labelled utterances without an audio file, and on truncated or
         non-audio files (found from their headers); by default they are skipped
         with one :class:`CorpusWarning` per kind.
-    load_audio : bool, default=False
-        Also read the waveforms into ``data`` (float32 mono, native rate).
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` (``(data, target)`` with
-        ``load_audio=True``) instead of the Bunch.
+    %(load_audio)s
+    %(return_X_y)s
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        With ``filenames`` (n_files,) sorted absolute paths (object array of
-        str), ``target`` (n_files,) labels (``angry``, ``happy``, ``neutral``, ``sad``),
-        ``target_names``, ``speaker`` (n_files,) session plus the gender letter
-        of the utterance's last token (``Ses05M_script01_3_F000`` → ``Ses05F``),
-        ``gender`` (n_files,), ``session`` (n_files,) int 1-5 for
-        leave-one-session-out, ``frame`` a DataFrame of shape (n_files, 14)
-        with columns ``filename, speaker, gender, target, label_code, session,
-        dialog, utterance, improvised`` (bool), ``start, end`` (seconds in the
-        dialog), ``valence, activation, dominance`` (evaluators' mean, 1-5),
-        ``arousal``, ``valence``, ``dominance`` (n_files,) float64 arrays,
-        the evaluators' mean ratings on 1-5 (``arousal`` is IEMOCAP's
+    %(bunch)s
+        For IEMOCAP, ``target`` is ``angry``, ``happy``, ``neutral`` or ``sad``;
+        ``speaker`` is the session plus the gender letter of the utterance's last token
+        (``Ses05M_script01_3_F000`` → ``Ses05F``); ``session`` (n_files,) int 1-5 for
+        leave-one-session-out; ``arousal``, ``valence``, ``dominance`` (n_files,)
+        float64 arrays, the evaluators' mean ratings on 1-5 (``arousal`` is IEMOCAP's
         activation; utterances without a rating are left out with a
-        :class:`CorpusWarning`, never guessed, so the arrays hold no NaN),
-        ``sampling_rate`` (16000 for the original files), ``DESCR``, ``corpus``
-        (``"iemocap"``) and, with ``load_audio=True``, ``data`` (list of
-        n_files float32 arrays of shape (n_samples_i,)).
-    (X, target) : tuple
-        With ``return_X_y=True``.
+        :class:`CorpusWarning`, never guessed, so the arrays hold no NaN); ``frame`` has
+        the 14 columns ``filename, speaker, gender, target, label_code, session, dialog,
+        utterance, improvised`` (bool), ``start, end`` (seconds in the dialog),
+        ``valence, activation, dominance`` (evaluators' mean, 1-5); ``sampling_rate`` is
+        16000 for the original files.
+    %(X_y)s
 
     Raises
     ------
@@ -245,40 +232,32 @@ def load_iemocap(
     ['neutral']
     >>> tmp.cleanup()
     """
-    path = resolve_root(root, SPEC)
     emotions = {**_EMOTIONS, **({"exc": "happy"} if merge_excited else {})}
-    records: list[Record] = []
-    unparsed: list[str] = []
-    unrated: list[str] = []
-    for label_file in find_files(path, SPEC):
-        file_records, file_unparsed, file_unrated = _parse_labels(label_file, path, emotions)
-        records += file_records
-        unparsed += file_unparsed
-        unrated += file_unrated
-    if unrated:
-        warn(
-            f"{len(unrated)} IEMOCAP utterance(s) under {path} have no [valence, activation, "
-            f"dominance] rating on the 1-5 scale and are left out (not guessed): "
-            f"{_listing(unrated)}"
-        )
+    path, records, unparsed = collect_rated_labels(
+        root,
+        SPEC,
+        partial(_parse_labels, emotions=emotions),
+        item="utterance",
+        rating="[valence, activation, dominance]",
+        scale=_SCALE,
+    )
     expected = dict(SPEC.expected)
     if not merge_excited:
         expected["happy"] = 595  # hap only; the 1041 exc utterances are dropped
-    bunch = build_dataset(
+    return build_dataset(
         SPEC,
         path,
         records,
         unparsed=unparsed,
         strict=strict,
         load_audio=load_audio,
-        return_X_y=False,
+        return_X_y=return_X_y,
         expected=expected,
-        arrays=("session",),
+        # dimensional targets: activation is the literature's arousal
+        arrays={
+            "session": "session",
+            "arousal": "activation",
+            "valence": "valence",
+            "dominance": "dominance",
+        },
     )
-    # dimensional targets: activation is the literature's arousal
-    bunch.arousal = bunch.frame["activation"].to_numpy(dtype=np.float64)
-    bunch.valence = bunch.frame["valence"].to_numpy(dtype=np.float64)
-    bunch.dominance = bunch.frame["dominance"].to_numpy(dtype=np.float64)
-    if return_X_y:
-        return (bunch.data if load_audio else bunch.filenames), bunch.target
-    return bunch

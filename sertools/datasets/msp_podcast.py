@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections import Counter
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.utils import Bunch
 
 from .._exceptions import ParameterError
 from ._base import (
     CorpusSpec,
+    LoaderResult,
     Record,
+    StrPath,
     _listing,
     build_dataset,
     check_not_lfs,
-    find_files,
-    resolve_root,
+    collect_rated_labels,
+    fill_doc,
     warn,
 )
 
@@ -142,14 +143,15 @@ def _read_labels(
     return records, unparsed, unrated
 
 
+@fill_doc(SPEC)
 def load_msp_podcast(
-    root: str | os.PathLike[str],
+    root: StrPath,
     *,
     include_other: bool = False,
     strict: bool = False,
     load_audio: bool = False,
     return_X_y: bool = False,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Load MSP-Podcast (English): primary emotions, arousal/valence/dominance, partition.
 
     Labels come from ``Labels/labels_consensus.csv`` (columns ``FileName``,
@@ -172,34 +174,24 @@ def load_msp_podcast(
         EmoClass), on labelled turns without an audio file, and on truncated or
         non-audio files; by default they are skipped with one
         :class:`CorpusWarning` per kind.
-    load_audio : bool, default=False
-        Also read the waveforms into ``data`` (float32 mono, native rate).
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` (``(data, target)`` with
-        ``load_audio=True``) instead of the Bunch.
+    %(load_audio)s
+    %(return_X_y)s
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        With ``filenames`` (n_files,) sorted absolute paths (object array of
-        str), ``target`` (n_files,) harmonised emotions (``angry``, ``sad``,
-        ``happy``, ``surprise``, ``fear``, ``disgust``, ``contempt``,
-        ``neutral``; ``other``, ``no_agreement`` with ``include_other=True``),
-        ``target_names``, ``speaker`` (n_files,) ``SpkrID`` as text
-        (``"Unknown"`` for unidentified speakers: one group in speaker-level
-        protocols), ``gender`` (n_files,) ``female``, ``male`` or ``unknown``,
-        ``split`` (n_files,) the ``Split_Set`` (``Train``, ``Development``,
-        ``Test1``, ``Test2``; see :func:`msp_podcast_split`), ``arousal``,
-        ``valence``, ``dominance`` (n_files,) float64 mean ratings on 1-7 (from
-        EmoAct, EmoVal, EmoDom; turns without all three are left out with a
-        :class:`CorpusWarning`, never guessed, so the arrays hold no NaN),
-        ``frame`` a DataFrame of shape (n_files, 9) with columns ``filename,
-        speaker, gender, target, label_code`` (the EmoClass letter), ``split,
-        arousal, valence, dominance``, ``sampling_rate``, ``DESCR``, ``corpus``
-        (``"msp_podcast"``) and, with ``load_audio=True``, ``data`` (list of
-        n_files float32 arrays of shape (n_samples_i,)).
-    (X, target) : tuple
-        With ``return_X_y=True``.
+    %(bunch)s
+        For MSP-Podcast, ``target`` is ``angry``, ``sad``, ``happy``, ``surprise``,
+        ``fear``, ``disgust``, ``contempt`` or ``neutral`` (``other``, ``no_agreement``
+        with ``include_other=True``); ``speaker`` is ``SpkrID`` as text (``"Unknown"``
+        for unidentified speakers: one group in speaker-level protocols); ``gender`` is
+        ``female``, ``male`` or ``unknown``; ``split`` (n_files,) the ``Split_Set``
+        (``Train``, ``Development``, ``Test1``, ``Test2``; see
+        :func:`msp_podcast_split`); ``arousal``, ``valence``, ``dominance`` (n_files,)
+        float64 mean ratings on 1-7 (from EmoAct, EmoVal, EmoDom; turns without all
+        three are left out with a :class:`CorpusWarning`, never guessed, so the arrays
+        hold no NaN); ``frame`` has the 9 columns ``filename, speaker, gender, target,
+        label_code`` (the EmoClass letter), ``split, arousal, valence, dominance``.
+    %(X_y)s
 
     Raises
     ------
@@ -245,16 +237,15 @@ def load_msp_podcast(
     ['happy', 'angry', 'no_agreement']
     >>> tmp.cleanup()
     """
-    path = resolve_root(root, SPEC)
     classes = {**_EMOTIONS, **(_OTHER if include_other else {})}
-    label_files = find_files(path, SPEC)
-    records, unparsed, unrated = _read_labels(label_files[0], path, classes)
-    if unrated:
-        warn(
-            f"{len(unrated)} MSP-Podcast turn(s) under {path} have no complete EmoAct, EmoVal, "
-            f"EmoDom rating on the 1-7 scale and are left out (not guessed): "
-            f"{_listing(unrated)}"
-        )
+    path, records, unparsed = collect_rated_labels(
+        root,
+        SPEC,
+        partial(_read_labels, classes=classes),
+        item="turn",
+        rating="complete EmoAct, EmoVal, EmoDom",
+        scale=_SCALE,
+    )
     unknown = [r["filename"].name for r in records if r["speaker"].lower() == "unknown"]
     if unknown:
         warn(

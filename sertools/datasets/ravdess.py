@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
+from functools import partial
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-from sklearn.utils import Bunch
-
-from ._base import CorpusSpec, Record, build_dataset, collect_files, warn
+from ._base import CorpusSpec, LoaderResult, Record, StrPath, fill_doc, load_named_files, warn
 
 __all__ = ["load_ravdess"]
 
@@ -58,7 +54,6 @@ vocal expressions in North American English", PLoS ONE 13(5): e0196391, 2018.
     language="English",
     codes=_EMOTIONS,
     speakers=24,
-    aliases=(),
     recommended_protocol="speaker-kfold",
     paper_n_classes=7,
     text_field="statement",
@@ -66,14 +61,15 @@ vocal expressions in North American English", PLoS ONE 13(5): e0196391, 2018.
 )
 
 
-def _parse(path: Path) -> Record | None:
+def _parse(path: Path, *, calm_as_neutral: bool = False) -> Record | None:
     match = _NAME.fullmatch(path.name)
     if match is None or match["actor"] == "00":
         return None
+    target = _EMOTIONS[match["code"]]
     return {
         "speaker": match["actor"],
         "gender": "male" if int(match["actor"]) % 2 else "female",
-        "target": _EMOTIONS[match["code"]],
+        "target": "neutral" if calm_as_neutral and target == "calm" else target,
         "label_code": match["code"],
         "intensity": _INTENSITY[match["intensity"]],
         "statement": int(match["statement"]),
@@ -83,14 +79,26 @@ def _parse(path: Path) -> Record | None:
     }
 
 
+def _speech_only(root: Path, records: list[Record]) -> list[Record]:
+    """The audio-only speech records; one warning counts the song and video files left out."""
+    speech = [r for r in records if (r["modality"], r["vocal_channel"]) == _SPEECH_AUDIO]
+    if len(speech) < len(records):
+        warn(
+            f"skipped {len(records) - len(speech)} RAVDESS song or video file(s) under {root}; "
+            "only audio-only speech (03-01-*) is loaded"
+        )
+    return speech
+
+
+@fill_doc(SPEC)
 def load_ravdess(
-    root: str | os.PathLike[str],
+    root: StrPath,
     *,
     calm_as_neutral: bool = False,
     strict: bool = False,
     load_audio: bool = False,
     return_X_y: bool = False,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Load the audio-only speech part of RAVDESS (North American English).
 
     Only audio-only speech files (``03-01-*``) are loaded. Song (vocal channel
@@ -106,46 +114,28 @@ def load_ravdess(
         intensity, statement, repetition, actor).
     calm_as_neutral : bool, default=False
         Map calm (02) to ``"neutral"``; ``label_code`` keeps ``"02"``.
-    strict : bool, default=False
-        Raise :class:`~sertools.ParameterError` on ``.wav`` files whose names do
-        not follow the convention, and on truncated or non-audio files (found
-        from their headers); by default they are skipped with one
-        :class:`CorpusWarning` per kind listing them.
-    load_audio : bool, default=False
-        Also read the waveforms into ``data`` (float32 mono, stereo files
-        downmixed by averaging, native rate).
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` (``(data, target)`` with
-        ``load_audio=True``) instead of the Bunch.
+    %(strict)s
+    %(load_audio)s
+    %(return_X_y)s
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        With ``filenames`` (n_files,) sorted absolute paths (object array of
-        str), ``target`` (n_files,) harmonised labels (01 neutral, 02 calm, 03 happy, 04 sad,
-        05 angry, 06 fear, 07 disgust, 08 surprise), ``target_names``,
-        ``speaker`` (n_files,) the two-digit actor id, ``gender`` (n_files,),
-        ``frame`` a DataFrame of shape (n_files, 10) with columns ``filename,
-        speaker, gender, target, label_code, intensity`` (``"normal"`` /
-        ``"strong"``), ``statement`` (1 or 2), ``repetition`` (1 or 2),
-        ``modality, vocal_channel``, ``sampling_rate`` (48000 for the original
-        files), ``DESCR``, ``corpus`` (``"ravdess"``) and, with
-        ``load_audio=True``, ``data`` (list of n_files float32 arrays of shape
-        (n_samples_i,)).
-    (X, target) : tuple
-        With ``return_X_y=True``.
+    %(bunch)s
+        For RAVDESS, ``target`` maps 01 neutral, 02 calm, 03 happy, 04 sad, 05 angry, 06
+        fear, 07 disgust, 08 surprise; ``speaker`` is the two-digit actor id; ``frame``
+        has the 10 columns ``filename, speaker, gender, target, label_code, intensity``
+        (``"normal"`` / ``"strong"``), ``statement`` (1 or 2), ``repetition`` (1 or 2),
+        ``modality, vocal_channel``; ``sampling_rate`` is 48000 for the original files.
+    %(X_y)s
 
     Raises
     ------
-    ParameterError
-        If ``root`` is missing or holds no RAVDESS speech files, holds Git LFS
-        pointers, or (``strict=True``) holds names that do not parse.
+    %(raises)s
 
     Warns
     -----
-    CorpusWarning
-        For skipped names, skipped song/video files and a tree that differs
-        from the full 1440-file release.
+    %(warns)s
+        Also for the song and video files, which are skipped.
 
     Examples
     --------
@@ -177,26 +167,16 @@ def load_ravdess(
     ['neutral', 'angry']
     >>> tmp.cleanup()
     """
-    path, records, unparsed = collect_files(root, SPEC, _parse)
-    speech = [r for r in records if (r["modality"], r["vocal_channel"]) == _SPEECH_AUDIO]
-    if len(speech) < len(records):
-        warn(
-            f"skipped {len(records) - len(speech)} RAVDESS song or video file(s) under {path}; "
-            "only audio-only speech (03-01-*) is loaded"
-        )
     expected = dict(SPEC.expected)
     if calm_as_neutral:
         expected["neutral"] += expected.pop("calm")
-        for record in speech:
-            if record["target"] == "calm":
-                record["target"] = "neutral"
-    return build_dataset(
+    return load_named_files(
+        root,
         SPEC,
-        path,
-        speech,
-        unparsed=unparsed,
+        partial(_parse, calm_as_neutral=calm_as_neutral),
         strict=strict,
         load_audio=load_audio,
         return_X_y=return_X_y,
+        prepare=_speech_only,
         expected=expected,
     )

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-from sklearn.utils import Bunch
-
-from ._base import CorpusSpec, Record, build_dataset, collect_files
+from ._base import CorpusSpec, LoaderResult, Record, StrPath, fill_doc, load_named_files
 
 __all__ = ["load_savee"]
 
@@ -51,7 +46,6 @@ Global, 2010, pp. 398-423.
     language="English",
     codes=_EMOTIONS,
     speakers=4,
-    aliases=(),
     recommended_protocol="loso",
     paper_n_classes=7,
     text_field="sentence",
@@ -74,13 +68,14 @@ def _parse(path: Path) -> Record | None:
     }
 
 
+@fill_doc(SPEC)
 def load_savee(
-    root: str | os.PathLike[str],
+    root: StrPath,
     *,
     strict: bool = False,
     load_audio: bool = False,
     return_X_y: bool = False,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Load SAVEE (Surrey Audio-Visual Expressed Emotion, British English).
 
     Parameters
@@ -89,43 +84,26 @@ def load_savee(
         Folder holding ``AudioData/{DC,JE,JK,KL}/a01.wav`` (or the
         ``AudioData`` folder itself), or a flat folder of ``DC_a01.wav`` files.
         Emotion codes are the letters before the digits: a, d, f, h, n, sa, su.
-    strict : bool, default=False
-        Raise :class:`~sertools.ParameterError` on ``.wav`` files whose names do
-        not follow the convention, and on truncated or non-audio files (found
-        from their headers); by default they are skipped with one
-        :class:`CorpusWarning` per kind listing them.
-    load_audio : bool, default=False
-        Also read the waveforms into ``data`` (float32 mono, native rate).
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` (``(data, target)`` with
-        ``load_audio=True``) instead of the Bunch.
+    %(strict)s
+    %(load_audio)s
+    %(return_X_y)s
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        With ``filenames`` (n_files,) sorted absolute paths (object array of
-        str), ``target`` (n_files,) harmonised labels (a angry, d disgust, f fear, h happy,
-        n neutral, sa sad, su surprise), ``target_names``, ``speaker``
-        (n_files,), ``gender`` (n_files,, all ``"male"``), ``frame`` a DataFrame
-        of shape (n_files, 6) with columns ``filename, speaker, gender, target,
-        label_code, sentence`` (the number after the code), ``sampling_rate``
-        (44100 for the original files), ``DESCR``, ``corpus`` (``"savee"``) and,
-        with ``load_audio=True``, ``data`` (list of n_files float32 arrays of
-        shape (n_samples_i,)).
-    (X, target) : tuple
-        With ``return_X_y=True``.
+    %(bunch)s
+        For SAVEE, ``target`` maps a angry, d disgust, f fear, h happy, n neutral, sa
+        sad, su surprise; ``gender`` is ``"male"`` throughout; ``frame`` has the 6
+        columns ``filename, speaker, gender, target, label_code, sentence`` (the number
+        after the code); ``sampling_rate`` is 44100 for the original files.
+    %(X_y)s
 
     Raises
     ------
-    ParameterError
-        If ``root`` is missing or holds no SAVEE files, holds Git LFS pointers,
-        or (``strict=True``) holds names that do not parse.
+    %(raises)s
 
     Warns
     -----
-    CorpusWarning
-        For skipped names and for a tree that differs from the full 480-file
-        release.
+    %(warns)s
 
     Examples
     --------
@@ -153,13 +131,6 @@ def load_savee(
     (44100, 'savee')
     >>> tmp.cleanup()
     """
-    path, records, unparsed = collect_files(root, SPEC, _parse)
-    return build_dataset(
-        SPEC,
-        path,
-        records,
-        unparsed=unparsed,
-        strict=strict,
-        load_audio=load_audio,
-        return_X_y=return_X_y,
+    return load_named_files(
+        root, SPEC, _parse, strict=strict, load_audio=load_audio, return_X_y=return_X_y
     )

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
-from typing import Any
 
-import numpy as np
-from sklearn.utils import Bunch
-
-from ._base import CorpusSpec, Record, build_dataset, collect_files
+from ._base import (
+    CorpusSpec,
+    LoaderResult,
+    Record,
+    StrPath,
+    fill_doc,
+    load_named_files,
+    name_parser,
+)
 
 __all__ = ["load_shemo"]
 
@@ -59,26 +61,23 @@ Language Resources and Evaluation 53, pp. 1-16, 2019.
 )
 
 
-def _parse(path: Path) -> Record | None:
-    match = _NAME.fullmatch(path.name)
-    if match is None or match["code"] not in _EMOTIONS:
-        return None
+@name_parser(_NAME, _EMOTIONS)
+def _parse(match: re.Match[str]) -> Record:
     return {
         "speaker": f"{match['sex']}{match['number']}",
         "gender": _GENDER[match["sex"]],
-        "target": _EMOTIONS[match["code"]],
-        "label_code": match["code"],
         "utterance": int(match["utterance"]),
     }
 
 
+@fill_doc(SPEC)
 def load_shemo(
-    root: str | os.PathLike[str],
+    root: StrPath,
     *,
     strict: bool = False,
     load_audio: bool = False,
     return_X_y: bool = False,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Load ShEMO (Sharif Emotional Speech Database, Persian).
 
     Parameters
@@ -87,41 +86,25 @@ def load_shemo(
         Folder holding ``female/`` and ``male/`` (or a flat folder) with files
         named like ``F01A01.wav`` (sex, speaker number, emotion letter
         A F H N S W, utterance number).
-    strict : bool, default=False
-        Raise :class:`~sertools.ParameterError` on ``.wav`` files whose names do
-        not follow the convention, repeated clips, and truncated or non-audio
-        files; by default they are skipped with one :class:`CorpusWarning` per
-        kind listing them.
-    load_audio : bool, default=False
-        Also read the waveforms into ``data`` (float32 mono, native rate).
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` (``(data, target)`` with
-        ``load_audio=True``) instead of the Bunch.
+    %(strict)s
+    %(load_audio)s
+    %(return_X_y)s
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        With ``filenames`` (n_files,) sorted absolute paths, ``target``
-        (n_files,) harmonised labels (A angry, F fear, H happy, N neutral,
-        S sad, W surprise), ``target_names``, ``speaker`` (n_files,) like
-        ``"F01"``, ``gender`` (n_files,), ``frame`` a DataFrame of shape
-        (n_files, 6) with columns ``filename, speaker, gender, target,
-        label_code, utterance``, ``sampling_rate``, ``DESCR``, ``corpus``
-        (``"shemo"``) and, with ``load_audio=True``, ``data``.
-    (X, target) : tuple
-        With ``return_X_y=True``.
+    %(bunch)s
+        For ShEMO, ``target`` maps A angry, F fear, H happy, N neutral, S sad, W
+        surprise; ``speaker`` is like ``"F01"``; ``frame`` has the 6 columns ``filename,
+        speaker, gender, target, label_code, utterance``.
+    %(X_y)s
 
     Raises
     ------
-    ParameterError
-        If ``root`` is missing or holds no ShEMO files, holds Git LFS pointers,
-        or (``strict=True``) holds names that do not parse.
+    %(raises)s
 
     Warns
     -----
-    CorpusWarning
-        For skipped names, repeated clips and a tree that differs from the
-        full 3000-file release.
+    %(warns)s
 
     Examples
     --------
@@ -143,13 +126,6 @@ def load_shemo(
     1     M12    male  surprise          W          3
     >>> tmp.cleanup()
     """
-    path, records, unparsed = collect_files(root, SPEC, _parse)
-    return build_dataset(
-        SPEC,
-        path,
-        records,
-        unparsed=unparsed,
-        strict=strict,
-        load_audio=load_audio,
-        return_X_y=return_X_y,
+    return load_named_files(
+        root, SPEC, _parse, strict=strict, load_audio=load_audio, return_X_y=return_X_y
     )

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
-from typing import Any
 
-import numpy as np
-from sklearn.utils import Bunch
-
-from ._base import CorpusSpec, Record, build_dataset, collect_files
+from ._base import (
+    CorpusSpec,
+    LoaderResult,
+    Record,
+    StrPath,
+    fill_doc,
+    load_named_files,
+    name_parser,
+)
 
 __all__ = ["load_subesco"]
 
@@ -57,30 +59,26 @@ Bangla", PLoS ONE 16(4): e0250173, 2021.
 )
 
 
-def _parse(path: Path) -> Record | None:
-    match = _NAME.fullmatch(path.name)
-    code = match["code"].upper() if match else ""
-    if match is None or code not in _EMOTIONS:
-        return None
+@name_parser(_NAME, _EMOTIONS, fold=str.upper)
+def _parse(match: re.Match[str]) -> Record:
     sex = match["sex"].upper()
     return {
         "speaker": f"{sex}_{match['number']}",
         "gender": _GENDER[sex],
-        "target": _EMOTIONS[code],
-        "label_code": code,
         "speaker_name": match["name"].upper(),
         "sentence": int(match["sentence"]),
         "take": int(match["take"]),
     }
 
 
+@fill_doc(SPEC)
 def load_subesco(
-    root: str | os.PathLike[str],
+    root: StrPath,
     *,
     strict: bool = False,
     load_audio: bool = False,
     return_X_y: bool = False,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Load SUBESCO (SUST Bangla Emotional Speech Corpus).
 
     Parameters
@@ -89,42 +87,26 @@ def load_subesco(
         Folder holding files named like ``F_01_OISHI_S_1_ANGRY_1.wav`` (sex,
         speaker number, speaker name, ``S``, sentence, emotion, take) at any
         depth.
-    strict : bool, default=False
-        Raise :class:`~sertools.ParameterError` on ``.wav`` files whose names do
-        not follow the convention, repeated clips, and truncated or non-audio
-        files; by default they are skipped with one :class:`CorpusWarning` per
-        kind listing them.
-    load_audio : bool, default=False
-        Also read the waveforms into ``data`` (float32 mono, native rate).
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` (``(data, target)`` with
-        ``load_audio=True``) instead of the Bunch.
+    %(strict)s
+    %(load_audio)s
+    %(return_X_y)s
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        With ``filenames`` (n_files,) sorted absolute paths, ``target``
-        (n_files,) harmonised labels (ANGRY angry, DISGUST disgust, FEAR fear,
-        HAPPY happy, NEUTRAL neutral, SAD sad, SURPRISE surprise),
-        ``target_names``, ``speaker`` (n_files,) like ``"F_01"``, ``gender``
-        (n_files,), ``frame`` a DataFrame of shape (n_files, 8) with columns
-        ``filename, speaker, gender, target, label_code, speaker_name,
-        sentence, take``, ``sampling_rate``, ``DESCR``, ``corpus``
-        (``"subesco"``) and, with ``load_audio=True``, ``data``.
-    (X, target) : tuple
-        With ``return_X_y=True``.
+    %(bunch)s
+        For SUBESCO, ``target`` maps ANGRY angry, DISGUST disgust, FEAR fear, HAPPY
+        happy, NEUTRAL neutral, SAD sad, SURPRISE surprise; ``speaker`` is like
+        ``"F_01"``; ``frame`` has the 8 columns ``filename, speaker, gender, target,
+        label_code, speaker_name, sentence, take``.
+    %(X_y)s
 
     Raises
     ------
-    ParameterError
-        If ``root`` is missing or holds no SUBESCO files, holds Git LFS
-        pointers, or (``strict=True``) holds names that do not parse.
+    %(raises)s
 
     Warns
     -----
-    CorpusWarning
-        For skipped names, repeated clips and a tree that differs from the
-        full 7000-file release.
+    %(warns)s
 
     Examples
     --------
@@ -145,13 +127,6 @@ def load_subesco(
     1    M_10    male  surprise   SURPRISE         TITU        10     5
     >>> tmp.cleanup()
     """
-    path, records, unparsed = collect_files(root, SPEC, _parse)
-    return build_dataset(
-        SPEC,
-        path,
-        records,
-        unparsed=unparsed,
-        strict=strict,
-        load_audio=load_audio,
-        return_X_y=return_X_y,
+    return load_named_files(
+        root, SPEC, _parse, strict=strict, load_audio=load_audio, return_X_y=return_X_y
     )

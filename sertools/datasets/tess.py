@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
-from typing import Any
 
-import numpy as np
-from sklearn.utils import Bunch
-
-from ._base import CorpusSpec, Record, build_dataset, collect_files
+from ._base import (
+    CorpusSpec,
+    LoaderResult,
+    Record,
+    StrPath,
+    fill_doc,
+    load_named_files,
+    name_parser,
+)
 
 __all__ = ["load_tess"]
 
@@ -53,29 +55,25 @@ Citation: K. Dupuis and M. K. Pichora-Fuller, "Toronto emotional speech set
 )
 
 
-def _parse(path: Path) -> Record | None:
-    match = _NAME.fullmatch(path.name)
-    code = match["code"].lower() if match else ""
-    if match is None or code not in _EMOTIONS:
-        return None
+@name_parser(_NAME, _EMOTIONS, fold=str.lower)
+def _parse(match: re.Match[str]) -> Record:
     speaker = match["speaker"].upper()
     return {
         "speaker": speaker,
         "gender": "female",
-        "target": _EMOTIONS[code],
-        "label_code": code,
         "word": match["word"].lower(),
         "age": _AGE[speaker],
     }
 
 
+@fill_doc(SPEC)
 def load_tess(
-    root: str | os.PathLike[str],
+    root: StrPath,
     *,
     strict: bool = False,
     load_audio: bool = False,
     return_X_y: bool = False,
-) -> Bunch | tuple[Any, np.ndarray]:
+) -> LoaderResult:
     """Load TESS (Toronto Emotional Speech Set, Canadian English).
 
     Parameters
@@ -86,41 +84,26 @@ def load_tess(
         (``OAF_angry/``, ``YAF_pleasant_surprised/`` ...) or a flat copy. A
         clip found twice (copies that nest the release twice) is loaded once,
         with a :class:`CorpusWarning` naming both paths.
-    strict : bool, default=False
-        Raise :class:`~sertools.ParameterError` on ``.wav`` files whose names do
-        not follow the convention, repeated clips, and truncated or non-audio
-        files; by default they are skipped with one :class:`CorpusWarning`
-        per kind listing them.
-    load_audio : bool, default=False
-        Also read the waveforms into ``data`` (float32 mono, native rate).
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` (``(data, target)`` with
-        ``load_audio=True``) instead of the Bunch.
+    %(strict)s
+    %(load_audio)s
+    %(return_X_y)s
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        With ``filenames`` (n_files,) sorted absolute paths, ``target``
-        (n_files,) harmonised labels (angry, disgust, fear, happy, neutral,
-        ps surprise, sad), ``target_names``, ``speaker`` (n_files,) ``"OAF"`` or
-        ``"YAF"``, ``gender`` (n_files,, all ``"female"``), ``frame`` a
-        DataFrame of shape (n_files, 7) with columns ``filename, speaker,
-        gender, target, label_code, word, age``, ``sampling_rate``, ``DESCR``,
-        ``corpus`` (``"tess"``) and, with ``load_audio=True``, ``data``.
-    (X, target) : tuple
-        With ``return_X_y=True``.
+    %(bunch)s
+        For TESS, ``target`` maps angry, disgust, fear, happy, neutral, ps surprise,
+        sad; ``speaker`` is ``"OAF"`` or ``"YAF"``; ``gender`` is ``"female"``
+        throughout; ``frame`` has the 7 columns ``filename, speaker, gender, target,
+        label_code, word, age``.
+    %(X_y)s
 
     Raises
     ------
-    ParameterError
-        If ``root`` is missing or holds no TESS files, holds Git LFS pointers,
-        or (``strict=True``) holds names that do not parse.
+    %(raises)s
 
     Warns
     -----
-    CorpusWarning
-        For skipped names, repeated clips and a tree that differs from the
-        full 2800-file release.
+    %(warns)s
 
     Examples
     --------
@@ -142,13 +125,6 @@ def load_tess(
     1     YAF  female  surprise         ps  youth   26
     >>> tmp.cleanup()
     """
-    path, records, unparsed = collect_files(root, SPEC, _parse)
-    return build_dataset(
-        SPEC,
-        path,
-        records,
-        unparsed=unparsed,
-        strict=strict,
-        load_audio=load_audio,
-        return_X_y=return_X_y,
+    return load_named_files(
+        root, SPEC, _parse, strict=strict, load_audio=load_audio, return_X_y=return_X_y
     )
