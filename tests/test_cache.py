@@ -604,6 +604,22 @@ def test_a_clip_given_twice_is_embedded_once(corpus, tmp_path, count_frames):
     np.testing.assert_array_equal(F[6], F[0])
 
 
+def test_two_files_with_the_same_content_are_cached(tmp_path):
+    # before: their rows shared a key, the write failed on it ("UNIQUE constraint failed")
+    # and no vector of the batch was cached: a second run embedded every clip again
+    x = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
+    for name, wave in (("a.wav", x), ("b.wav", x), ("c.wav", x[::-1].copy())):
+        sf.write(tmp_path / name, wave, 16000)
+    files = [str(tmp_path / n) for n in ("a.wav", "b.wav", "c.wav")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheWarning)
+        first = MFCCEmbedder(cache=tmp_path / "cache").fit()
+        F = first.transform(files)
+    second = MFCCEmbedder(cache=tmp_path / "cache").fit()
+    np.testing.assert_array_equal(second.transform(files), F)
+    assert (second.n_embedded_, second.n_from_cache_) == (0, 3)
+
+
 @pytest.mark.nemo
 def test_nemo_moved_checkpoint_keeps_its_vectors(corpus, tmp_path, count_nemo):
     import _tiny_nemo

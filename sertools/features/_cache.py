@@ -461,7 +461,11 @@ class EmbeddingCache:
         return found
 
     def _write(self, rows: list[tuple[str, bytes]]) -> None:
-        """Store rows in one transaction, then evict past ``size_limit``."""
+        """Store rows in one transaction, then evict past ``size_limit``.
+
+        Rows with the same key (two files with the same content) are stored once.
+        """
+        rows = list(dict(rows).items())
         with self._transaction() as conn:
             for part in _chunks(rows):
                 conn.executemany("DELETE FROM entries WHERE key = ?", [(k,) for k, _ in part])
