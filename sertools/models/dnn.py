@@ -157,6 +157,8 @@ def _resolve_device(device: str) -> str:
 
 def _first_non_finite(X: Any) -> str:
     """``"X[i, j] = nan: "`` for the first non-finite entry of a 2-D numeric ``X``, else ``""``."""
+    if np.iscomplexobj(X):  # refused as complex by the validation that follows
+        return ""
     try:
         with np.errstate(over="ignore"):  # float64 beyond float32's range becomes inf
             arr = np.asarray(X, dtype=np.float32)
