@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from .._exceptions import ParameterError
-from ..study._store import atomic_write_bytes, atomic_write_text
+from ..utils._files import atomic_write_bytes, atomic_write_text
 
 __all__ = ["CARD_ENTRY", "FORMAT", "load_model", "read_card", "save_model", "trusted_types"]
 

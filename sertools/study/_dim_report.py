@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import ccc, mae, pearson_r
+from ..utils._files import atomic_write_bytes, atomic_write_text
 from ._dim_plan import CELL
 from ._document import Block, Cell, Column, Figure, Heading, Table, render_markdown, text
-from ._store import _safe, atomic_write_bytes, atomic_write_text
+from ._store import _safe
 
 if TYPE_CHECKING:
     from ._dim_result import DimensionalResult

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._store import STD_DDOF, atomic_write_bytes
+from ..utils._files import atomic_write_bytes
+from ._store import STD_DDOF
 
 __all__ = ["plot_confusion", "plot_scores"]
 

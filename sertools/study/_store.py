@@ -1,12 +1,10 @@
-"""Atomic files and the per-cell result store of a study."""
+"""The per-cell result store of a study (files written by :mod:`sertools.utils._files`)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import tempfile
-import threading
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -14,63 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from ..utils._files import file_token
+from ..utils._files import atomic_write_text, file_token
 
-__all__ = ["CellStore", "atomic_write_bytes", "atomic_write_text", "fingerprint"]
+__all__ = ["CellStore", "fingerprint"]
 
 #: Degrees of freedom of every "± std" of the study package: the sample
 #: standard deviation over folds (``ddof=1``), as ``pandas.Series.std``.
 STD_DDOF = 1
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one.
-
-    The bytes go to a temporary file in the same folder, are flushed to disk,
-    and replace ``path`` in one ``os.replace``; an interrupt leaves no half file.
-    The file gets the user's normal permissions (``0o666`` less the umask), not
-    the temporary file's private ``0o600``.
-
-    Parameters
-    ----------
-    path : str or path-like
-        Target file; its folder is created if needed.
-    data : bytes
-
-    Returns
-    -------
-    Path
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fchmod(fh.fileno(), 0o666 & ~_umask())
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-_UMASK_LOCK = threading.Lock()
-
-
-def _umask() -> int:
-    """The process's umask (read by setting it and setting it back, under a lock)."""
-    with _UMASK_LOCK:
-        mask = os.umask(0o022)
-        os.umask(mask)
-    return mask
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """:func:`atomic_write_bytes` of UTF-8 text."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _clip_token(item: Any) -> bytes:

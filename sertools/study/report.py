@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .._exceptions import ParameterError
+from ..utils._files import atomic_write_bytes, atomic_write_text
 from ._document import (
     Block,
     Bullets,
@@ -59,7 +60,7 @@ from ._paper import (
     scaling_notes,
 )
 from ._sections import cross_section, protocol_figures
-from ._store import STD_DDOF, _safe, atomic_write_bytes, atomic_write_text
+from ._store import STD_DDOF, _safe
 from ._tables import (
     cells_table,
     failures_items,
